@@ -1,0 +1,30 @@
+/**
+ * Metrics the controller emits (EMF, namespace HEARTBEAT_NAMESPACE, dimension `service`).
+ * The CDK alarms and dashboard read these names, so they live in one place.
+ */
+export const CONTROLLER_SERVICE = 'natbeat-controller';
+
+export const ControllerMetric = {
+  /** One per completed reconcile run: the dead-man's switch alarms when it stops. */
+  ReconcileRuns: 'ReconcileRuns',
+  /** NATs past their grace period with no heartbeat in the silence window. */
+  SilentNats: 'SilentNats',
+  /** NATs whose agent is alive but reports a failed probe (explicit 0). */
+  FailingNats: 'FailingNats',
+  /** SetInstanceHealth Unhealthy calls made (or planned, in dry run). */
+  UnhealthyMarks: 'UnhealthyMarks',
+  /** CreateRoute/ReplaceRoute calls made. */
+  RouteChanges: 'RouteChanges',
+  /** Private route tables not served by a healthy NAT in their own AZ after this run. */
+  TablesWithoutSameAzNat: 'TablesWithoutSameAzNat',
+  /** Private route tables with no healthy NAT anywhere (left as they are). */
+  TablesWithoutAnyNat: 'TablesWithoutAnyNat',
+  /** 1 when the safety valve held back unhealthy marks in this run. */
+  SafetyValveTrips: 'SafetyValveTrips',
+  /** AWS calls or observations that failed in this run. */
+  Errors: 'Errors',
+  /** Lifecycle actions completed (CONTINUE or ABANDON). */
+  LifecycleCompletions: 'LifecycleCompletions',
+} as const;
+
+export type ControllerMetricName = (typeof ControllerMetric)[keyof typeof ControllerMetric];

@@ -1,0 +1,45 @@
+/**
+ * The heartbeat contract between the agent (publisher) and the controller (reader).
+ * Both sides import these names so they cannot drift apart.
+ */
+
+/** CloudWatch namespace of every natbeat metric, and the only one the NAT role may write. */
+export const HEARTBEAT_NAMESPACE = 'NatBeat';
+
+/** 1 = every probe passed; 0 = the agent is alive but a probe failed (explicit failure). */
+export const HEARTBEAT_METRIC = 'RoutingHeartbeat';
+
+export const HEARTBEAT_HEALTHY = 1;
+export const HEARTBEAT_FAILING = 0;
+
+export const DIMENSION_GROUP = 'AutoScalingGroupName';
+export const DIMENSION_INSTANCE = 'InstanceId';
+export const DIMENSION_ZONE = 'AvailabilityZone';
+
+/**
+ * High resolution (1 s) so the controller and 10 s alarms can see individual beats.
+ * Only custom metrics may use it (API_MetricDatum).
+ */
+export const HEARTBEAT_STORAGE_RESOLUTION = 1;
+
+/** Seconds between two healthy heartbeats the agent publishes (cost driver: ~$2.59/NAT-month at 10 s). */
+export const DEFAULT_HEARTBEAT_PERIOD_SECONDS = 10;
+
+/** Seconds between two probe cycles on the NAT (local, free); failures are published at once. */
+export const DEFAULT_PROBE_INTERVAL_SECONDS = 2;
+
+/** Dimensions of the per-instance series the controller reads. */
+export function instanceDimensions(groupName: string, instanceId: string) {
+  return [
+    { Name: DIMENSION_GROUP, Value: groupName },
+    { Name: DIMENSION_INSTANCE, Value: instanceId },
+  ];
+}
+
+/** Dimensions of the per-zone aggregate the alarms watch: alarms scale with zones, not instances. */
+export function zoneDimensions(groupName: string, availabilityZone: string) {
+  return [
+    { Name: DIMENSION_GROUP, Value: groupName },
+    { Name: DIMENSION_ZONE, Value: availabilityZone },
+  ];
+}

@@ -1,0 +1,204 @@
+import { z } from 'zod';
+import { DEFAULT_HEARTBEAT_PERIOD_SECONDS, HEARTBEAT_NAMESPACE } from '../../common/heartbeat';
+import { ConfigError } from './errors';
+
+/**
+ * Controller settings. Every setting has an environment variable (the name in `ENV`), a default
+ * and an allowed range; the README's settings table mirrors this file.
+ */
+export interface ControllerConfig {
+  /** Groups carrying this tag key (value `true`) are managed, unless `groupNames` is set. */
+  groupTagKey: string;
+  /** Explicit list of managed groups; when non-empty the tag is not used. */
+  groupNames: string[];
+  /** Private route tables are found by this tag (`key=value`). */
+  routeTableTag: { key: string; value: string };
+  namespace: string;
+  /** Seconds between healthy heartbeats the agents publish. */
+  heartbeatPeriodSeconds: number;
+  /** A NAT with no heartbeat for this long is silent. */
+  silenceSeconds: number;
+  /** No NAT is marked during this many seconds after launch (or the group's own grace, if longer). */
+  graceSeconds: number;
+  /** Consecutive healthy heartbeats an own-AZ NAT needs before its routes fail back to it. */
+  failbackHeartbeats: number;
+  /** When more than this share of the fleet is silent or failing at once, mark nothing. */
+  maxUnhealthyShare: number;
+  launchHookName: string;
+  terminateHookName: string;
+  /** A launching NAT that has not proved it routes within this many seconds is abandoned. */
+  launchProofTimeoutSeconds: number;
+  /** Pinned Elastic IPs from configuration: `group/az` → allocation id (`*` as group = any). */
+  elasticIps: Record<string, string>;
+  /** Tag key prefix on a group for pinned Elastic IPs: `natbeat:eip:<az>` = `eipalloc-…`. */
+  elasticIpTagPrefix: string;
+  dryRun: boolean;
+  /** SDK attempts per call (throttling is retried with backoff). */
+  maxAttempts: number;
+}
+
+export const ENV = {
+  groupTagKey: 'NATBEAT_GROUP_TAG_KEY',
+  groupNames: 'NATBEAT_GROUP_NAMES',
+  routeTableTag: 'NATBEAT_ROUTE_TABLE_TAG',
+  namespace: 'NATBEAT_NAMESPACE',
+  heartbeatPeriodSeconds: 'NATBEAT_HEARTBEAT_PERIOD_SECONDS',
+  silenceSeconds: 'NATBEAT_SILENCE_SECONDS',
+  graceSeconds: 'NATBEAT_GRACE_SECONDS',
+  failbackHeartbeats: 'NATBEAT_FAILBACK_HEARTBEATS',
+  maxUnhealthyShare: 'NATBEAT_MAX_UNHEALTHY_SHARE',
+  launchHookName: 'NATBEAT_LAUNCH_HOOK_NAME',
+  terminateHookName: 'NATBEAT_TERMINATE_HOOK_NAME',
+  launchProofTimeoutSeconds: 'NATBEAT_LAUNCH_PROOF_TIMEOUT_SECONDS',
+  elasticIps: 'NATBEAT_ELASTIC_IPS',
+  elasticIpTagPrefix: 'NATBEAT_ELASTIC_IP_TAG_PREFIX',
+  dryRun: 'NATBEAT_DRY_RUN',
+  maxAttempts: 'NATBEAT_MAX_ATTEMPTS',
+} as const satisfies Record<keyof ControllerConfig, string>;
+
+export const DEFAULT_CONFIG: ControllerConfig = {
+  groupTagKey: 'natbeat:managed',
+  groupNames: [],
+  routeTableTag: { key: 'network', value: 'private' },
+  namespace: HEARTBEAT_NAMESPACE,
+  heartbeatPeriodSeconds: DEFAULT_HEARTBEAT_PERIOD_SECONDS,
+  silenceSeconds: 25,
+  graceSeconds: 300,
+  failbackHeartbeats: 3,
+  maxUnhealthyShare: 0.5,
+  launchHookName: 'natbeat-launch',
+  terminateHookName: 'natbeat-terminate',
+  launchProofTimeoutSeconds: 600,
+  elasticIps: {},
+  elasticIpTagPrefix: 'natbeat:eip:',
+  dryRun: false,
+  maxAttempts: 5,
+};
+
+const intIn = (min: number, max: number) =>
+  z.coerce
+    .number({ error: `must be a whole number from ${min} to ${max}` })
+    .int({ error: `must be a whole number from ${min} to ${max}` })
+    .min(min, { error: `must be a whole number from ${min} to ${max}` })
+    .max(max, { error: `must be a whole number from ${min} to ${max}` });
+
+const name = z
+  .string()
+  .trim()
+  .min(1, { error: 'must not be empty' })
+  .max(255, { error: 'must be at most 255 characters' });
+
+const commaList = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x.length > 0),
+  );
+
+const keyValue = z
+  .string()
+  .regex(/^[^=]+=.+$/, { error: 'must be key=value, e.g. network=private' })
+  .transform((s) => {
+    const at = s.indexOf('=');
+    return { key: s.slice(0, at).trim(), value: s.slice(at + 1).trim() };
+  });
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((s) => ['true', 'false', '1', '0', 'yes', 'no', ''].includes(s), {
+    error: 'must be true or false',
+  })
+  .transform((s) => ['true', '1', 'yes'].includes(s));
+
+// `group/az=eipalloc-…` entries, comma separated; a bare `az=…` applies to every group.
+const elasticIps = z
+  .string()
+  .transform((s, ctx) => {
+    const out: Record<string, string> = {};
+    for (const entry of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+      const m = /^(?:([^/=]+)\/)?([a-z0-9-]+)=(eipalloc-[0-9a-f]+)$/.exec(entry);
+      if (!m) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `entry "${entry}" must look like [group/]us-east-1a=eipalloc-0123abcd`,
+        });
+        return z.NEVER;
+      }
+      out[`${m[1] ?? '*'}/${m[2]}`] = m[3]!;
+    }
+    return out;
+  });
+
+const schema = z
+  .object({
+    groupTagKey: name,
+    groupNames: commaList,
+    routeTableTag: keyValue,
+    namespace: name,
+    heartbeatPeriodSeconds: intIn(1, 300),
+    silenceSeconds: intIn(5, 3600),
+    graceSeconds: intIn(0, 7200),
+    failbackHeartbeats: intIn(1, 100),
+    maxUnhealthyShare: z.coerce
+      .number({ error: 'must be a number from 0 to 1' })
+      .min(0, { error: 'must be a number from 0 to 1' })
+      .max(1, { error: 'must be a number from 0 to 1' }),
+    launchHookName: name,
+    terminateHookName: name,
+    launchProofTimeoutSeconds: intIn(30, 7200),
+    elasticIps,
+    elasticIpTagPrefix: name,
+    dryRun: bool,
+    maxAttempts: intIn(1, 10),
+  })
+  .superRefine((c, ctx) => {
+    if (c.silenceSeconds <= c.heartbeatPeriodSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['silenceSeconds'],
+        message: `must be greater than ${ENV.heartbeatPeriodSeconds} (${c.heartbeatPeriodSeconds}), or every NAT looks silent between two beats`,
+      });
+    }
+  });
+
+/**
+ * Reads and validates the controller's settings once (at cold start). Unset variables take their
+ * default; a bad value throws a ConfigError naming the variable and its allowed range.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): ControllerConfig {
+  const raw: Record<string, unknown> = {};
+  for (const [field, variable] of Object.entries(ENV) as [keyof ControllerConfig, string][]) {
+    const value = env[variable];
+    raw[field] = value === undefined || value.trim() === '' ? defaultAsInput(field) : value;
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const field = issue.path[0] as keyof ControllerConfig;
+      const variable = ENV[field] ?? String(field);
+      return `${variable}=${JSON.stringify(env[variable] ?? '')}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid natbeat configuration: ${problems.join('; ')}`, { problems });
+  }
+  return parsed.data;
+}
+
+// Defaults go through the same parser as user input, so they are validated too.
+function defaultAsInput(field: keyof ControllerConfig): string {
+  const value = DEFAULT_CONFIG[field];
+  if (field === 'routeTableTag') {
+    const tag = value as ControllerConfig['routeTableTag'];
+    return `${tag.key}=${tag.value}`;
+  }
+  if (field === 'elasticIps') {
+    return Object.entries(value as Record<string, string>)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+  }
+  if (Array.isArray(value)) return value.join(',');
+  return String(value);
+}

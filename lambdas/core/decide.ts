@@ -1,0 +1,500 @@
+/**
+ * decide(): the pure heart of the controller. From a snapshot of the world, the settings and the
+ * time, it computes every action the controller should take and why. No I/O, no clock.
+ */
+import type { ControllerConfig } from './config';
+import {
+  DEFAULT_ROUTE_CIDR,
+  LifecycleState,
+  type Action,
+  type Alert,
+  type HeartbeatSample,
+  type ManagedGroup,
+  type NatAssessment,
+  type NatInstance,
+  type Plan,
+  type PrivateRouteTable,
+  type RouteAssessment,
+  type Snapshot,
+} from './types';
+
+export type DecideConfig = Pick<
+  ControllerConfig,
+  | 'silenceSeconds'
+  | 'graceSeconds'
+  | 'failbackHeartbeats'
+  | 'maxUnhealthyShare'
+  | 'heartbeatPeriodSeconds'
+  | 'launchHookName'
+  | 'terminateHookName'
+  | 'launchProofTimeoutSeconds'
+>;
+
+/** How far back observe must read heartbeats for decide to judge silence and failback. */
+export function heartbeatLookbackSeconds(config: DecideConfig): number {
+  return config.silenceSeconds + (config.failbackHeartbeats + 1) * config.heartbeatPeriodSeconds;
+}
+
+// States in which an instance may carry traffic (launching ones only once proved).
+const SERVING_STATES = new Set<string>([LifecycleState.InService, LifecycleState.PendingWait, 'Pending:Proceed']);
+
+interface Assessed extends NatAssessment {
+  instance: NatInstance;
+  /** Past grace with no healthy heartbeat in the silence window: to be replaced. */
+  shouldMark: boolean;
+  launchedSecondsAgo?: number;
+}
+
+export function decide(snapshot: Snapshot, config: DecideConfig, now: Date): Plan {
+  const alerts: Alert[] = snapshot.failures.map((f) => ({
+    kind: 'ObservationFailed' as const,
+    message: `could not observe ${f.scope}: ${f.message}`,
+    resourceIds: [f.scope],
+  }));
+
+  const assessed = snapshot.groups.flatMap((group) =>
+    group.instances.map((instance) => assessNat(instance, group, snapshot, config, now)),
+  );
+
+  if (!snapshot.heartbeatsObserved) {
+    // Without heartbeats every verdict would be a guess: act on nothing, page.
+    alerts.push({
+      kind: 'ObservationFailed',
+      message: 'heartbeats could not be read; no NAT is judged and no route is changed in this run',
+      resourceIds: [],
+    });
+    return {
+      actions: [],
+      alerts,
+      nats: assessed.map(publicAssessment),
+      routes: snapshot.routeTables.map((t) => keepAsIs(t, 'heartbeats unknown: left as it is', 'unknown')),
+      valveTripped: false,
+    };
+  }
+
+  // Safety valve: many NATs going quiet at once points at the metric pipeline, not the NATs.
+  const fleet = assessed.filter(
+    (n) => n.lifecycleState === LifecycleState.InService && n.verdict !== 'booting' && n.verdict !== 'leaving' && n.verdict !== 'unhealthy',
+  );
+  const toMark = fleet.filter((n) => n.shouldMark);
+  const valveTripped = toMark.length > 1 && toMark.length > config.maxUnhealthyShare * fleet.length;
+  if (valveTripped) {
+    alerts.push({
+      kind: 'SafetyValveTripped',
+      message: `${toMark.length} of ${fleet.length} in-service NATs have no healthy heartbeat (limit ${Math.round(config.maxUnhealthyShare * 100)} %): suspecting the metric pipeline, marking none`,
+      resourceIds: toMark.map((n) => n.instanceId),
+    });
+  }
+
+  const prepare = prepareInstances(snapshot, assessed);
+  const { routeActions, routes, routeAlerts } = planRoutes(snapshot, assessed);
+  alerts.push(...routeAlerts);
+  const lifecycle = planLifecycle(snapshot, assessed, routeActions, config, alerts);
+
+  const marks: Action[] = valveTripped
+    ? []
+    : toMark.map((n) => ({
+        kind: 'SetUnhealthy' as const,
+        groupName: n.groupName,
+        instanceId: n.instanceId,
+        reason: n.reason,
+      }));
+
+  return {
+    // Order matters to act: prepare a NAT before routing to it, move routes before a hook
+    // completes and before a NAT is marked for replacement.
+    actions: [...prepare, ...routeActions, ...lifecycle, ...marks],
+    alerts,
+    nats: assessed.map(publicAssessment),
+    routes,
+    valveTripped,
+  };
+}
+
+function assessNat(
+  instance: NatInstance,
+  group: ManagedGroup,
+  snapshot: Snapshot,
+  config: DecideConfig,
+  now: Date,
+): Assessed {
+  const samples = snapshot.heartbeats.get(instance.instanceId) ?? [];
+  const latest = samples.at(-1);
+  const lastHealthy = findLast(samples, (s) => s.value >= 1);
+  const silenceMs = config.silenceSeconds * 1000;
+  const fresh = latest !== undefined && now.getTime() - latest.at.getTime() <= silenceMs;
+  const healthyRecently = lastHealthy !== undefined && now.getTime() - lastHealthy.at.getTime() <= silenceMs;
+  const launchedSecondsAgo = instance.launchTime ? (now.getTime() - instance.launchTime.getTime()) / 1000 : undefined;
+  const graceSeconds = Math.max(config.graceSeconds, group.healthCheckGracePeriodSeconds);
+  const inGrace = launchedSecondsAgo !== undefined && launchedSecondsAgo < graceSeconds;
+
+  const base = {
+    instance,
+    instanceId: instance.instanceId,
+    groupName: instance.groupName,
+    availabilityZone: instance.availabilityZone,
+    vpcId: instance.vpcId,
+    lifecycleState: instance.lifecycleState,
+    lastHeartbeatAt: lastHealthy?.at,
+    launchedSecondsAgo,
+  };
+  const notServing = (verdict: 'leaving' | 'unhealthy', reason: string): Assessed => ({
+    ...base,
+    verdict,
+    routable: false,
+    stable: false,
+    shouldMark: false,
+    reason,
+  });
+
+  if (instance.ec2State !== 'running') {
+    return notServing('leaving', `EC2 state is ${instance.ec2State ?? 'unknown (instance not found)'}`);
+  }
+  if (!SERVING_STATES.has(instance.lifecycleState)) {
+    return notServing('leaving', `lifecycle state ${instance.lifecycleState}`);
+  }
+  if (instance.healthStatus !== 'Healthy') {
+    return notServing('unhealthy', `marked ${instance.healthStatus} in ${instance.groupName}, awaiting replacement`);
+  }
+
+  const launching = instance.lifecycleState !== LifecycleState.InService;
+  const trailing = trailingHealthyRun(samples, silenceMs);
+  // A launching NAT that never failed has no history to flap on: its first beat is enough.
+  const stable =
+    fresh && latest.value >= 1 && (trailing >= config.failbackHeartbeats || (launching && trailing === samples.length));
+  const hasEni = instance.networkInterfaceId !== undefined && instance.vpcId !== undefined;
+
+  if (fresh && latest.value >= 1) {
+    return {
+      ...base,
+      verdict: 'healthy',
+      routable: hasEni,
+      stable: stable && hasEni,
+      shouldMark: false,
+      reason: hasEni
+        ? `healthy heartbeat ${ago(now, latest.at)} ago (${trailing} in a row)`
+        : 'healthy heartbeat, but no primary network interface to route to',
+    };
+  }
+  // Replacement is destructive, so only a NAT that has not proved itself for a whole silence
+  // window is marked; its routes move away at the first explicit failure already.
+  const shouldMark = !launching && !inGrace && !healthyRecently;
+  if (fresh) {
+    return {
+      ...base,
+      verdict: 'failing',
+      routable: false,
+      stable: false,
+      shouldMark,
+      reason: `agent reports a failed probe ${ago(now, latest.at)} ago${
+        lastHealthy ? `; last healthy heartbeat ${ago(now, lastHealthy.at)} ago` : ''
+      }`,
+    };
+  }
+  if (launching || inGrace) {
+    return {
+      ...base,
+      verdict: 'booting',
+      routable: false,
+      stable: false,
+      shouldMark: false,
+      reason: `launched ${launchedSecondsAgo === undefined ? '?' : Math.round(launchedSecondsAgo)} s ago, no heartbeat yet (${
+        launching ? 'waiting for proof in its launch hook' : `grace period ${graceSeconds} s`
+      })`,
+    };
+  }
+  return {
+    ...base,
+    verdict: 'silent',
+    routable: false,
+    stable: false,
+    shouldMark,
+    reason: lastHealthy
+      ? `no heartbeat for ${ago(now, lastHealthy.at)} (silence window ${config.silenceSeconds} s)`
+      : `no heartbeat since launch ${Math.round(launchedSecondsAgo ?? 0)} s ago (silence window ${config.silenceSeconds} s)`,
+  };
+}
+
+/** Healthy samples at the end of the series with no gap longer than the silence window. */
+function trailingHealthyRun(samples: HeartbeatSample[], silenceMs: number): number {
+  let run = 0;
+  for (let i = samples.length - 1; i >= 0; i--) {
+    const sample = samples[i]!;
+    if (sample.value < 1) break;
+    const next = samples[i + 1];
+    if (next && next.at.getTime() - sample.at.getTime() > silenceMs) break;
+    run++;
+  }
+  return run;
+}
+
+/** Source/dest check off and pinned Elastic IPs, for every NAT that is or may soon be serving. */
+function prepareInstances(snapshot: Snapshot, assessed: Assessed[]): Action[] {
+  const actions: Action[] = [];
+  const candidates = assessed.filter((n) => n.verdict !== 'leaving' && n.verdict !== 'unhealthy');
+  for (const nat of candidates) {
+    if (nat.instance.sourceDestCheck === true) {
+      actions.push({
+        kind: 'DisableSourceDestCheck',
+        instanceId: nat.instanceId,
+        reason: 'a NAT forwards traffic that is not its own: source/destination check must be off',
+      });
+    }
+  }
+  const holderOf = new Map(snapshot.elasticIps.map((a) => [a.allocationId, a.instanceId]));
+  for (const group of snapshot.groups) {
+    for (const [zone, allocationId] of Object.entries(group.elasticIps).sort(([a], [b]) => a.localeCompare(b))) {
+      const inZone = candidates
+        .filter((n) => n.groupName === group.name && n.availabilityZone === zone && n.instance.networkInterfaceId)
+        .sort(byPreference);
+      const holder = holderOf.get(allocationId);
+      if (inZone.length === 0 || inZone.some((n) => n.instanceId === holder)) continue;
+      const chosen = inZone[0]!;
+      actions.push({
+        kind: 'AssociateElasticIp',
+        allocationId,
+        instanceId: chosen.instanceId,
+        networkInterfaceId: chosen.instance.networkInterfaceId!,
+        reason: holder
+          ? `pinned address of ${zone} is on ${holder}, which no longer serves the zone`
+          : `pinned address of ${zone} is not associated`,
+      });
+    }
+  }
+  return actions;
+}
+
+// Proven NATs first, then the oldest (it has served longest), then by id: deterministic.
+function byPreference(a: Assessed, b: Assessed): number {
+  if (a.routable !== b.routable) return a.routable ? -1 : 1;
+  const at = a.instance.launchTime?.getTime() ?? 0;
+  const bt = b.instance.launchTime?.getTime() ?? 0;
+  return at - bt || a.instanceId.localeCompare(b.instanceId);
+}
+
+function planRoutes(snapshot: Snapshot, assessed: Assessed[]) {
+  const routeActions: Action[] = [];
+  const routes: RouteAssessment[] = [];
+  const routeAlerts: Alert[] = [];
+  const unobserved = new Set(snapshot.unobservedVpcIds);
+  const byInstance = new Map(assessed.map((n) => [n.instanceId, n]));
+  const byEni = new Map(
+    assessed.filter((n) => n.instance.networkInterfaceId).map((n) => [n.instance.networkInterfaceId!, n]),
+  );
+  const tablesByVpc = groupBy(
+    [...snapshot.routeTables].sort((a, b) => a.routeTableId.localeCompare(b.routeTableId)),
+    (t) => t.vpcId,
+  );
+
+  for (const [vpcId, tables] of [...tablesByVpc].sort(([a], [b]) => a.localeCompare(b))) {
+    if (unobserved.has(vpcId)) {
+      for (const t of tables) routes.push(keepAsIs(t, 'VPC not fully observed in this run: left as it is', 'unknown'));
+      continue;
+    }
+    const routable = assessed.filter((n) => n.routable && n.vpcId === vpcId);
+    const load = new Map(routable.map((n) => [n.instanceId, 0]));
+    const pending: { table: PrivateRouteTable; current?: Assessed; why: string; failback: boolean }[] = [];
+
+    // Pass 1: keep every table whose current NAT may stay, so the load counts are known.
+    for (const table of tables) {
+      const target = table.defaultRoute;
+      const current =
+        target && target.state !== 'blackhole'
+          ? (target.instanceId ? byInstance.get(target.instanceId) : undefined) ??
+            (target.networkInterfaceId ? byEni.get(target.networkInterfaceId) : undefined)
+          : undefined;
+      const zones = new Set(table.availabilityZones);
+      if (current?.routable && current.vpcId === vpcId) {
+        if (zones.has(current.availabilityZone)) {
+          load.set(current.instanceId, (load.get(current.instanceId) ?? 0) + 1);
+          routes.push(assessment(table, current, 'same-az', `kept on ${current.instanceId}: healthy, same AZ`));
+          continue;
+        }
+        const home = routable.filter((n) => zones.has(n.availabilityZone) && n.stable);
+        if (home.length === 0) {
+          load.set(current.instanceId, (load.get(current.instanceId) ?? 0) + 1);
+          routes.push(
+            assessment(table, current, 'cross-az', `kept on ${current.instanceId} in ${current.availabilityZone}: no stable NAT in its own AZ yet`),
+          );
+          continue;
+        }
+        pending.push({ table, current, why: 'failback to its own AZ', failback: true });
+        continue;
+      }
+      pending.push({ table, current, why: describeLoss(target, current), failback: false });
+    }
+
+    // Pass 2: a new target for each remaining table: own AZ first, then the least-loaded peer.
+    for (const { table, current, why, failback } of pending) {
+      const zones = new Set(table.availabilityZones);
+      const home = routable.filter((n) => zones.has(n.availabilityZone) && (!failback || n.stable));
+      const away = routable.filter((n) => !zones.has(n.availabilityZone));
+      const chosen = leastLoaded(home, load) ?? leastLoaded(away, load);
+      if (!chosen) {
+        routeAlerts.push({
+          kind: 'NoHealthyNat',
+          message: `route table ${table.routeTableId} (${table.availabilityZones.join(',') || 'no subnet'}): ${why}, and no healthy NAT is left in ${vpcId}; left as it is`,
+          resourceIds: [table.routeTableId, vpcId],
+        });
+        routes.push(keepAsIs(table, `${why}; no healthy NAT anywhere in the VPC`));
+        continue;
+      }
+      load.set(chosen.instanceId, (load.get(chosen.instanceId) ?? 0) + 1);
+      const sameAz = zones.has(chosen.availabilityZone);
+      const reason = `${why}: → ${chosen.instanceId} (${sameAz ? 'same AZ' : `cross-AZ, in ${chosen.availabilityZone}`})`;
+      routeActions.push({
+        kind: 'SetRoute',
+        routeTableId: table.routeTableId,
+        mode: table.defaultRoute ? 'replace' : 'create',
+        instanceId: chosen.instanceId,
+        networkInterfaceId: chosen.instance.networkInterfaceId!,
+        previous: table.defaultRoute,
+        previousInstanceId: current?.instanceId ?? table.defaultRoute?.instanceId,
+        reason,
+      });
+      routes.push(assessment(table, chosen, sameAz ? 'same-az' : 'cross-az', reason));
+      if (!sameAz) {
+        routeAlerts.push({
+          kind: 'CrossAzFailover',
+          message: `route table ${table.routeTableId} served from another AZ by ${chosen.instanceId}`,
+          resourceIds: [table.routeTableId, chosen.instanceId],
+        });
+      }
+    }
+  }
+  return { routeActions, routes, routeAlerts };
+}
+
+function describeLoss(target: PrivateRouteTable['defaultRoute'], current: Assessed | undefined): string {
+  if (!target) return `no ${DEFAULT_ROUTE_CIDR} route`;
+  if (target.state === 'blackhole') return `${DEFAULT_ROUTE_CIDR} route is a blackhole`;
+  if (current) return `current NAT ${current.instanceId} is ${current.verdict} (${current.reason})`;
+  const what = target.instanceId ?? target.networkInterfaceId ?? target.natGatewayId ?? target.gatewayId ?? 'unknown';
+  return `current target ${what} is not a natbeat NAT`;
+}
+
+function leastLoaded(candidates: Assessed[], load: Map<string, number>): Assessed | undefined {
+  let best: Assessed | undefined;
+  for (const n of candidates) {
+    if (!best) {
+      best = n;
+      continue;
+    }
+    const diff = (load.get(n.instanceId) ?? 0) - (load.get(best.instanceId) ?? 0);
+    if (diff < 0 || (diff === 0 && tieBreak(n, best) < 0)) best = n;
+  }
+  return best;
+}
+
+function tieBreak(a: Assessed, b: Assessed): number {
+  return a.availabilityZone.localeCompare(b.availabilityZone) || a.instanceId.localeCompare(b.instanceId);
+}
+
+function planLifecycle(
+  snapshot: Snapshot,
+  assessed: Assessed[],
+  routeActions: Action[],
+  config: DecideConfig,
+  alerts: Alert[],
+): Action[] {
+  const actions: Action[] = [];
+  const unobserved = new Set(snapshot.unobservedVpcIds);
+  for (const nat of assessed) {
+    const state = nat.lifecycleState;
+    if (state === LifecycleState.PendingWait) {
+      if (nat.routable) {
+        actions.push(complete(nat, config.launchHookName, 'CONTINUE', `proved it routes: ${nat.reason}`));
+      } else if (nat.instance.ec2State !== 'running' && nat.instance.ec2State !== 'pending') {
+        actions.push(complete(nat, config.launchHookName, 'ABANDON', `launching instance is ${nat.instance.ec2State ?? 'gone'}`));
+      } else if ((nat.launchedSecondsAgo ?? 0) >= config.launchProofTimeoutSeconds) {
+        actions.push(
+          complete(nat, config.launchHookName, 'ABANDON', `no healthy heartbeat within ${config.launchProofTimeoutSeconds} s of launch`),
+        );
+      }
+    } else if (state === LifecycleState.TerminatingWait) {
+      if (nat.vpcId !== undefined && unobserved.has(nat.vpcId)) continue; // routes unknown: next run
+      const stranded = snapshot.routeTables.filter(
+        (t) =>
+          pointsAt(t, nat) && !routeActions.some((a) => a.kind === 'SetRoute' && a.routeTableId === t.routeTableId),
+      );
+      if (stranded.length > 0) {
+        alerts.push({
+          kind: 'LeavingWithoutSuccessor',
+          message: `${nat.instanceId} is terminating and no healthy NAT can take ${stranded.map((t) => t.routeTableId).join(', ')}`,
+          resourceIds: [nat.instanceId, ...stranded.map((t) => t.routeTableId)],
+        });
+      }
+      const moved = routeActions.filter((a) => a.kind === 'SetRoute' && a.previousInstanceId === nat.instanceId).length;
+      actions.push(
+        complete(
+          nat,
+          config.terminateHookName,
+          'CONTINUE',
+          stranded.length > 0
+            ? `releasing with ${stranded.length} route table(s) and no successor`
+            : `${moved} route table(s) handed over first`,
+        ),
+      );
+    }
+  }
+  return actions;
+}
+
+function pointsAt(table: PrivateRouteTable, nat: Assessed): boolean {
+  const r = table.defaultRoute;
+  if (!r) return false;
+  return r.instanceId === nat.instanceId || (r.networkInterfaceId !== undefined && r.networkInterfaceId === nat.instance.networkInterfaceId);
+}
+
+function complete(nat: Assessed, hookName: string, result: 'CONTINUE' | 'ABANDON', reason: string): Action {
+  return { kind: 'CompleteLifecycle', groupName: nat.groupName, hookName, instanceId: nat.instanceId, result, reason };
+}
+
+function assessment(table: PrivateRouteTable, nat: Assessed, serving: 'same-az' | 'cross-az', reason: string): RouteAssessment {
+  return {
+    routeTableId: table.routeTableId,
+    vpcId: table.vpcId,
+    availabilityZone: table.availabilityZones.length === 1 ? table.availabilityZones[0] : undefined,
+    currentTarget: table.defaultRoute,
+    desiredInstanceId: nat.instanceId,
+    serving,
+    reason,
+  };
+}
+
+function keepAsIs(table: PrivateRouteTable, reason: string, serving: 'none' | 'unknown' = 'none'): RouteAssessment {
+  return {
+    routeTableId: table.routeTableId,
+    vpcId: table.vpcId,
+    availabilityZone: table.availabilityZones.length === 1 ? table.availabilityZones[0] : undefined,
+    currentTarget: table.defaultRoute,
+    desiredInstanceId: undefined,
+    serving,
+    reason,
+  };
+}
+
+function publicAssessment(n: Assessed): NatAssessment {
+  const { instance: _instance, shouldMark: _shouldMark, launchedSecondsAgo: _launched, ...rest } = n;
+  return rest;
+}
+
+function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
+}
+
+function findLast<T>(items: T[], predicate: (item: T) => boolean): T | undefined {
+  for (let i = items.length - 1; i >= 0; i--) if (predicate(items[i]!)) return items[i];
+  return undefined;
+}
+
+function ago(now: Date, at: Date): string {
+  return `${Math.max(0, Math.round((now.getTime() - at.getTime()) / 1000))} s`;
+}

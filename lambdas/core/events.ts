@@ -1,0 +1,81 @@
+/**
+ * The event shapes natbeat's Lambdas accept, validated with zod. Samples follow the AWS event
+ * reference (EventBridge events from aws.events, aws.cloudwatch and aws.autoscaling).
+ */
+import { z } from 'zod';
+
+/**
+ * EventBridge rule schedule:
+ * {"source":"aws.events","detail-type":"Scheduled Event","resources":["arn:aws:events:…:rule/…"],"detail":{}}
+ */
+export const scheduledEvent = z.object({
+  source: z.literal('aws.events'),
+  'detail-type': z.literal('Scheduled Event'),
+  id: z.string().optional(),
+  resources: z.array(z.string()).optional(),
+});
+
+/**
+ * CloudWatch alarm state change (the fast path):
+ * {"source":"aws.cloudwatch","detail-type":"CloudWatch Alarm State Change",
+ *  "detail":{"alarmName":"…","state":{"value":"ALARM","reason":"…"},"previousState":{"value":"OK"}}}
+ */
+export const alarmStateChangeEvent = z.object({
+  source: z.literal('aws.cloudwatch'),
+  'detail-type': z.literal('CloudWatch Alarm State Change'),
+  id: z.string().optional(),
+  detail: z.object({
+    alarmName: z.string(),
+    state: z.object({ value: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']) }).loose(),
+  }).loose(),
+});
+
+/** A reconcile asked for by hand (`aws lambda invoke --payload '{"source":"natbeat","detail-type":"Reconcile Request"}'`). */
+export const manualEvent = z.object({
+  source: z.literal('natbeat'),
+  'detail-type': z.literal('Reconcile Request'),
+});
+
+export const reconcileTrigger = z.union([scheduledEvent, alarmStateChangeEvent, manualEvent]);
+export type ReconcileTrigger = z.infer<typeof reconcileTrigger>;
+
+export const LAUNCH_DETAIL_TYPE = 'EC2 Instance-launch Lifecycle Action';
+export const TERMINATE_DETAIL_TYPE = 'EC2 Instance-terminate Lifecycle Action';
+
+/**
+ * Auto Scaling lifecycle action (best effort delivery):
+ * {"source":"aws.autoscaling","detail-type":"EC2 Instance-launch Lifecycle Action",
+ *  "detail":{"LifecycleActionToken":"87654321-…","AutoScalingGroupName":"my-asg",
+ *  "LifecycleHookName":"my-hook","EC2InstanceId":"i-1234567890abcdef0",
+ *  "LifecycleTransition":"autoscaling:EC2_INSTANCE_LAUNCHING","NotificationMetadata":"…",
+ *  "Origin":"EC2","Destination":"AutoScalingGroup"}}
+ */
+export const lifecycleActionEvent = z.object({
+  source: z.literal('aws.autoscaling'),
+  'detail-type': z.enum([LAUNCH_DETAIL_TYPE, TERMINATE_DETAIL_TYPE]),
+  id: z.string().optional(),
+  detail: z
+    .object({
+      LifecycleActionToken: z.string().optional(),
+      AutoScalingGroupName: z.string().min(1),
+      LifecycleHookName: z.string().min(1),
+      EC2InstanceId: z.string().regex(/^i-[0-9a-f]+$/, { error: 'must be an instance id (i-…)' }),
+      LifecycleTransition: z.enum(['autoscaling:EC2_INSTANCE_LAUNCHING', 'autoscaling:EC2_INSTANCE_TERMINATING']),
+    })
+    .loose(),
+});
+export type LifecycleActionEvent = z.infer<typeof lifecycleActionEvent>;
+
+/** The test notification Auto Scaling sends when a hook is created: acknowledged, ignored. */
+export function isTestNotification(event: unknown): boolean {
+  const detail = (event as { detail?: { Event?: unknown; LifecycleTransition?: unknown } } | null)?.detail;
+  return detail?.Event === 'autoscaling:TEST_NOTIFICATION' || detail?.LifecycleTransition === 'autoscaling:TEST_NOTIFICATION';
+}
+
+/** A readable one-line reason a payload was rejected. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.join('.') : '(event)'}: ${i.message}`)
+    .join('; ');
+}

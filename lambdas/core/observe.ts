@@ -1,0 +1,340 @@
+/**
+ * observe(): reads everything decide() needs in as few, parallel AWS calls as possible.
+ *   layer 1: managed groups ‖ private route tables
+ *   layer 2: instances ‖ subnets (for AZs and VPCs) ‖ heartbeats ‖ pinned Elastic IPs
+ * A read that fails for some groups removes exactly those groups (and their VPCs' routes) from
+ * this run; a read nothing can be decided without (groups, route tables, subnets) throws.
+ */
+import { paginateDescribeAutoScalingGroups, type AutoScalingGroup } from '@aws-sdk/client-auto-scaling';
+import { paginateGetMetricData, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import {
+  DescribeAddressesCommand,
+  paginateDescribeInstances,
+  paginateDescribeRouteTables,
+  paginateDescribeSubnets,
+  type Instance,
+  type RouteTable,
+} from '@aws-sdk/client-ec2';
+import { HEARTBEAT_METRIC, instanceDimensions } from '../../common/heartbeat';
+import type { AwsClients } from './clients';
+import type { ControllerConfig } from './config';
+import { heartbeatLookbackSeconds } from './decide';
+import { ObserveError, awsErrorCode, errorMessage } from './errors';
+import {
+  DEFAULT_ROUTE_CIDR,
+  type ElasticIpAssociation,
+  type HeartbeatSample,
+  type ManagedGroup,
+  type NatInstance,
+  type ObservationFailure,
+  type PrivateRouteTable,
+  type Snapshot,
+} from './types';
+
+/** GetMetricData accepts at most 500 queries per call (API_GetMetricData). */
+export const MAX_QUERIES_PER_GET_METRIC_DATA = 500;
+/** Ids per DescribeInstances / filter values per Describe* filter: kept well inside EC2's limits. */
+const IDS_PER_CALL = 200;
+/** DescribeAutoScalingGroups: MaxRecords ≤ 100; names per call likewise. */
+const GROUPS_PER_CALL = 100;
+
+type ObserveConfig = Pick<
+  ControllerConfig,
+  | 'groupTagKey'
+  | 'groupNames'
+  | 'routeTableTag'
+  | 'namespace'
+  | 'elasticIps'
+  | 'elasticIpTagPrefix'
+  | 'silenceSeconds'
+  | 'graceSeconds'
+  | 'failbackHeartbeats'
+  | 'maxUnhealthyShare'
+  | 'heartbeatPeriodSeconds'
+  | 'launchHookName'
+  | 'terminateHookName'
+  | 'launchProofTimeoutSeconds'
+>;
+
+export async function observe(clients: AwsClients, config: ObserveConfig, now: Date): Promise<Snapshot> {
+  const failures: ObservationFailure[] = [];
+  const [rawGroups, rawTables] = await Promise.all([
+    required('auto-scaling-groups', () => listManagedGroups(clients, config)),
+    required('route-tables', () => listPrivateRouteTables(clients, config)),
+  ]);
+
+  const groupSubnetIds = rawGroups.flatMap((g) => splitSubnets(g.VPCZoneIdentifier));
+  const tableSubnetIds = rawTables.flatMap((t) => (t.Associations ?? []).flatMap((a) => (a.SubnetId ? [a.SubnetId] : [])));
+
+  const [subnets, instancesResult, heartbeats, addresses] = await Promise.all([
+    required('subnets', () => describeSubnets(clients, unique([...groupSubnetIds, ...tableSubnetIds]))),
+    describeInstancesByGroup(clients, rawGroups),
+    readHeartbeats(clients, config, rawGroups, now).catch((error: unknown) => {
+      failures.push({ scope: 'heartbeats', message: `${awsErrorCode(error)}: ${errorMessage(error)}` });
+      return undefined;
+    }),
+    readElasticIps(clients, config, rawGroups).catch((error: unknown) => {
+      failures.push({ scope: 'elastic-ips', message: `${awsErrorCode(error)}: ${errorMessage(error)}` });
+      return undefined;
+    }),
+  ]);
+  failures.push(...instancesResult.failures);
+
+  const groups: ManagedGroup[] = [];
+  const unobservedVpcIds = new Set<string>();
+  for (const raw of rawGroups) {
+    const name = raw.AutoScalingGroupName!;
+    const vpcIds = unique(splitSubnets(raw.VPCZoneIdentifier).flatMap((id) => subnets.get(id)?.vpcId ?? []));
+    if (instancesResult.failedGroups.has(name)) {
+      vpcIds.forEach((v) => unobservedVpcIds.add(v));
+      continue;
+    }
+    groups.push({
+      name,
+      healthCheckGracePeriodSeconds: raw.HealthCheckGracePeriod ?? 0,
+      vpcIds,
+      instances: (raw.Instances ?? []).map((i): NatInstance => {
+        const ec2 = instancesResult.instances.get(i.InstanceId!);
+        const primary = ec2?.NetworkInterfaces?.find((n) => n.Attachment?.DeviceIndex === 0);
+        return {
+          instanceId: i.InstanceId!,
+          groupName: name,
+          availabilityZone: i.AvailabilityZone ?? ec2?.Placement?.AvailabilityZone ?? 'unknown',
+          lifecycleState: i.LifecycleState ?? 'unknown',
+          healthStatus: i.HealthStatus ?? 'unknown',
+          ec2State: ec2?.State?.Name,
+          launchTime: ec2?.LaunchTime,
+          vpcId: ec2?.VpcId ?? vpcIds[0],
+          networkInterfaceId: primary?.NetworkInterfaceId ?? ec2?.NetworkInterfaces?.[0]?.NetworkInterfaceId,
+          sourceDestCheck: ec2?.SourceDestCheck,
+        };
+      }),
+      // Without a reliable view of current associations, pinning could steal an address.
+      elasticIps: addresses === undefined ? {} : pinnedElasticIps(raw, config),
+    });
+  }
+
+  const managedVpcs = new Set(groups.flatMap((g) => g.vpcIds));
+  const routeTables: PrivateRouteTable[] = rawTables
+    .filter((t) => t.VpcId && (managedVpcs.has(t.VpcId) || unobservedVpcIds.has(t.VpcId)))
+    .map((t) => toPrivateRouteTable(t, subnets));
+
+  return {
+    observedAt: now,
+    groups,
+    heartbeats: heartbeats ?? new Map(),
+    heartbeatsObserved: heartbeats !== undefined,
+    routeTables,
+    unobservedVpcIds: [...unobservedVpcIds].sort(),
+    elasticIps: addresses ?? [],
+    failures,
+  };
+}
+
+async function required<T>(scope: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    throw new ObserveError(`could not read ${scope}: ${awsErrorCode(error)}: ${errorMessage(error)}`, { scope }, { cause: error });
+  }
+}
+
+async function listManagedGroups(clients: AwsClients, config: ObserveConfig): Promise<AutoScalingGroup[]> {
+  const requests =
+    config.groupNames.length > 0
+      ? chunk(config.groupNames, GROUPS_PER_CALL).map((names) => ({ AutoScalingGroupNames: names, MaxRecords: GROUPS_PER_CALL }))
+      : [{ Filters: [{ Name: `tag:${config.groupTagKey}`, Values: ['true'] }], MaxRecords: GROUPS_PER_CALL }];
+  const pages = await Promise.all(
+    requests.map((input) => collect(paginateDescribeAutoScalingGroups({ client: clients.autoScaling }, input), (p) => p.AutoScalingGroups)),
+  );
+  return pages.flat().filter((g) => g.AutoScalingGroupName);
+}
+
+async function listPrivateRouteTables(clients: AwsClients, config: ObserveConfig): Promise<RouteTable[]> {
+  return collect(
+    paginateDescribeRouteTables(
+      { client: clients.ec2 },
+      { Filters: [{ Name: `tag:${config.routeTableTag.key}`, Values: [config.routeTableTag.value] }], MaxResults: 100 },
+    ),
+    (p) => p.RouteTables,
+  );
+}
+
+interface SubnetInfo {
+  vpcId?: string;
+  availabilityZone?: string;
+}
+
+async function describeSubnets(clients: AwsClients, subnetIds: string[]): Promise<Map<string, SubnetInfo>> {
+  // A subnet-id filter (not SubnetIds) so one deleted subnet does not fail the whole call.
+  const pages = await Promise.all(
+    chunk(subnetIds, IDS_PER_CALL).map((ids) =>
+      collect(paginateDescribeSubnets({ client: clients.ec2 }, { Filters: [{ Name: 'subnet-id', Values: ids }] }), (p) => p.Subnets),
+    ),
+  );
+  return new Map(pages.flat().map((s) => [s.SubnetId!, { vpcId: s.VpcId, availabilityZone: s.AvailabilityZone }]));
+}
+
+async function describeInstancesByGroup(clients: AwsClients, groups: AutoScalingGroup[]) {
+  const instances = new Map<string, Instance>();
+  const failedGroups = new Set<string>();
+  const failures: ObservationFailure[] = [];
+  // Each call carries whole groups where it can, so a failed call fails only the groups it served.
+  const batches: { ids: string[]; groups: Set<string> }[] = [];
+  for (const group of groups) {
+    const ids = (group.Instances ?? []).flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
+    for (const part of chunk(ids, IDS_PER_CALL)) {
+      let batch = batches.at(-1);
+      if (!batch || batch.ids.length + part.length > IDS_PER_CALL) {
+        batch = { ids: [], groups: new Set() };
+        batches.push(batch);
+      }
+      batch.ids.push(...part);
+      batch.groups.add(group.AutoScalingGroupName!);
+    }
+  }
+  await Promise.all(
+    batches.map(async (batch) => {
+      try {
+        // An instance-id filter: a just-terminated id is simply absent instead of failing the call.
+        const reservations = await collect(
+          paginateDescribeInstances({ client: clients.ec2 }, { Filters: [{ Name: 'instance-id', Values: batch.ids }] }),
+          (p) => p.Reservations,
+        );
+        for (const r of reservations) for (const i of r.Instances ?? []) if (i.InstanceId) instances.set(i.InstanceId, i);
+      } catch (error) {
+        for (const g of batch.groups) {
+          failedGroups.add(g);
+          failures.push({ scope: g, message: `DescribeInstances failed: ${awsErrorCode(error)}: ${errorMessage(error)}` });
+        }
+      }
+    }),
+  );
+  return { instances, failedGroups, failures };
+}
+
+// Launching and serving NATs are judged by heartbeats; leaving ones are not worth a query.
+const HEARTBEAT_STATES = new Set(['InService', 'Pending', 'Pending:Wait', 'Pending:Proceed']);
+
+async function readHeartbeats(
+  clients: AwsClients,
+  config: ObserveConfig,
+  groups: AutoScalingGroup[],
+  now: Date,
+): Promise<Map<string, HeartbeatSample[]>> {
+  const targets = groups.flatMap((g) =>
+    (g.Instances ?? [])
+      .filter((i) => i.InstanceId && HEARTBEAT_STATES.has(i.LifecycleState ?? ''))
+      .map((i) => ({ groupName: g.AutoScalingGroupName!, instanceId: i.InstanceId! })),
+  );
+  const samples = new Map<string, HeartbeatSample[]>(targets.map((t) => [t.instanceId, []]));
+  const startTime = new Date(now.getTime() - heartbeatLookbackSeconds(config) * 1000);
+  await Promise.all(
+    chunk(targets, MAX_QUERIES_PER_GET_METRIC_DATA).map(async (batch) => {
+      const queries: MetricDataQuery[] = batch.map((t, index) => ({
+        Id: `q${index}`,
+        ReturnData: true,
+        MetricStat: {
+          Metric: { Namespace: config.namespace, MetricName: HEARTBEAT_METRIC, Dimensions: instanceDimensions(t.groupName, t.instanceId) },
+          Period: 1,
+          // Minimum: one failing probe within a second outweighs a healthy beat.
+          Stat: 'Minimum',
+        },
+      }));
+      const pages = paginateGetMetricData(
+        { client: clients.cloudWatch },
+        { MetricDataQueries: queries, StartTime: startTime, EndTime: now, ScanBy: 'TimestampAscending' },
+      );
+      for await (const page of pages) {
+        for (const result of page.MetricDataResults ?? []) {
+          const target = batch[Number(result.Id?.slice(1))];
+          if (!target) continue;
+          const series = samples.get(target.instanceId)!;
+          const timestamps = result.Timestamps ?? [];
+          const values = result.Values ?? [];
+          timestamps.forEach((at, k) => series.push({ at, value: values[k] ?? 0 }));
+        }
+      }
+    }),
+  );
+  for (const series of samples.values()) series.sort((a, b) => a.at.getTime() - b.at.getTime());
+  return samples;
+}
+
+/** Pinned allocations of a group: configuration first (group-specific, then `*`), then group tags. */
+export function pinnedElasticIps(group: AutoScalingGroup, config: Pick<ObserveConfig, 'elasticIps' | 'elasticIpTagPrefix'>) {
+  const pinned: Record<string, string> = {};
+  for (const tag of group.Tags ?? []) {
+    if (tag.Key?.startsWith(config.elasticIpTagPrefix) && tag.Value) {
+      pinned[tag.Key.slice(config.elasticIpTagPrefix.length)] = tag.Value;
+    }
+  }
+  for (const [key, allocationId] of Object.entries(config.elasticIps)) {
+    const [groupName, zone] = key.split('/') as [string, string];
+    if (groupName === '*' && !(zone in pinned)) pinned[zone] = allocationId;
+  }
+  for (const [key, allocationId] of Object.entries(config.elasticIps)) {
+    const [groupName, zone] = key.split('/') as [string, string];
+    if (groupName === group.AutoScalingGroupName) pinned[zone] = allocationId;
+  }
+  return pinned;
+}
+
+async function readElasticIps(
+  clients: AwsClients,
+  config: ObserveConfig,
+  groups: AutoScalingGroup[],
+): Promise<ElasticIpAssociation[]> {
+  const allocationIds = unique(groups.flatMap((g) => Object.values(pinnedElasticIps(g, config))));
+  if (allocationIds.length === 0) return [];
+  const pages = await Promise.all(
+    chunk(allocationIds, IDS_PER_CALL).map((ids) =>
+      clients.ec2.send(new DescribeAddressesCommand({ Filters: [{ Name: 'allocation-id', Values: ids }] })),
+    ),
+  );
+  return pages
+    .flatMap((p) => p.Addresses ?? [])
+    .filter((a) => a.AllocationId)
+    .map((a) => ({ allocationId: a.AllocationId!, instanceId: a.InstanceId, networkInterfaceId: a.NetworkInterfaceId }));
+}
+
+function toPrivateRouteTable(table: RouteTable, subnets: Map<string, SubnetInfo>): PrivateRouteTable {
+  const route = table.Routes?.find((r) => r.DestinationCidrBlock === DEFAULT_ROUTE_CIDR);
+  return {
+    routeTableId: table.RouteTableId!,
+    vpcId: table.VpcId!,
+    availabilityZones: unique(
+      (table.Associations ?? []).flatMap((a) => (a.SubnetId ? (subnets.get(a.SubnetId)?.availabilityZone ?? []) : [])),
+    ).sort(),
+    defaultRoute: route && {
+      instanceId: route.InstanceId,
+      networkInterfaceId: route.NetworkInterfaceId,
+      natGatewayId: route.NatGatewayId,
+      gatewayId: route.GatewayId,
+      state: route.State,
+    },
+  };
+}
+
+async function collect<P, T>(pages: AsyncIterable<P>, items: (page: P) => T[] | undefined): Promise<T[]> {
+  const out: T[] = [];
+  for await (const page of pages) out.push(...(items(page) ?? []));
+  return out;
+}
+
+function splitSubnets(vpcZoneIdentifier: string | undefined): string[] {
+  return (vpcZoneIdentifier ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export function chunk<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function unique<T>(items: T[]): T[] {
+  return [...new Set(items)];
+}

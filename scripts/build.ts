@@ -1,0 +1,34 @@
+/**
+ * Bundles every deployable into dist/ with esbuild: one ESM file per Lambda, the agent and the CLI.
+ * The Lambdas bundle the AWS SDK on purpose: the version we test is the version that runs.
+ */
+import { build } from 'esbuild';
+import { rm } from 'node:fs/promises';
+
+const entries = [
+  { in: 'lambdas/reconcile/handler.ts', out: 'lambdas/reconcile/index' },
+  { in: 'lambdas/lifecycle/handler.ts', out: 'lambdas/lifecycle/index' },
+  { in: 'agent/main.ts', out: 'agent/natbeat-agent' },
+  { in: 'cli/main.ts', out: 'cli/natbeat' },
+];
+
+await rm('dist', { recursive: true, force: true });
+const result = await build({
+  entryPoints: entries,
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  minify: true,
+  sourcemap: true,
+  metafile: true,
+  legalComments: 'none',
+  // Some dependencies still call require(); give ESM bundles a require of their own.
+  banner: { js: "import { createRequire as __natbeatRequire } from 'node:module'; const require = __natbeatRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
+for (const [file, info] of Object.entries(result.metafile.outputs)) {
+  if (file.endsWith('.mjs')) console.log(`${file}\t${(info.bytes / 1024).toFixed(0)} KiB`);
+}
