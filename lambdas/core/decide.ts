@@ -304,7 +304,9 @@ function planRoutes(snapshot: Snapshot, assessed: Assessed[]) {
             (target.networkInterfaceId ? byEni.get(target.networkInterfaceId) : undefined)
           : undefined;
       const zones = new Set(table.availabilityZones);
-      if (current?.routable && current.vpcId === vpcId) {
+      // A healthy current NAT keeps its tables even if it could not be a new target (e.g. its
+      // interface was not observed): moving traffic on missing data would be acting blindly.
+      if (current?.verdict === 'healthy' && current.vpcId === vpcId) {
         if (zones.has(current.availabilityZone)) {
           load.set(current.instanceId, (load.get(current.instanceId) ?? 0) + 1);
           routes.push(assessment(table, current, 'same-az', `kept on ${current.instanceId}: healthy, same AZ`));
