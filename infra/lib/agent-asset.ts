@@ -1,0 +1,85 @@
+/**
+ * The NAT agent as a CDK asset: the esbuild bundle of `agent/main.ts`, its systemd unit and
+ * `install.sh`, zipped into one S3 object. Bundling runs locally with esbuild at synth time, so a
+ * fresh clone needs neither `npm run build` nor Docker.
+ */
+import { copyFileSync, existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { buildSync } from 'esbuild';
+import { AssetHashType, DockerImage } from 'aws-cdk-lib';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
+import { Construct } from 'constructs';
+
+/** File names inside the asset; user data refers to them. */
+export const AGENT_BUNDLE_FILE = 'natbeat-agent.mjs';
+export const AGENT_UNIT_FILE = 'natbeat-agent.service';
+export const AGENT_INSTALL_FILE = 'install.sh';
+
+/** Same banner as scripts/build.ts: some dependencies still call require() inside an ESM bundle. */
+const REQUIRE_BANNER =
+  "import { createRequire as __natbeatRequire } from 'node:module'; const require = __natbeatRequire(import.meta.url);";
+
+export interface AgentAssetProps {
+  /** Root of the natbeat sources (holds `agent/`). */
+  readonly sourceRoot: string;
+}
+
+/** Paths of the agent's sources under a source root. */
+export function agentSources(sourceRoot: string) {
+  const agentDir = path.join(sourceRoot, 'agent');
+  return {
+    agentDir,
+    entry: path.join(agentDir, 'main.ts'),
+    unit: path.join(agentDir, 'systemd', AGENT_UNIT_FILE),
+    install: path.join(agentDir, AGENT_INSTALL_FILE),
+  };
+}
+
+/**
+ * Writes the agent package (bundle + unit + install script) into `outputDir`. Exported so tests
+ * and tools can stage the same package the asset ships.
+ */
+export function stageAgentPackage(sourceRoot: string, outputDir: string): void {
+  const src = agentSources(sourceRoot);
+  for (const file of [src.entry, src.unit, src.install]) {
+    if (!existsSync(file)) throw new Error(`natbeat agent package: missing ${path.relative(sourceRoot, file)}`);
+  }
+  buildSync({
+    entryPoints: [src.entry],
+    outfile: path.join(outputDir, AGENT_BUNDLE_FILE),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    minify: true,
+    sourcemap: true,
+    legalComments: 'none',
+    banner: { js: REQUIRE_BANNER },
+    logLevel: 'warning',
+    absWorkingDir: sourceRoot,
+  });
+  copyFileSync(src.unit, path.join(outputDir, AGENT_UNIT_FILE));
+  copyFileSync(src.install, path.join(outputDir, AGENT_INSTALL_FILE));
+}
+
+/** An S3 asset (zip) with the agent package, bundled locally at synth. */
+export class AgentAsset extends s3assets.Asset {
+  constructor(scope: Construct, id: string, props: AgentAssetProps) {
+    const { agentDir } = agentSources(props.sourceRoot);
+    super(scope, id, {
+      path: agentDir,
+      // The bundle also pulls in common/ and node_modules: hash what we ship, not agent/ alone.
+      assetHashType: AssetHashType.OUTPUT,
+      bundling: {
+        // Never used: local bundling always succeeds or throws, so Docker is never started.
+        image: DockerImage.fromRegistry('natbeat-local-bundling-only'),
+        local: {
+          tryBundle(outputDir: string): boolean {
+            stageAgentPackage(props.sourceRoot, outputDir);
+            return true;
+          },
+        },
+      },
+    });
+  }
+}
