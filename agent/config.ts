@@ -1,0 +1,248 @@
+/**
+ * Command line and environment → validated agent configuration. Pure: no I/O, so every rule is
+ * unit-tested. Every flag has an environment twin; a flag wins over its twin.
+ */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { DEFAULT_HEARTBEAT_PERIOD_SECONDS, DEFAULT_PROBE_INTERVAL_SECONDS, HEARTBEAT_NAMESPACE } from '../common/heartbeat';
+import { formatCidr, parseCidr, type Ipv4Cidr } from './cidr';
+import { ConfigError } from './errors';
+
+export const COMMANDS = ['setup', 'check', 'run'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+export interface ProbeTarget {
+  host: string;
+  port: number;
+}
+
+export interface AgentConfig {
+  command: Command;
+  json: boolean;
+  intervalSeconds: number;
+  heartbeatPeriodSeconds: number;
+  probeTimeoutSeconds: number;
+  probeTargets: ProbeTarget[];
+  /** Empty: read from instance metadata. */
+  vpcCidrs: Ipv4Cidr[];
+  /** Undefined: the interface of the default route. */
+  egressInterface: string | undefined;
+  probeNamespace: string;
+  probeCidr: Ipv4Cidr;
+  instanceId: string | undefined;
+  availabilityZone: string | undefined;
+  region: string | undefined;
+  groupName: string | undefined;
+  metricNamespace: string;
+  imdsEndpoint: string;
+  imdsTimeoutSeconds: number;
+}
+
+export const DEFAULT_PROBE_NAMESPACE = 'natbeat-probe';
+/** Link-local, so it can never clash with a VPC range; a /30 holds exactly the two veth ends. */
+export const DEFAULT_PROBE_CIDR = '169.254.100.0/30';
+export const DEFAULT_IMDS_ENDPOINT = 'http://169.254.169.254';
+export const DEFAULT_IMDS_TIMEOUT_SECONDS = 1;
+/** Upper bound of the default probe timeout; the default is also at most half the interval. */
+export const MAX_DEFAULT_PROBE_TIMEOUT_SECONDS = 1;
+
+interface FlagSpec {
+  env: string;
+  value: string;
+  help: string;
+  multiple?: boolean;
+  boolean?: boolean;
+}
+
+/** Every flag, its environment twin and its help line: the single source of `--help` and the README. */
+export const FLAGS = {
+  json: { env: 'NATBEAT_JSON', value: '', boolean: true, help: 'check: print the report as JSON ({"healthy", "probes": [...]})' },
+  interval: { env: 'NATBEAT_INTERVAL', value: 'SECONDS', help: `seconds between probe cycles (default ${DEFAULT_PROBE_INTERVAL_SECONDS}, 0.2–3600)` },
+  'heartbeat-period': { env: 'NATBEAT_HEARTBEAT_PERIOD', value: 'SECONDS', help: `least seconds between two published heartbeats of the same value (default ${DEFAULT_HEARTBEAT_PERIOD_SECONDS}, 1–3600)` },
+  'probe-timeout': { env: 'NATBEAT_PROBE_TIMEOUT', value: 'SECONDS', help: `time limit of each probe, below the interval (default min(${MAX_DEFAULT_PROBE_TIMEOUT_SECONDS}, interval/2))` },
+  'probe-target': { env: 'NATBEAT_PROBE_TARGET', value: 'HOST:PORT', multiple: true, help: 'TCP target of the forward-path probe, IPv4 or host name; repeat (env: comma-separated); any one reaching counts. Required by check and run' },
+  'vpc-cidr': { env: 'NATBEAT_VPC_CIDR', value: 'CIDR', multiple: true, help: 'VPC IPv4 range to masquerade; repeat (env: comma-separated). Default: all ranges of the VPC from instance metadata' },
+  'egress-interface': { env: 'NATBEAT_EGRESS_INTERFACE', value: 'NAME', help: 'interface towards the internet (default: the interface of the default route)' },
+  'probe-namespace': { env: 'NATBEAT_PROBE_NAMESPACE', value: 'NAME', help: `network namespace of the forward-path probe (default ${DEFAULT_PROBE_NAMESPACE})` },
+  'probe-cidr': { env: 'NATBEAT_PROBE_CIDR', value: 'CIDR', help: `/30 linking the probe namespace to the host; .1 host side, .2 probe side (default ${DEFAULT_PROBE_CIDR})` },
+  'instance-id': { env: 'NATBEAT_INSTANCE_ID', value: 'ID', help: 'EC2 instance id (default: instance metadata)' },
+  'availability-zone': { env: 'NATBEAT_AVAILABILITY_ZONE', value: 'AZ', help: 'Availability Zone (default: instance metadata)' },
+  region: { env: 'NATBEAT_REGION', value: 'REGION', help: 'AWS Region of the CloudWatch client (default: instance metadata, then AWS_REGION)' },
+  'group-name': { env: 'NATBEAT_GROUP_NAME', value: 'NAME', help: 'Auto Scaling group name (default: instance metadata tag aws:autoscaling:groupName)' },
+  namespace: { env: 'NATBEAT_NAMESPACE', value: 'NAMESPACE', help: `CloudWatch namespace of the heartbeat (default ${HEARTBEAT_NAMESPACE})` },
+  'imds-endpoint': { env: 'NATBEAT_IMDS_ENDPOINT', value: 'URL', help: `instance metadata base URL (default ${DEFAULT_IMDS_ENDPOINT})` },
+  'imds-timeout': { env: 'NATBEAT_IMDS_TIMEOUT', value: 'SECONDS', help: `time limit of each instance metadata request (default ${DEFAULT_IMDS_TIMEOUT_SECONDS})` },
+} as const satisfies Record<string, FlagSpec>;
+
+type FlagName = keyof typeof FLAGS;
+
+export function usage(): string {
+  const lines = [
+    'Usage: natbeat-agent <setup|check|run> [flags]',
+    '',
+    '  setup   configure this host as a NAT (forwarding, masquerade, conntrack timeouts, probe namespace); idempotent',
+    '  check   run every probe once; exit 0 when healthy, 1 when not',
+    '  run     probe every interval and publish the routing heartbeat to CloudWatch',
+    '',
+    'Flags (environment twin in brackets; a flag wins over its twin):',
+  ];
+  for (const [name, spec] of Object.entries(FLAGS) as [FlagName, FlagSpec][]) {
+    const flag = spec.value ? `--${name} ${spec.value}` : `--${name}`;
+    lines.push(`  ${flag.padEnd(30)} ${spec.help} [${spec.env}]`);
+  }
+  lines.push(`  ${'--help'.padEnd(30)} this text`);
+  return lines.join('\n');
+}
+
+const seconds = (flag: string, min: number, max: number) =>
+  z.coerce
+    .number({ error: `--${flag} must be a number of seconds` })
+    .refine((value) => Number.isFinite(value) && value >= min && value <= max, {
+      error: `--${flag} must be between ${min} and ${max} seconds`,
+    });
+
+const interfaceName = (flag: string) =>
+  z.string().regex(/^[A-Za-z0-9_.@-]{1,15}$/, { error: `--${flag} must be an interface name (1–15 letters, digits, _ . - @)` });
+
+const cidr = (flag: string) =>
+  z.string().transform((text, ctx) => {
+    const parsed = parseCidr(text);
+    if (!parsed) {
+      ctx.addIssue({ code: 'custom', message: `--${flag} "${text}" is not an IPv4 CIDR block (network address/prefix length)` });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+
+const probeTarget = z.string().transform((text, ctx) => {
+  const match = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(text.trim());
+  const port = match ? Number(match[2]) : 0;
+  if (!match || port < 1 || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: `--probe-target "${text}" must be HOST:PORT (IPv4 address or host name, port 1–65535)` });
+    return z.NEVER;
+  }
+  return { host: match[1] as string, port };
+});
+
+const optionalText = (flag: string, pattern: RegExp, what: string) =>
+  z.string().regex(pattern, { error: `--${flag} must be ${what}` }).optional();
+
+const schema = z
+  .object({
+    json: z.boolean(),
+    interval: seconds('interval', 0.2, 3600).default(DEFAULT_PROBE_INTERVAL_SECONDS),
+    'heartbeat-period': seconds('heartbeat-period', 1, 3600).default(DEFAULT_HEARTBEAT_PERIOD_SECONDS),
+    'probe-timeout': seconds('probe-timeout', 0.05, 3600).optional(),
+    'probe-target': z.array(probeTarget),
+    'vpc-cidr': z.array(cidr('vpc-cidr')),
+    'egress-interface': interfaceName('egress-interface').optional(),
+    'probe-namespace': z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: '--probe-namespace must be 1–64 letters, digits, _ . -' })
+      .default(DEFAULT_PROBE_NAMESPACE),
+    'probe-cidr': cidr('probe-cidr')
+      .refine((block) => block.prefixLength === 30, { error: '--probe-cidr must be a /30' })
+      .default(parseCidr(DEFAULT_PROBE_CIDR) as Ipv4Cidr),
+    'instance-id': optionalText('instance-id', /^i-[0-9a-zA-Z]+$/, 'an instance id (i-…)'),
+    'availability-zone': optionalText('availability-zone', /^[a-z0-9-]+$/, 'an Availability Zone name'),
+    region: optionalText('region', /^[a-z0-9-]+$/, 'a Region name'),
+    'group-name': optionalText('group-name', /^.{1,255}$/, '1–255 characters'),
+    namespace: z
+      .string()
+      .regex(/^[^:][^\s]{0,254}$/, { error: '--namespace must be a CloudWatch namespace (1–255 characters, no spaces, not starting with ":")' })
+      .default(HEARTBEAT_NAMESPACE),
+    'imds-endpoint': z.url({ error: '--imds-endpoint must be a URL' }).default(DEFAULT_IMDS_ENDPOINT),
+    'imds-timeout': seconds('imds-timeout', 0.05, 60).default(DEFAULT_IMDS_TIMEOUT_SECONDS),
+  })
+  .superRefine((value, ctx) => {
+    if (value['probe-timeout'] !== undefined && value['probe-timeout'] >= value.interval) {
+      ctx.addIssue({ code: 'custom', message: '--probe-timeout must be shorter than --interval' });
+    }
+  });
+
+export type CliRequest = { kind: 'help' } | { kind: 'command'; config: AgentConfig };
+
+const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);
+
+/**
+ * Parses `argv` (without node and script) and the environment. Throws ConfigError with a message
+ * naming the bad flag; the CLI turns it into exit code 2.
+ */
+export function parseCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliRequest {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        ...Object.fromEntries(
+          Object.entries(FLAGS).map(([name, spec]: [string, FlagSpec]) => [
+            name,
+            spec.boolean ? { type: 'boolean' as const } : { type: 'string' as const, multiple: spec.multiple ?? false },
+          ]),
+        ),
+      },
+    });
+  } catch (error) {
+    throw new ConfigError((error as Error).message, { cause: error });
+  }
+  if (parsed.values.help) return { kind: 'help' };
+  const [command, ...extra] = parsed.positionals;
+  if (command === undefined) throw new ConfigError(`missing command: expected one of ${COMMANDS.join(', ')}`);
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    throw new ConfigError(`unknown command "${command}": expected one of ${COMMANDS.join(', ')}`);
+  }
+  if (extra.length > 0) throw new ConfigError(`unexpected argument "${extra[0]}"`);
+
+  const raw: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(FLAGS) as [FlagName, FlagSpec][]) {
+    const fromFlag = (parsed.values as Record<string, unknown>)[name];
+    const fromEnv = env[spec.env]?.trim() || undefined;
+    if (spec.boolean) {
+      raw[name] = fromFlag === true || (fromEnv !== undefined && TRUE_WORDS.has(fromEnv.toLowerCase()));
+    } else if (spec.multiple) {
+      raw[name] = (fromFlag as string[] | undefined) ?? fromEnv?.split(',').map((item) => item.trim()).filter(Boolean) ?? [];
+    } else {
+      raw[name] = fromFlag ?? fromEnv;
+    }
+  }
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((issue) => issue.message).join('; '));
+  }
+  const value = result.data;
+  const config: AgentConfig = {
+    command: command as Command,
+    json: value.json,
+    intervalSeconds: value.interval,
+    heartbeatPeriodSeconds: value['heartbeat-period'],
+    probeTimeoutSeconds: value['probe-timeout'] ?? Math.min(MAX_DEFAULT_PROBE_TIMEOUT_SECONDS, value.interval / 2),
+    probeTargets: value['probe-target'],
+    vpcCidrs: value['vpc-cidr'],
+    egressInterface: value['egress-interface'],
+    probeNamespace: value['probe-namespace'],
+    probeCidr: value['probe-cidr'],
+    instanceId: value['instance-id'],
+    availabilityZone: value['availability-zone'],
+    region: value.region,
+    groupName: value['group-name'],
+    metricNamespace: value.namespace,
+    imdsEndpoint: value['imds-endpoint'].replace(/\/+$/, ''),
+    imdsTimeoutSeconds: value['imds-timeout'],
+  };
+  if (config.command !== 'setup' && config.probeTargets.length === 0) {
+    throw new ConfigError(`${config.command} needs at least one --probe-target HOST:PORT (or NATBEAT_PROBE_TARGET) for the forward-path probe`);
+  }
+  return { kind: 'command', config };
+}
+
+export function describeConfig(config: AgentConfig): Record<string, unknown> {
+  return {
+    ...config,
+    vpcCidrs: config.vpcCidrs.map(formatCidr),
+    probeCidr: formatCidr(config.probeCidr),
+    probeTargets: config.probeTargets.map((target) => `${target.host}:${target.port}`),
+  };
+}

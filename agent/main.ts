@@ -1,0 +1,156 @@
+/**
+ * natbeat-agent: proves this NAT instance routes, then heartbeats.
+ *   setup   configure NAT (idempotent)   check   probe once   run   probe + publish forever
+ * Exit codes: 0 ok/healthy, 1 unhealthy or runtime failure, 2 bad flags.
+ */
+import { formatCidr } from './cidr';
+import { describeConfig, parseCli, usage, type AgentConfig } from './config';
+import { ConfigError, errorMessage } from './errors';
+import { ImdsClient, resolveIdentity, vpcCidrsFromMetadata } from './identity';
+import { jsonLogger, type Logger } from './log';
+import { formatReport, runProbes } from './probe-runner';
+import { NamespaceConnector } from './probes/connect-helper';
+import { egressProbe } from './probes/egress';
+import { egressInterface } from './probes/egress-interface';
+import { forwardPathProbe, cachedIpv4Resolver } from './probes/forward-path';
+import { forwardingProbe } from './probes/forwarding';
+import { natRuleProbe } from './probes/nat-rule';
+import type { Probe } from './probes/types';
+import { createCloudWatchClient, HeartbeatPublisher, HeartbeatSchedule } from './publisher';
+import { runLoop, systemClock } from './run-loop';
+import { resolveEgressInterface, setupNat } from './setup';
+import { realSystem, type System } from './system';
+
+function imdsFor(config: AgentConfig): ImdsClient {
+  return new ImdsClient({ baseUrl: config.imdsEndpoint, timeoutMs: config.imdsTimeoutSeconds * 1000 });
+}
+
+async function vpcCidrs(config: AgentConfig) {
+  return config.vpcCidrs.length > 0 ? config.vpcCidrs : vpcCidrsFromMetadata(imdsFor(config));
+}
+
+async function setupCommand(config: AgentConfig, system: System, log: Logger): Promise<number> {
+  const egress = await resolveEgressInterface(system, config.egressInterface);
+  const cidrs = await vpcCidrs(config);
+  const { changes } = await setupNat(system, {
+    egressInterface: egress,
+    vpcCidrs: cidrs,
+    probeNamespace: config.probeNamespace,
+    probeCidr: config.probeCidr,
+  });
+  log('info', changes.length > 0 ? `setup changed ${changes.length} thing(s)` : 'setup: already configured, nothing changed', {
+    egressInterface: egress,
+    vpcCidrs: cidrs.map(formatCidr),
+    changes,
+  });
+  return 0;
+}
+
+interface ProbeSet {
+  probes: Probe[];
+  close(): void;
+}
+
+async function buildProbes(config: AgentConfig, system: System): Promise<ProbeSet> {
+  const cidrs = await vpcCidrs(config);
+  const egress = egressInterface(system, config.egressInterface);
+  const connector = NamespaceConnector.forNamespace(config.probeNamespace);
+  return {
+    probes: [
+      forwardingProbe(system),
+      natRuleProbe(system, egress, cidrs),
+      egressProbe(system, egress),
+      forwardPathProbe(connector, config.probeTargets, cachedIpv4Resolver()),
+    ],
+    close: () => connector.close(),
+  };
+}
+
+async function checkCommand(config: AgentConfig, system: System): Promise<number> {
+  const { probes, close } = await buildProbes(config, system);
+  try {
+    const report = await runProbes(probes, config.probeTimeoutSeconds * 1000);
+    process.stdout.write(`${config.json ? JSON.stringify(report) : formatReport(report)}\n`);
+    return report.healthy ? 0 : 1;
+  } finally {
+    close();
+  }
+}
+
+async function runCommand(config: AgentConfig, system: System, log: Logger, env: NodeJS.ProcessEnv): Promise<number> {
+  const identity = await resolveIdentity(
+    {
+      instanceId: config.instanceId,
+      availabilityZone: config.availabilityZone,
+      region: config.region ?? (env.AWS_REGION || undefined),
+      groupName: config.groupName,
+    },
+    imdsFor(config),
+  );
+  const { probes, close } = await buildProbes(config, system);
+  const stop = new AbortController();
+  const onSignal = (name: string) => {
+    log('info', `${name} received, stopping`);
+    stop.abort();
+  };
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  log('info', 'natbeat agent running', { identity, config: describeConfig(config) });
+  const publisher = new HeartbeatPublisher(createCloudWatchClient(identity.region), { namespace: config.metricNamespace, ...identity });
+  const intervalMs = config.intervalSeconds * 1000;
+  try {
+    await runLoop({
+      probe: () => runProbes(probes, config.probeTimeoutSeconds * 1000),
+      publisher,
+      schedule: new HeartbeatSchedule(config.heartbeatPeriodSeconds * 1000, intervalMs / 2),
+      intervalMs,
+      clock: systemClock,
+      log,
+      signal: stop.signal,
+    });
+  } finally {
+    close();
+  }
+  return 0;
+}
+
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, system: System = realSystem): Promise<number> {
+  const log = jsonLogger(env.NATBEAT_DEBUG === '1' ? 'debug' : 'info');
+  let config: AgentConfig;
+  try {
+    const request = parseCli(argv, env);
+    if (request.kind === 'help') {
+      process.stdout.write(`${usage()}\n`);
+      return 0;
+    }
+    config = request.config;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`natbeat-agent: ${error.message}\nRun with --help for the flags.\n`);
+    return 2;
+  }
+  try {
+    switch (config.command) {
+      case 'setup':
+        return await setupCommand(config, system, log);
+      case 'check':
+        return await checkCommand(config, system);
+      case 'run':
+        return await runCommand(config, system, log, env);
+    }
+  } catch (error) {
+    log('error', `${config.command} failed: ${errorMessage(error)}`, { error: (error as Error)?.name });
+    return 1;
+  }
+}
+
+// Only when run as the program, not when imported by tests.
+if (process.argv[1] && /natbeat-agent(\.mjs)?$|agent[\\/]main\.ts$/.test(process.argv[1])) {
+  main(process.argv.slice(2), process.env).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`natbeat-agent: ${errorMessage(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

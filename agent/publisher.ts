@@ -1,0 +1,159 @@
+/**
+ * The heartbeat on the wire and when to send it. `HeartbeatPublisher` takes any CloudWatchClient, so
+ * a simulator can drive it with an in-memory one; `HeartbeatSchedule` is the pure "publish now?" rule.
+ */
+import { CloudWatchClient, PutMetricDataCommand, type MetricDatum } from '@aws-sdk/client-cloudwatch';
+import {
+  HEARTBEAT_FAILING,
+  HEARTBEAT_HEALTHY,
+  HEARTBEAT_METRIC,
+  HEARTBEAT_STORAGE_RESOLUTION,
+  instanceDimensions,
+  zoneDimensions,
+} from '../common/heartbeat';
+import { errorMessage } from './errors';
+
+export type HeartbeatValue = typeof HEARTBEAT_HEALTHY | typeof HEARTBEAT_FAILING;
+
+export interface HeartbeatSource {
+  namespace: string;
+  groupName: string;
+  instanceId: string;
+  availabilityZone: string;
+}
+
+/** One request, two datums: the per-instance series (controller) and the per-zone one (alarms). */
+export function heartbeatCommand(source: HeartbeatSource, value: HeartbeatValue, timestamp: Date): PutMetricDataCommand {
+  const datum = (Dimensions: MetricDatum['Dimensions']): MetricDatum => ({
+    MetricName: HEARTBEAT_METRIC,
+    Dimensions,
+    Value: value,
+    Timestamp: timestamp,
+    Unit: 'None',
+    StorageResolution: HEARTBEAT_STORAGE_RESOLUTION,
+  });
+  return new PutMetricDataCommand({
+    Namespace: source.namespace,
+    MetricData: [
+      datum(instanceDimensions(source.groupName, source.instanceId)),
+      datum(zoneDimensions(source.groupName, source.availabilityZone)),
+    ],
+  });
+}
+
+/**
+ * The CloudWatch client of the agent: the SDK's own retries are off (we bound them ourselves, within
+ * a cycle's deadline), and request compression is off (bodies are tiny; some emulators reject gzip).
+ * Endpoint, region and credentials follow the SDK's standard settings (AWS_ENDPOINT_URL…).
+ */
+export function createCloudWatchClient(region: string | undefined): CloudWatchClient {
+  return new CloudWatchClient({ ...(region ? { region } : {}), maxAttempts: 1, disableRequestCompression: true });
+}
+
+export interface PublishOutcome {
+  ok: boolean;
+  attempts: number;
+  error?: string;
+}
+
+export interface PublisherOptions {
+  /** Attempts per publish, first one included. */
+  maxAttempts?: number;
+  /** Back-off before the second attempt; doubles after that. */
+  backoffMs?: number;
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+export const DEFAULT_PUBLISH_ATTEMPTS = 3;
+const DEFAULT_BACKOFF_MS = 100;
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Throttling, server errors and network failures may pass; a rejected request will not. */
+export function isRetryable(error: unknown): boolean {
+  const meta = (error as { $metadata?: { httpStatusCode?: number }; name?: string }) ?? {};
+  if (meta.name === 'AbortError') return false;
+  const status = meta.$metadata?.httpStatusCode;
+  if (status === undefined) return true;
+  return status >= 500 || status === 429 || /throttl/i.test(meta.name ?? '');
+}
+
+export class HeartbeatPublisher {
+  private readonly maxAttempts: number;
+  private readonly backoffMs: number;
+  private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+
+  constructor(
+    private readonly client: CloudWatchClient,
+    private readonly source: HeartbeatSource,
+    options: PublisherOptions = {},
+  ) {
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? DEFAULT_PUBLISH_ATTEMPTS);
+    this.backoffMs = options.backoffMs ?? DEFAULT_BACKOFF_MS;
+    this.sleep = options.sleep ?? abortableSleep;
+  }
+
+  /** Never throws: gives up after maxAttempts, a non-retryable error, or when `signal` aborts. */
+  async publish(value: HeartbeatValue, timestamp: Date, signal: AbortSignal): Promise<PublishOutcome> {
+    let lastError = 'aborted before the first attempt';
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      if (signal.aborted) return { ok: false, attempts: attempt - 1, error: `deadline reached: ${lastError}` };
+      try {
+        await this.client.send(heartbeatCommand(this.source, value, timestamp), { abortSignal: signal });
+        return { ok: true, attempts: attempt };
+      } catch (error) {
+        lastError = errorMessage(error);
+        if (signal.aborted) return { ok: false, attempts: attempt, error: `deadline reached: ${lastError}` };
+        if (!isRetryable(error) || attempt === this.maxAttempts) return { ok: false, attempts: attempt, error: lastError };
+        await this.sleep(this.backoffMs * 2 ** (attempt - 1), signal);
+      }
+    }
+    return { ok: false, attempts: this.maxAttempts, error: lastError };
+  }
+}
+
+/**
+ * When to publish: 1 at most once per heartbeat period while healthy; 0 on the first failing cycle,
+ * then at most once per period while failing. A publish that failed is not recorded, so the next
+ * cycle tries again. `slackMs` absorbs timer jitter (a cycle a few ms early still counts).
+ */
+export class HeartbeatSchedule {
+  private lastHealthyAt: number | undefined;
+  private lastFailingAt: number | undefined;
+  private failingSince: number | undefined;
+
+  constructor(
+    private readonly periodMs: number,
+    private readonly slackMs = 0,
+  ) {}
+
+  private due(last: number | undefined, now: number): boolean {
+    return last === undefined || now - last >= this.periodMs - this.slackMs;
+  }
+
+  decide(healthy: boolean, now: number): HeartbeatValue | undefined {
+    if (healthy) {
+      this.failingSince = undefined;
+      return this.due(this.lastHealthyAt, now) ? HEARTBEAT_HEALTHY : undefined;
+    }
+    this.failingSince ??= now;
+    const reportedThisFailure = this.lastFailingAt !== undefined && this.lastFailingAt >= this.failingSince;
+    return !reportedThisFailure || this.due(this.lastFailingAt, now) ? HEARTBEAT_FAILING : undefined;
+  }
+
+  recordPublished(value: HeartbeatValue, now: number): void {
+    if (value === HEARTBEAT_HEALTHY) this.lastHealthyAt = now;
+    else this.lastFailingAt = now;
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * `run`: probe every interval, publish the heartbeat by the schedule, never let one cycle overrun
+ * the next, stop when `signal` aborts. The clock is injected so tests run cycles in no time.
+ */
+import { HEARTBEAT_FAILING } from '../common/heartbeat';
+import type { Logger } from './log';
+import { failingProbes, type ProbeReport } from './probe-runner';
+import type { HeartbeatPublisher, HeartbeatSchedule } from './publisher';
+
+export interface Clock {
+  /** Wall-clock milliseconds (heartbeat timestamps come from it). */
+  now(): number;
+  /** Resolves after `ms`, or early when `signal` aborts. */
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal.aborted || ms <= 0) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+    }),
+};
+
+export interface RunLoopOptions {
+  probe: (signal: AbortSignal) => Promise<ProbeReport>;
+  publisher: Pick<HeartbeatPublisher, 'publish'>;
+  schedule: HeartbeatSchedule;
+  intervalMs: number;
+  clock: Clock;
+  log: Logger;
+  /** Aborting it stops the loop after the current step. */
+  signal: AbortSignal;
+  /** Stop after this many cycles (tests). */
+  maxCycles?: number;
+}
+
+/** Publishing must end this long before the next cycle is due. */
+const CYCLE_MARGIN_MS = 50;
+
+function failureSummary(report: ProbeReport): string {
+  return failingProbes(report)
+    .map((probe) => `${probe.name}: ${probe.detail}`)
+    .join('; ');
+}
+
+export async function runLoop(options: RunLoopOptions): Promise<{ cycles: number }> {
+  const { clock, log, signal, intervalMs } = options;
+  let cycles = 0;
+  let previousFailures: string | undefined;
+  while (!signal.aborted && (options.maxCycles === undefined || cycles < options.maxCycles)) {
+    const started = clock.now();
+    const nextCycleAt = started + intervalMs;
+    cycles++;
+    const report = await options.probe(signal);
+    if (signal.aborted) break;
+
+    const failing = report.healthy ? undefined : failingProbes(report).map((probe) => probe.name).join(',');
+    if (failing !== previousFailures) {
+      if (failing) log('warn', `routing unhealthy: ${failureSummary(report)}`, { failing: failing.split(','), probes: report.probes });
+      else if (previousFailures !== undefined || cycles === 1) log('info', 'routing healthy: every probe passed', { probes: report.probes });
+      previousFailures = failing;
+    }
+
+    const value = options.schedule.decide(report.healthy, started);
+    if (value !== undefined) {
+      const budgetMs = Math.max(1, nextCycleAt - clock.now() - CYCLE_MARGIN_MS);
+      const outcome = await options.publisher.publish(value, new Date(started), AbortSignal.any([signal, AbortSignal.timeout(budgetMs)]));
+      if (outcome.ok) {
+        options.schedule.recordPublished(value, started);
+        if (value === HEARTBEAT_FAILING) log('warn', `published failing heartbeat (0): ${failureSummary(report)}`);
+        else log('debug', 'published healthy heartbeat (1)');
+      } else {
+        log('error', `heartbeat ${value} not published after ${outcome.attempts} attempt(s): ${outcome.error}; carrying on`);
+      }
+    }
+    await clock.sleep(nextCycleAt - clock.now(), signal);
+  }
+  return { cycles };
+}

@@ -1,0 +1,27 @@
+/** Bundles only the agent (the same esbuild options as scripts/build.ts), so agent tests do not depend on other bundles. */
+import { build } from 'esbuild';
+import { mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** Builds to `outFile` and returns its path. */
+export async function buildAgentBundle(outFile = resolve(REPO_ROOT, 'dist/agent/natbeat-agent.mjs')): Promise<string> {
+  await mkdir(dirname(outFile), { recursive: true });
+  await build({
+    absWorkingDir: REPO_ROOT,
+    entryPoints: [resolve(REPO_ROOT, 'agent/main.ts')],
+    outfile: outFile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    minify: true,
+    sourcemap: true,
+    legalComments: 'none',
+    banner: { js: "import { createRequire as __natbeatRequire } from 'node:module'; const require = __natbeatRequire(import.meta.url);" },
+    logLevel: 'warning',
+  });
+  return outFile;
+}
