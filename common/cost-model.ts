@@ -1,0 +1,380 @@
+/**
+ * Monthly cost model: what natbeat's controller and NAT instances cost per AZ, next to a NAT Gateway
+ * per AZ. Shared by `natbeat cost` and the failover benchmark's cost table, so the two cannot disagree.
+ *
+ * It counts what natbeat really does:
+ * - the agent sends one PutMetricData per heartbeat period carrying two datums (per-instance and
+ *   per-zone series): 1 request, 2 custom metrics per NAT;
+ * - every reconcile run reads one heartbeat metric per NAT with GetMetricData;
+ * - the CDK construct creates 2 high-resolution alarms per AZ and a few standard fleet-wide alarms;
+ * - the controller emits its own EMF metrics (fleet-wide, shared by every AZ).
+ *
+ * Prices are us-east-1 list prices; free tiers are ignored (an account's other workloads use them).
+ */
+import { DEFAULT_HEARTBEAT_PERIOD_SECONDS } from './heartbeat';
+import { ControllerMetric } from './controller-metrics';
+
+/** Unit prices in USD. Sources: [AWS] AWS documentation, [3P] third-party pricing pages. */
+export const PRICES = {
+  /** PutMetricData, per 1,000 requests [3P, CloudWatch pricing]. */
+  putMetricDataPer1000Requests: 0.01,
+  /** Custom metric per metric-month, first 10,000 metrics, prorated hourly [3P, CloudWatch pricing]. */
+  customMetricMonth: 0.3,
+  /** GetMetricData, per 1,000 metrics requested, no free tier [3P, CloudWatch pricing]. */
+  getMetricDataPer1000Metrics: 0.01,
+  /** Standard-resolution (60 s) alarm, per alarm metric-month [3P, CloudWatch pricing]. */
+  standardAlarmMetricMonth: 0.1,
+  /** High-resolution (10/30 s) alarm, per alarm metric-month [3P, CloudWatch pricing]. */
+  highResolutionAlarmMetricMonth: 0.3,
+  /** CloudWatch Logs ingestion per GB (EMF and controller logs) [3P, CloudWatch pricing; UNCONFIRMED]. */
+  logsIngestionPerGb: 0.5,
+  /** Lambda arm64 duration per GB-second, first 7.5 billion GB-s [3P, cloudchipr.com Lambda pricing]. */
+  lambdaArmGbSecond: 0.0000133334,
+  /** Lambda requests per million [3P, Lambda pricing guides]. */
+  lambdaPerMillionRequests: 0.2,
+  /** NAT Gateway per hour [3P]. */
+  natGatewayHour: 0.045,
+  /** NAT Gateway data processed per GB [3P]. */
+  natGatewayPerGb: 0.045,
+  /** t4g.nano on-demand per hour [3P, fck-nat docs]. */
+  t4gNanoHour: 0.0042,
+  /** Public IPv4 address per hour, in use or idle [3P]. */
+  publicIpv4Hour: 0.005,
+  /** gp3 EBS storage per GB-month [3P; UNCONFIRMED]. */
+  gp3GbMonth: 0.08,
+} as const;
+
+/** AWS's pricing calculator bills hourly resources at 730 h a month (8,760 h / 12). */
+export const HOURS_PER_MONTH = 730;
+
+export interface CostInputs {
+  /** Availability zones with a NAT (and a NAT Gateway in the comparison). */
+  azs: number;
+  /** NATs per AZ. @default 1 */
+  natsPerAz?: number;
+  /** Seconds between two healthy heartbeats. @default DEFAULT_HEARTBEAT_PERIOD_SECONDS (10) */
+  heartbeatPeriodSeconds?: number;
+  /** Minutes between scheduled reconcile runs. @default 1 */
+  scheduleMinutes?: number;
+  /** Hours in the billed month. @default HOURS_PER_MONTH (730) */
+  hoursPerMonth?: number;
+  /** High-resolution alarm metrics per AZ (zone silent + zone failing). @default 2 */
+  highResolutionAlarmsPerAz?: number;
+  /**
+   * Standard alarm metrics, fleet-wide: zone without same-AZ NAT, no NAT anywhere, reconcile
+   * stopped (dead-man's switch), safety valve (1 each) and controller errors, whose metric math
+   * reads 3 metrics (billed per metric). @default 7
+   */
+  standardAlarmMetrics?: number;
+  /** Controller EMF metrics (fleet-wide custom metrics). @default 10 (every ControllerMetric) */
+  controllerMetrics?: number;
+  /** Heartbeat metrics read per NAT in one reconcile run. @default 1 */
+  queriesPerNatPerReconcile?: number;
+  /**
+   * NAT replacements per NAT per month (each new instance id is a new per-instance metric).
+   * @default 30 / 14 (the construct's 14-day maximum instance lifetime)
+   */
+  replacementsPerNatMonth?: number;
+  /** Hours a replaced NAT's old and new per-instance metrics are both billed. @default 1 */
+  replacementOverlapHours?: number;
+  /**
+   * Extra reconcile runs per replacement, beyond the schedule: the zone alarm's ALARM and OK
+   * transitions and the launch and terminate lifecycle events. @default 4
+   */
+  extraReconcilesPerReplacement?: number;
+  /** Extra alarm-triggered reconcile runs per month for anything else (failures, flapping). @default 0 */
+  extraReconcilesPerMonth?: number;
+  /** Controller Lambda memory. @default 256 (the construct's setting) */
+  lambdaMemoryMb?: number;
+  /** Average billed duration of one reconcile run. @default 400 */
+  lambdaAvgMs?: number;
+  /** Log bytes (EMF + structured logs) one reconcile run writes. @default 2048 */
+  logBytesPerReconcile?: number;
+  /** NAT instance price per hour. @default PRICES.t4gNanoHour (t4g.nano) */
+  instanceHourUsd?: number;
+  /** Root volume size of a NAT instance in GB (gp3). @default 8 */
+  instanceVolumeGb?: number;
+  /** GB processed per AZ-month: a NAT Gateway charges for it, a NAT instance does not. @default 0 */
+  dataGbPerAzMonth?: number;
+}
+
+export type CostCategory = 'controller' | 'nat-instance' | 'nat-gateway';
+
+export interface CostLine {
+  category: CostCategory;
+  item: string;
+  /** Billed units a month, fleet-wide. */
+  quantity: number;
+  unit: string;
+  unitPrice: number;
+  monthlyUsd: number;
+  source: string;
+}
+
+export interface CostReport {
+  /** Inputs with every default applied. */
+  inputs: Required<CostInputs>;
+  /** Fleet-wide lines, one per billed item. */
+  lines: CostLine[];
+  controllerMonthUsd: number;
+  controllerPerAzMonthUsd: number;
+  natInstancePerAzMonthUsd: number;
+  /** Controller share plus the NAT instances of one AZ. */
+  natbeatPerAzMonthUsd: number;
+  natGatewayPerAzMonthUsd: number;
+  savingsPerAzMonthUsd: number;
+  assumptions: string[];
+}
+
+export const COST_DEFAULTS: Omit<Required<CostInputs>, 'azs'> = {
+  natsPerAz: 1,
+  heartbeatPeriodSeconds: DEFAULT_HEARTBEAT_PERIOD_SECONDS,
+  scheduleMinutes: 1,
+  hoursPerMonth: HOURS_PER_MONTH,
+  highResolutionAlarmsPerAz: 2,
+  standardAlarmMetrics: 7,
+  controllerMetrics: Object.keys(ControllerMetric).length,
+  queriesPerNatPerReconcile: 1,
+  replacementsPerNatMonth: 30 / 14,
+  replacementOverlapHours: 1,
+  extraReconcilesPerReplacement: 4,
+  extraReconcilesPerMonth: 0,
+  lambdaMemoryMb: 256,
+  lambdaAvgMs: 400,
+  logBytesPerReconcile: 2048,
+  instanceHourUsd: PRICES.t4gNanoHour,
+  instanceVolumeGb: 8,
+  dataGbPerAzMonth: 0,
+};
+
+/** Thrown when an input is out of range; the message names the input and the allowed range. */
+export class CostInputError extends Error {}
+
+function check(name: string, value: number, min: number, integer = false): void {
+  if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+    throw new CostInputError(`${name} must be ${integer ? 'a whole number' : 'a number'} ≥ ${min} (got ${value})`);
+  }
+}
+
+export function resolveCostInputs(inputs: CostInputs): Required<CostInputs> {
+  const defined = Object.fromEntries(Object.entries(inputs).filter(([, v]) => v !== undefined));
+  const r = { ...COST_DEFAULTS, ...defined } as Required<CostInputs>;
+  check('azs', r.azs, 1, true);
+  check('natsPerAz', r.natsPerAz, 1, true);
+  check('heartbeatPeriodSeconds', r.heartbeatPeriodSeconds, 1);
+  check('scheduleMinutes', r.scheduleMinutes, 1, true);
+  check('hoursPerMonth', r.hoursPerMonth, 1);
+  check('lambdaMemoryMb', r.lambdaMemoryMb, 128, true);
+  for (const key of [
+    'highResolutionAlarmsPerAz',
+    'standardAlarmMetrics',
+    'controllerMetrics',
+    'queriesPerNatPerReconcile',
+    'replacementsPerNatMonth',
+    'replacementOverlapHours',
+    'extraReconcilesPerReplacement',
+    'extraReconcilesPerMonth',
+    'lambdaAvgMs',
+    'logBytesPerReconcile',
+    'instanceHourUsd',
+    'instanceVolumeGb',
+    'dataGbPerAzMonth',
+  ] as const) {
+    check(key, r[key], 0);
+  }
+  return r;
+}
+
+/** Monthly cost of natbeat (controller + NAT instances) and of a NAT Gateway, per AZ. */
+export function monthlyCost(inputs: CostInputs): CostReport {
+  const i = resolveCostInputs(inputs);
+  const nats = i.azs * i.natsPerAz;
+  const secondsPerMonth = i.hoursPerMonth * 3600;
+  const lines: CostLine[] = [];
+  const add = (line: Omit<CostLine, 'monthlyUsd'> & { monthlyUsd?: number }) =>
+    lines.push({ ...line, monthlyUsd: line.monthlyUsd ?? line.quantity * line.unitPrice });
+
+  // --- controller (everything natbeat adds on top of the NAT instances) ----------------------
+  const heartbeatRequests = nats * (secondsPerMonth / i.heartbeatPeriodSeconds);
+  add({
+    category: 'controller',
+    item: `Heartbeat PutMetricData (1 request per NAT every ${i.heartbeatPeriodSeconds} s)`,
+    quantity: heartbeatRequests,
+    unit: 'requests',
+    unitPrice: PRICES.putMetricDataPer1000Requests / 1000,
+    source: 'CloudWatch pricing [3P]: $0.01 per 1,000 requests',
+  });
+
+  // Each NAT's per-instance series, plus one billed overlap per replacement (a new instance id).
+  const instanceMetricMonths = nats * (1 + (i.replacementsPerNatMonth * i.replacementOverlapHours) / i.hoursPerMonth);
+  add({
+    category: 'controller',
+    item: 'Heartbeat custom metrics, per instance (incl. replacement overlap)',
+    quantity: instanceMetricMonths,
+    unit: 'metric-months',
+    unitPrice: PRICES.customMetricMonth,
+    source: 'CloudWatch pricing [3P]: $0.30 per metric-month, prorated hourly',
+  });
+  add({
+    category: 'controller',
+    item: 'Heartbeat custom metrics, per zone (alarms read these)',
+    quantity: i.azs,
+    unit: 'metric-months',
+    unitPrice: PRICES.customMetricMonth,
+    source: 'CloudWatch pricing [3P]: $0.30 per metric-month',
+  });
+
+  const scheduled = (i.hoursPerMonth * 60) / i.scheduleMinutes;
+  const replacementRuns = nats * i.replacementsPerNatMonth * i.extraReconcilesPerReplacement;
+  const reconciles = scheduled + replacementRuns + i.extraReconcilesPerMonth;
+  add({
+    category: 'controller',
+    item: 'GetMetricData (heartbeat metrics read by every reconcile)',
+    quantity: reconciles * nats * i.queriesPerNatPerReconcile,
+    unit: 'metrics requested',
+    unitPrice: PRICES.getMetricDataPer1000Metrics / 1000,
+    source: 'CloudWatch pricing [3P]: $0.01 per 1,000 metrics requested',
+  });
+  add({
+    category: 'controller',
+    item: 'High-resolution alarms (zone silent, zone failing)',
+    quantity: i.azs * i.highResolutionAlarmsPerAz,
+    unit: 'alarm metric-months',
+    unitPrice: PRICES.highResolutionAlarmMetricMonth,
+    source: 'CloudWatch pricing [3P]: $0.30 per high-resolution alarm metric',
+  });
+  add({
+    category: 'controller',
+    item: 'Standard alarms (fleet-wide)',
+    quantity: i.standardAlarmMetrics,
+    unit: 'alarm metric-months',
+    unitPrice: PRICES.standardAlarmMetricMonth,
+    source: 'CloudWatch pricing [3P]: $0.10 per standard alarm metric',
+  });
+  add({
+    category: 'controller',
+    item: 'Controller EMF metrics (fleet-wide)',
+    quantity: i.controllerMetrics,
+    unit: 'metric-months',
+    unitPrice: PRICES.customMetricMonth,
+    source: 'CloudWatch pricing [3P]: $0.30 per metric-month',
+  });
+  add({
+    category: 'controller',
+    item: 'Controller logs and EMF ingestion',
+    quantity: (reconciles * i.logBytesPerReconcile) / 1e9,
+    unit: 'GB',
+    unitPrice: PRICES.logsIngestionPerGb,
+    source: 'CloudWatch Logs pricing [3P, UNCONFIRMED]: $0.50 per GB ingested',
+  });
+  add({
+    category: 'controller',
+    item: 'Lambda requests (reconcile runs)',
+    quantity: reconciles,
+    unit: 'requests',
+    unitPrice: PRICES.lambdaPerMillionRequests / 1e6,
+    source: 'Lambda pricing [3P]: $0.20 per 1M requests',
+  });
+  add({
+    category: 'controller',
+    item: `Lambda duration (arm64, ${i.lambdaMemoryMb} MB × ${i.lambdaAvgMs} ms)`,
+    quantity: reconciles * (i.lambdaMemoryMb / 1024) * (i.lambdaAvgMs / 1000),
+    unit: 'GB-seconds',
+    unitPrice: PRICES.lambdaArmGbSecond,
+    source: 'Lambda pricing [3P]: arm64 $0.0000133334 per GB-s',
+  });
+  add({
+    category: 'controller',
+    item: 'EventBridge schedule and AWS service events',
+    quantity: reconciles,
+    unit: 'events',
+    unitPrice: 0,
+    source: 'EventBridge: rule-based schedules and AWS service events are not charged [3P]',
+  });
+
+  // --- NAT instances -------------------------------------------------------------------------
+  add({
+    category: 'nat-instance',
+    item: 'NAT instances',
+    quantity: nats * i.hoursPerMonth,
+    unit: 'instance-hours',
+    unitPrice: i.instanceHourUsd,
+    source: `EC2 on-demand [3P]: $${i.instanceHourUsd}/h${i.instanceHourUsd === PRICES.t4gNanoHour ? ' (t4g.nano, fck-nat docs)' : ' (given)'}`,
+  });
+  add({
+    category: 'nat-instance',
+    item: 'Public IPv4 address per NAT instance',
+    quantity: nats * i.hoursPerMonth,
+    unit: 'address-hours',
+    unitPrice: PRICES.publicIpv4Hour,
+    source: 'VPC pricing [3P]: $0.005 per public IPv4 address-hour',
+  });
+  add({
+    category: 'nat-instance',
+    item: `NAT instance root volume (${i.instanceVolumeGb} GB gp3)`,
+    quantity: nats * i.instanceVolumeGb,
+    unit: 'GB-months',
+    unitPrice: PRICES.gp3GbMonth,
+    source: 'EBS pricing [3P, UNCONFIRMED]: gp3 $0.08 per GB-month',
+  });
+
+  // --- NAT Gateway, one per AZ ----------------------------------------------------------------
+  add({
+    category: 'nat-gateway',
+    item: 'NAT Gateway',
+    quantity: i.azs * i.hoursPerMonth,
+    unit: 'gateway-hours',
+    unitPrice: PRICES.natGatewayHour,
+    source: 'VPC pricing [3P]: $0.045 per NAT Gateway-hour',
+  });
+  add({
+    category: 'nat-gateway',
+    item: 'Public IPv4 address per NAT Gateway',
+    quantity: i.azs * i.hoursPerMonth,
+    unit: 'address-hours',
+    unitPrice: PRICES.publicIpv4Hour,
+    source: 'VPC pricing [3P]: $0.005 per public IPv4 address-hour',
+  });
+  add({
+    category: 'nat-gateway',
+    item: 'NAT Gateway data processing',
+    quantity: i.azs * i.dataGbPerAzMonth,
+    unit: 'GB',
+    unitPrice: PRICES.natGatewayPerGb,
+    source: 'VPC pricing [3P]: $0.045 per GB processed',
+  });
+
+  const total = (category: CostCategory) =>
+    lines.filter((l) => l.category === category).reduce((sum, l) => sum + l.monthlyUsd, 0);
+  const controllerMonthUsd = total('controller');
+  const controllerPerAzMonthUsd = controllerMonthUsd / i.azs;
+  const natInstancePerAzMonthUsd = total('nat-instance') / i.azs;
+  const natGatewayPerAzMonthUsd = total('nat-gateway') / i.azs;
+  const natbeatPerAzMonthUsd = controllerPerAzMonthUsd + natInstancePerAzMonthUsd;
+
+  return {
+    inputs: i,
+    lines,
+    controllerMonthUsd,
+    controllerPerAzMonthUsd,
+    natInstancePerAzMonthUsd,
+    natbeatPerAzMonthUsd,
+    natGatewayPerAzMonthUsd,
+    savingsPerAzMonthUsd: natGatewayPerAzMonthUsd - natbeatPerAzMonthUsd,
+    assumptions: [
+      `us-east-1 list prices; a month is ${i.hoursPerMonth} h; free tiers (Lambda, CloudWatch) ignored.`,
+      `${nats} NAT(s): ${i.azs} AZ(s) × ${i.natsPerAz}; each sends 1 PutMetricData every ${i.heartbeatPeriodSeconds} s with a per-instance and a per-zone datum (failure reports are rare and not counted).`,
+      `${Math.round(scheduled)} scheduled reconcile runs (every ${i.scheduleMinutes} min) + ${round2(replacementRuns)} for replacements (${round2(i.replacementsPerNatMonth)} per NAT × ${i.extraReconcilesPerReplacement}: alarm ALARM/OK and lifecycle events) + ${i.extraReconcilesPerMonth} other; each reads ${i.queriesPerNatPerReconcile} heartbeat metric(s) per NAT.`,
+      'Per-instance heartbeat metrics are prorated hourly, so a replacement costs only the overlap hours in which both the old and the new instance publish.',
+      `Alarms as the CDK construct creates them: ${i.highResolutionAlarmsPerAz} high-resolution per AZ, ${i.standardAlarmMetrics} standard alarm metrics fleet-wide (the controller-errors alarm's metric math reads 3 metrics); fleet-wide items are split evenly across AZs.`,
+      `Lambda arm64, ${i.lambdaMemoryMb} MB, ${i.lambdaAvgMs} ms average per run (an estimate; measure it with the reconcile benchmark).`,
+      'Not counted: internet data transfer out (the same for both), cross-AZ data while a zone fails over ($0.01/GB each way), SNS notifications, the dashboard.',
+      `A NAT instance processes data at no charge; a NAT Gateway charges $${PRICES.natGatewayPerGb}/GB (${i.dataGbPerAzMonth} GB per AZ-month assumed).`,
+      `t4g.nano sustains ~32 Mbps with bursts to 5 Gbps: pick a larger instance (instanceHourUsd) for sustained traffic.`,
+    ],
+  };
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}

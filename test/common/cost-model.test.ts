@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { CostInputError, monthlyCost, PRICES } from '../../common/cost-model';
+
+const line = (report: ReturnType<typeof monthlyCost>, startsWith: string) => {
+  const found = report.lines.find((l) => l.item.startsWith(startsWith));
+  if (!found) throw new Error(`no line starting with "${startsWith}"`);
+  return found;
+};
+
+describe('Function: monthlyCost', () => {
+  it('counts one PutMetricData per NAT per heartbeat period (10 s over a 30-day month = 259,200 requests)', () => {
+    const r = monthlyCost({ azs: 1, hoursPerMonth: 720, heartbeatPeriodSeconds: 10 });
+    const put = line(r, 'Heartbeat PutMetricData');
+    expect(put.quantity).toBe(259_200);
+    expect(put.monthlyUsd).toBeCloseTo(2.592, 6);
+  });
+
+  it('bills a month of 730 hours by default, like the AWS pricing calculator', () => {
+    const r = monthlyCost({ azs: 1 });
+    expect(line(r, 'Heartbeat PutMetricData').quantity).toBe(262_800); // 730 × 3600 / 10
+    expect(line(r, 'NAT Gateway').monthlyUsd).toBeCloseTo(32.85, 6); // 730 × 0.045
+  });
+
+  it('scales heartbeat requests with NATs and inversely with the period', () => {
+    const r = monthlyCost({ azs: 3, natsPerAz: 2, heartbeatPeriodSeconds: 30, hoursPerMonth: 720 });
+    // 6 NATs × 2,592,000 s / 30 s
+    expect(line(r, 'Heartbeat PutMetricData').quantity).toBe(518_400);
+  });
+
+  it('reads one heartbeat metric per NAT on every scheduled and replacement-triggered reconcile', () => {
+    const r = monthlyCost({ azs: 2, replacementsPerNatMonth: 2, extraReconcilesPerReplacement: 4, extraReconcilesPerMonth: 10 });
+    // runs = 730 × 60 + 2 NATs × 2 × 4 + 10 = 43,826; metrics = runs × 2 NATs
+    expect(line(r, 'Lambda requests').quantity).toBe(43_826);
+    expect(line(r, 'GetMetricData').quantity).toBe(87_652);
+    expect(line(r, 'GetMetricData').monthlyUsd).toBeCloseTo(0.87652, 8);
+  });
+
+  it('prices the alarms the construct creates: 2 high-resolution per AZ and 7 standard alarm metrics', () => {
+    const r = monthlyCost({ azs: 3 });
+    expect(line(r, 'High-resolution alarms').monthlyUsd).toBeCloseTo(1.8, 8);
+    expect(line(r, 'Standard alarms').monthlyUsd).toBeCloseTo(0.7, 8);
+  });
+
+  it('splits fleet-wide items evenly across AZs', () => {
+    const opts = { replacementsPerNatMonth: 0, logBytesPerReconcile: 0 };
+    const one = monthlyCost({ azs: 1, ...opts });
+    const four = monthlyCost({ azs: 4, ...opts });
+    // standard alarms + controller EMF metrics + Lambda requests and GB-s of 43,800 runs
+    const fleetWide = 7 * 0.1 + 10 * 0.3 + 43_800 * 0.2e-6 + 43_800 * 0.25 * 0.4 * 0.0000133334;
+    expect(one.controllerPerAzMonthUsd - four.controllerPerAzMonthUsd).toBeCloseTo(fleetWide * (1 - 1 / 4), 8);
+  });
+
+  it('computes the per-AZ totals at 3 AZs from the line items (hand-computed)', () => {
+    const r = monthlyCost({ azs: 3, replacementsPerNatMonth: 0, lambdaAvgMs: 400, logBytesPerReconcile: 0 });
+    const runs = 43_800;
+    const controller =
+      3 * 262_800 * 0.00001 + // PutMetricData
+      3 * 0.3 + // per-instance metrics
+      3 * 0.3 + // per-zone metrics
+      runs * 3 * 0.00001 + // GetMetricData
+      6 * 0.3 + // high-resolution alarms
+      7 * 0.1 + // standard alarms
+      10 * 0.3 + // controller metrics
+      runs * 0.2e-6 + // Lambda requests
+      runs * 0.25 * 0.4 * 0.0000133334; // Lambda GB-s
+    expect(r.controllerPerAzMonthUsd).toBeCloseTo(controller / 3, 8);
+    expect(r.natInstancePerAzMonthUsd).toBeCloseTo(730 * 0.0042 + 730 * 0.005 + 8 * 0.08, 8);
+    expect(r.natGatewayPerAzMonthUsd).toBeCloseTo(730 * 0.045 + 730 * 0.005, 8);
+    expect(r.savingsPerAzMonthUsd).toBeCloseTo(r.natGatewayPerAzMonthUsd - r.natbeatPerAzMonthUsd, 8);
+  });
+
+  it('charges a NAT Gateway for data processed and a NAT instance not', () => {
+    const without = monthlyCost({ azs: 2 });
+    const withData = monthlyCost({ azs: 2, dataGbPerAzMonth: 100 });
+    expect(withData.natGatewayPerAzMonthUsd - without.natGatewayPerAzMonthUsd).toBeCloseTo(100 * PRICES.natGatewayPerGb, 8);
+    expect(withData.natInstancePerAzMonthUsd).toBe(without.natInstancePerAzMonthUsd);
+  });
+
+  it('bills the overlap hours of a replaced NAT as a second per-instance metric', () => {
+    const r = monthlyCost({ azs: 1, replacementsPerNatMonth: 73, replacementOverlapHours: 1 });
+    // 1 + 73 × 1 / 730 = 1.1 metric-months
+    expect(line(r, 'Heartbeat custom metrics, per instance').quantity).toBeCloseTo(1.1, 10);
+  });
+
+  it('lists its assumptions and a source for every line', () => {
+    const r = monthlyCost({ azs: 2 });
+    expect(r.assumptions.some((a) => a.includes('730 h'))).toBe(true);
+    for (const l of r.lines) expect(l.source.length).toBeGreaterThan(10);
+  });
+
+  it.each([
+    [{ azs: 0 }, /azs must be a whole number ≥ 1/],
+    [{ azs: 1.5 }, /azs must be a whole number/],
+    [{ azs: 2, heartbeatPeriodSeconds: 0 }, /heartbeatPeriodSeconds must be a number ≥ 1/],
+    [{ azs: 2, dataGbPerAzMonth: -1 }, /dataGbPerAzMonth/],
+    [{ azs: 2, lambdaMemoryMb: 64 }, /lambdaMemoryMb must be a whole number ≥ 128/],
+  ])('rejects %o with a message naming the input', (inputs, message) => {
+    expect(() => monthlyCost(inputs)).toThrow(CostInputError);
+    expect(() => monthlyCost(inputs)).toThrow(message);
+  });
+});
