@@ -69,6 +69,7 @@ export function decide(snapshot: Snapshot, config: DecideConfig, now: Date): Pla
       nats: assessed.map(publicAssessment),
       routes: snapshot.routeTables.map((t) => keepAsIs(t, 'heartbeats unknown: left as it is', 'unknown')),
       valveTripped: false,
+      overdue: [],
     };
   }
 
@@ -108,7 +109,23 @@ export function decide(snapshot: Snapshot, config: DecideConfig, now: Date): Pla
     nats: assessed.map(publicAssessment),
     routes,
     valveTripped,
+    overdue: findOverdue(assessed, config, now),
   };
+}
+
+// A beat is overdue once a period and some slack for publish jitter and ingestion have passed.
+const OVERDUE_SLACK_SECONDS = 3;
+
+function findOverdue(assessed: Assessed[], config: DecideConfig, now: Date): Plan['overdue'] {
+  return assessed
+    .filter(
+      (n) =>
+        n.verdict === 'healthy' &&
+        n.lastHeartbeatAt !== undefined &&
+        now.getTime() - n.lastHeartbeatAt.getTime() > (config.heartbeatPeriodSeconds + OVERDUE_SLACK_SECONDS) * 1000,
+    )
+    .map((n) => ({ instanceId: n.instanceId, silentAt: new Date(n.lastHeartbeatAt!.getTime() + config.silenceSeconds * 1000 + 500) }))
+    .sort((a, b) => a.silentAt.getTime() - b.silentAt.getTime());
 }
 
 function assessNat(

@@ -20,6 +20,8 @@ export interface Runtime {
   logger: Logger;
   metrics: Metrics;
   now: () => Date;
+  /** Waits (a simulator passes its virtual clock's sleep). */
+  sleep: (ms: number) => Promise<void>;
 }
 
 export function createRuntime(overrides: Partial<Runtime> & { env?: Record<string, string | undefined> } = {}): Runtime {
@@ -43,6 +45,7 @@ export function createRuntime(overrides: Partial<Runtime> & { env?: Record<strin
     logger: overrides.logger ?? new Logger({ serviceName: CONTROLLER_SERVICE }),
     metrics: overrides.metrics ?? new Metrics({ namespace: HEARTBEAT_NAMESPACE, serviceName: CONTROLLER_SERVICE }),
     now: overrides.now ?? (() => new Date()),
+    sleep: overrides.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
   };
 }
 

@@ -188,4 +188,10 @@ export interface Plan {
   nats: NatAssessment[];
   routes: RouteAssessment[];
   valveTripped: boolean;
+  /**
+   * NATs that missed their expected beat but are not silent yet, with the moment they would be.
+   * A run triggered by a heartbeat alarm waits for the earliest and looks again, so a dead NAT is
+   * acted on when its silence window ends rather than at the next scheduled run.
+   */
+  overdue: { instanceId: string; silentAt: Date }[];
 }

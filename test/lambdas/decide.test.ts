@@ -345,6 +345,13 @@ describe('Function: decide', () => {
     expect(JSON.stringify([...snapshot.heartbeats], null, 0) + JSON.stringify(snapshot.routeTables)).toBe(before);
   });
 
+  it('lists NATs that missed their beat, with the moment their silence window ends', () => {
+    const { nats, tables } = healthyThreeAz({ a: { samples: beats(6, 14) }, b: { samples: beats(6, 12) } });
+    const plan = decide(world(nats, tables), CONFIG, NOW);
+    expect(plan.actions).toEqual([]);
+    expect(plan.overdue).toEqual([{ instanceId: 'i-a1', silentAt: new Date(at(-14).getTime() + 25_500) }]);
+  });
+
   it('reads heartbeats far enough back to judge silence and failback', () => {
     expect(heartbeatLookbackSeconds(CONFIG)).toBe(25 + 4 * 10);
   });
