@@ -502,14 +502,19 @@ export class NatBeat extends Construct {
     );
 
     const instanceType = props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.NANO);
+    // The public parameter of AWS's default AL2023 kernel, resolved at each deploy (a new AMI rolls
+    // the group). MachineImage.latestAmazonLinux2023 would pin the kernel-6.1 parameter instead.
     const machineImage =
       props.machineImage ??
-      ec2.MachineImage.latestAmazonLinux2023({
+      new ec2.AmazonLinux2023ImageSsmParameter({
+        kernel: ec2.AmazonLinux2023Kernel.DEFAULT,
+        cachedInContext: false,
         cpuType: instanceType.architecture === ec2.InstanceArchitecture.ARM_64 ? ec2.AmazonLinuxCpuType.ARM_64 : ec2.AmazonLinuxCpuType.X86_64,
       });
 
     const probeTargets = props.probeTargets ?? [`monitoring.${Aws.REGION}.${Aws.URL_SUFFIX}:443`, 'checkip.amazonaws.com:443'];
     const userData = ec2.UserData.forLinux();
+    userData.addCommands('set -euo pipefail');
     const packageZip = userData.addS3DownloadCommand({
       bucket: agentAsset.bucket,
       bucketKey: agentAsset.s3ObjectKey,
@@ -525,7 +530,6 @@ export class NatBeat extends Construct {
       NATBEAT_REGION: Aws.REGION,
     };
     userData.addCommands(
-      'set -euo pipefail',
       'mkdir -p /opt/natbeat/package',
       // python3 is part of every Amazon Linux 2023 image; unzip is not in the minimal one.
       `python3 -m zipfile -e ${packageZip} /opt/natbeat/package`,

@@ -1,0 +1,396 @@
+import { existsSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import type { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CONTROLLER_SERVICE, ControllerMetric } from '../../common/controller-metrics';
+import { HEARTBEAT_METRIC, HEARTBEAT_NAMESPACE } from '../../common/heartbeat';
+import { DEFAULT_CONFIG, ENV } from '../../lambdas/core/config';
+import type { ExampleStack } from '../../infra/lib/example-stack';
+import { buildExample, GROUP, ZONES } from './fixtures';
+import { policyStatements, unscopedMutations } from './iam-walk';
+
+type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: string[] };
+
+let app: App;
+let stack: ExampleStack;
+let template: Template;
+let resources: Record<string, Resource>;
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
+  stack.getLogicalId(construct.node.defaultChild as Parameters<ExampleStack['getLogicalId']>[0]);
+
+beforeAll(() => {
+  // The one build of this file bundles for real (esbuild, locally): the assets are checked below.
+  ({ app, stack } = buildExample({ bundle: true, props: { natBeat: { groupName: GROUP } } }));
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources as Record<string, Resource>;
+});
+
+describe('Construct: NatBeat in the example stack', () => {
+  it('builds one VPC without NAT gateways, a public and a private subnet per AZ', () => {
+    template.resourceCountIs('AWS::EC2::VPC', 1);
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    template.resourceCountIs('AWS::EC2::Subnet', ZONES.length * 2);
+    template.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: '10.0.0.0/16' });
+    // The only routes CloudFormation writes are the public tables' internet gateway routes:
+    // the private tables' default route is natbeat's, written at run time.
+    const routes = ofType('AWS::EC2::Route');
+    expect(routes).toHaveLength(ZONES.length);
+    for (const [, route] of routes) expect(route.Properties.GatewayId).toBeDefined();
+  });
+
+  it('tags exactly the private route tables network=private', () => {
+    const tables = ofType('AWS::EC2::RouteTable');
+    const tagged = tables.filter(([, t]) =>
+      (t.Properties.Tags as { Key: string; Value: string }[]).some((tag) => tag.Key === 'network' && tag.Value === 'private'),
+    );
+    expect(tables).toHaveLength(ZONES.length * 2);
+    expect(tagged.map(([id]) => id).sort()).toEqual(tables.filter(([id]) => /private/i.test(id)).map(([id]) => id).sort());
+    expect(tagged).toHaveLength(ZONES.length);
+  });
+
+  it('runs one NAT per AZ in the public subnets, tagged as managed, with a lifetime', () => {
+    template.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', 1);
+    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+      AutoScalingGroupName: GROUP,
+      MinSize: String(ZONES.length),
+      MaxSize: String(ZONES.length * 2),
+      DesiredCapacity: Match.absent(),
+      MaxInstanceLifetime: 14 * 86400,
+      HealthCheckType: 'EC2',
+      InstanceMaintenancePolicy: { MinHealthyPercentage: 100, MaxHealthyPercentage: 200 },
+      VPCZoneIdentifier: stack.vpc.publicSubnets.map((s) => ({ Ref: logicalId(s) })),
+      Tags: Match.arrayWith([{ Key: DEFAULT_CONFIG.groupTagKey, Value: 'true', PropagateAtLaunch: true }]),
+    });
+  });
+
+  it('puts the launch and terminate hooks on the group itself, with their timeouts and results', () => {
+    const [[, group]] = ofType('AWS::AutoScaling::AutoScalingGroup') as [[string, Resource]];
+    const hooks = group.Properties.LifecycleHookSpecificationList as Record<string, unknown>[];
+    const launch = hooks.find((h) => h.LifecycleHookName === DEFAULT_CONFIG.launchHookName);
+    const terminate = hooks.find((h) => h.LifecycleHookName === DEFAULT_CONFIG.terminateHookName);
+    expect(launch).toMatchObject({ LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING', DefaultResult: 'ABANDON' });
+    expect(terminate).toMatchObject({ LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', DefaultResult: 'CONTINUE' });
+    expect(launch!.HeartbeatTimeout as number).toBeGreaterThan(DEFAULT_CONFIG.launchProofTimeoutSeconds);
+    expect(terminate!.HeartbeatTimeout as number).toBeLessThan(launch!.HeartbeatTimeout as number);
+    for (const hook of [launch!, terminate!]) {
+      expect(hook.HeartbeatTimeout as number).toBeGreaterThanOrEqual(30);
+      expect(hook.HeartbeatTimeout as number).toBeLessThanOrEqual(7200);
+    }
+    // The lifecycle rules and function exist before the first NAT waits in its launch hook.
+    const [[groupId]] = ofType('AWS::AutoScaling::AutoScalingGroup');
+    const dependsOn = resources[groupId!]!.DependsOn ?? [];
+    expect(dependsOn).toEqual(expect.arrayContaining([logicalId(stack.natBeat.lifecycleFunction)]));
+    expect(dependsOn.filter((d) => resources[d]?.Type === 'AWS::Events::Rule')).toHaveLength(2);
+  });
+
+  it('launches Amazon Linux 2023 arm64 t4g.nano with IMDSv2 required and metadata tags on', () => {
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({
+        InstanceType: 't4g.nano',
+        MetadataOptions: { HttpTokens: 'required', InstanceMetadataTags: 'enabled' },
+        NetworkInterfaces: [Match.objectLike({ AssociatePublicIpAddress: true, DeviceIndex: 0 })],
+        BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ Encrypted: true }) })],
+        KeyName: Match.absent(),
+      }),
+    });
+    const parameters = template.toJSON().Parameters as Record<string, { Type: string; Default: string }>;
+    expect(Object.values(parameters).map((p) => p.Default)).toContain('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64');
+  });
+
+  it('installs the agent from its asset in user data, with the VPC range and group', () => {
+    const [[, lt]] = ofType('AWS::EC2::LaunchTemplate') as [[string, Resource]];
+    const userData = JSON.stringify(lt.Properties.LaunchTemplateData.UserData);
+    expect(userData).toMatch(/set -euo pipefail/);
+    expect(userData).toMatch(/aws s3 cp 's3:\/\//);
+    expect(userData).toMatch(/bash \/opt\/natbeat\/package\/install\.sh \/opt\/natbeat\/package\/natbeat-agent\.mjs/);
+    expect(userData).toContain(`'NATBEAT_GROUP_NAME=${GROUP}'`);
+    expect(userData).toContain("'NATBEAT_HEARTBEAT_PERIOD=10'");
+    expect(userData).toContain('NATBEAT_VPC_CIDR=');
+    expect(userData).toContain('NATBEAT_PROBE_TARGET=');
+  });
+
+  it('lets traffic into the NATs from the VPC range only, and no SSH from anywhere else', () => {
+    const groups = ofType('AWS::EC2::SecurityGroup').filter(([id]) => id.startsWith('NatBeat'));
+    expect(groups).toHaveLength(1);
+    const ingress = groups[0]![1].Properties.SecurityGroupIngress as Record<string, unknown>[];
+    expect(ingress).toEqual([
+      expect.objectContaining({ CidrIp: { 'Fn::GetAtt': [logicalId(stack.vpc), 'CidrBlock'] }, IpProtocol: '-1' }),
+    ]);
+    template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+  });
+
+  it('deploys both Lambdas as Node.js 22 arm64 ESM bundles with the controller settings', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 2);
+    for (const fn of [stack.natBeat.reconcileFunction, stack.natBeat.lifecycleFunction]) {
+      const props = resources[logicalId(fn)]!.Properties;
+      expect(props).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
+      const env = props.Environment.Variables as Record<string, string>;
+      expect(env).toMatchObject({
+        [ENV.groupTagKey]: DEFAULT_CONFIG.groupTagKey,
+        [ENV.groupNames]: GROUP,
+        [ENV.routeTableTag]: 'network=private',
+        [ENV.launchHookName]: DEFAULT_CONFIG.launchHookName,
+        [ENV.terminateHookName]: DEFAULT_CONFIG.terminateHookName,
+        [ENV.launchProofTimeoutSeconds]: String(DEFAULT_CONFIG.launchProofTimeoutSeconds),
+        [ENV.heartbeatPeriodSeconds]: '10',
+        [ENV.dryRun]: 'false',
+        POWERTOOLS_SERVICE_NAME: CONTROLLER_SERVICE,
+        POWERTOOLS_METRICS_NAMESPACE: HEARTBEAT_NAMESPACE,
+      });
+      // Every variable the construct sets is one the controller reads (or Powertools/Node's).
+      for (const name of Object.keys(env)) {
+        expect([...Object.values(ENV), 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'NODE_OPTIONS']).toContain(name);
+      }
+    }
+    expect(resources[logicalId(stack.natBeat.reconcileFunction)]!.Properties.ReservedConcurrentExecutions).toBe(1);
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: Match.anyValue() });
+  });
+
+  it('bundles the Lambdas and the agent package locally at synth', () => {
+    const dir = app.synth().directory;
+    const assets = readdirSync(dir).filter((d) => d.startsWith('asset.')).map((d) => path.join(dir, d));
+    const withFile = (file: string) => assets.filter((a) => existsSync(path.join(a, file)));
+    expect(withFile('index.mjs')).toHaveLength(2);
+    expect(withFile('natbeat-agent.mjs')).toHaveLength(1);
+    const agent = withFile('natbeat-agent.mjs')[0]!;
+    expect(existsSync(path.join(agent, 'install.sh'))).toBe(true);
+    expect(existsSync(path.join(agent, 'natbeat-agent.service'))).toBe(true);
+  });
+
+  it('reconciles every minute and on heartbeat alarm state changes', () => {
+    const reconcileArn = { 'Fn::GetAtt': [logicalId(stack.natBeat.reconcileFunction), 'Arn'] };
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [Match.objectLike({ Arn: reconcileArn })],
+    });
+    const zoneAlarms = [...stack.natBeat.alarms.zoneSilent, ...stack.natBeat.alarms.zoneFailing];
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.cloudwatch'],
+        'detail-type': ['CloudWatch Alarm State Change'],
+        resources: zoneAlarms.map((a) => ({ 'Fn::GetAtt': [logicalId(a), 'Arn'] })),
+        detail: { state: { value: ['ALARM', 'OK'] } },
+      },
+      Targets: [Match.objectLike({ Arn: reconcileArn })],
+    });
+    template.resourceCountIs('AWS::Events::Rule', 4);
+  });
+
+  it('sends the group’s lifecycle actions to the lifecycle Lambda', () => {
+    const lifecycleArn = { 'Fn::GetAtt': [logicalId(stack.natBeat.lifecycleFunction), 'Arn'] };
+    for (const [detailType, hook] of [
+      ['EC2 Instance-launch Lifecycle Action', DEFAULT_CONFIG.launchHookName],
+      ['EC2 Instance-terminate Lifecycle Action', DEFAULT_CONFIG.terminateHookName],
+    ] as const) {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: {
+          source: ['aws.autoscaling'],
+          'detail-type': [detailType],
+          detail: { AutoScalingGroupName: [GROUP], LifecycleHookName: [hook] },
+        },
+        Targets: [Match.objectLike({ Arn: lifecycleArn })],
+      });
+    }
+  });
+
+  it('pages through an SNS topic encrypted with a rotating KMS key CloudWatch may use', () => {
+    template.resourceCountIs('AWS::SNS::Topic', 1);
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          Match.objectLike({
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Condition: Match.objectLike({ ArnLike: Match.anyValue(), StringEquals: Match.anyValue() }),
+          }),
+        ]),
+      },
+    });
+  });
+
+  describe('alarms', () => {
+    const topicRef = () => ({ Ref: logicalId(stack.natBeat.alarmTopic as never) });
+    const alarm = (name: string) => {
+      const found = ofType('AWS::CloudWatch::Alarm').find(([, a]) => a.Properties.AlarmName === `${GROUP}-${name}`);
+      expect(found, name).toBeDefined();
+      return found![1].Properties;
+    };
+
+    it('has five controller alarms and two per AZ, each paging the topic on ALARM and OK', () => {
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 5 + 2 * ZONES.length);
+      for (const [, a] of ofType('AWS::CloudWatch::Alarm')) {
+        expect(a.Properties.AlarmActions).toEqual([topicRef()]);
+        expect(a.Properties.OKActions).toEqual([topicRef()]);
+      }
+    });
+
+    const controller = { Namespace: HEARTBEAT_NAMESPACE, Dimensions: [{ Name: 'service', Value: CONTROLLER_SERVICE }] };
+
+    it('pages when a zone has had no same-AZ NAT for 3 minutes', () => {
+      expect(alarm('ZoneWithoutSameAzNat')).toMatchObject({
+        ...controller,
+        MetricName: ControllerMetric.TablesWithoutSameAzNat,
+        Statistic: 'Maximum',
+        Period: 60,
+        EvaluationPeriods: 3,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    });
+
+    it('pages at once when no NAT is left anywhere', () => {
+      expect(alarm('NoNatAnywhere')).toMatchObject({
+        ...controller,
+        MetricName: ControllerMetric.TablesWithoutAnyNat,
+        EvaluationPeriods: 1,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
+    });
+
+    it("has a dead-man's switch on ReconcileRuns where missing data breaches", () => {
+      expect(alarm('ReconcileStopped')).toMatchObject({
+        ...controller,
+        MetricName: ControllerMetric.ReconcileRuns,
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        EvaluationPeriods: 5,
+        TreatMissingData: 'breaching',
+      });
+    });
+
+    it('pages when the safety valve trips', () => {
+      expect(alarm('SafetyValveTripped')).toMatchObject({
+        ...controller,
+        MetricName: ControllerMetric.SafetyValveTrips,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      });
+    });
+
+    it('pages on controller errors: the Errors metric or either Lambda failing', () => {
+      const a = alarm('ControllerErrors');
+      expect(a).toMatchObject({ Threshold: 1, EvaluationPeriods: 5, DatapointsToAlarm: 3, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+      const names = (a.Metrics as { MetricStat?: { Metric: { MetricName: string } } }[])
+        .flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric.MetricName] : []))
+        .sort();
+      expect(names).toEqual([ControllerMetric.Errors, 'Errors', 'Errors'].sort());
+    });
+
+    it('watches each zone’s heartbeat at 10 s: silence breaches, an explicit 0 alarms at once', () => {
+      for (const zone of ZONES) {
+        const dimensions = [
+          { Name: 'AutoScalingGroupName', Value: GROUP },
+          { Name: 'AvailabilityZone', Value: zone },
+        ];
+        expect(alarm(`ZoneSilent-${zone}`)).toMatchObject({
+          Namespace: HEARTBEAT_NAMESPACE,
+          MetricName: HEARTBEAT_METRIC,
+          Dimensions: dimensions,
+          Period: 10,
+          Statistic: 'Maximum',
+          Threshold: 1,
+          ComparisonOperator: 'LessThanThreshold',
+          // 3 × 10 s ≥ the controller's 25 s silence window.
+          EvaluationPeriods: 3,
+          TreatMissingData: 'breaching',
+        });
+        expect(alarm(`ZoneFailing-${zone}`)).toMatchObject({
+          MetricName: HEARTBEAT_METRIC,
+          Dimensions: dimensions,
+          Period: 10,
+          Statistic: 'Minimum',
+          Threshold: 1,
+          ComparisonOperator: 'LessThanThreshold',
+          EvaluationPeriods: 1,
+          TreatMissingData: 'notBreaching',
+        });
+      }
+    });
+  });
+
+  it('has a dashboard', () => {
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  describe('IAM', () => {
+    const statementsBySid = () => {
+      const bySid = new Map<string, Record<string, unknown>[]>();
+      for (const { statement } of policyStatements(template.toJSON())) {
+        const sid = String(statement.Sid ?? '');
+        bySid.set(sid, [...(bySid.get(sid) ?? []), statement]);
+      }
+      return bySid;
+    };
+
+    it('has no mutating action on Resource "*" without a Condition, in any policy', () => {
+      const found = policyStatements(template.toJSON());
+      expect(found.length).toBeGreaterThan(10);
+      expect(unscopedMutations(found)).toEqual([]);
+    });
+
+    it('lets the NAT publish metrics only in the NatBeat namespace and read only its package', () => {
+      const role = logicalId(stack.natBeat.instanceRole);
+      const policies = ofType('AWS::IAM::Policy').filter(([, p]) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === role));
+      const statements = policies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Record<string, any>[]);
+      expect(statements.map((s) => s.Action).flat().sort()).toEqual(['cloudwatch:PutMetricData', 's3:GetObject']);
+      expect(statements.find((s) => s.Action === 'cloudwatch:PutMetricData')!.Condition).toEqual({
+        StringEquals: { 'cloudwatch:namespace': HEARTBEAT_NAMESPACE },
+      });
+      expect(JSON.stringify(statements.find((s) => s.Action === 's3:GetObject')!.Resource)).toMatch(/\.zip"/);
+      template.hasResourceProperties('AWS::IAM::Role', {
+        AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'ec2.amazonaws.com' } })] }),
+        ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']] }],
+      });
+    });
+
+    it('scopes the controller’s writes to its group, tagged route tables and its own NATs', () => {
+      const bySid = statementsBySid();
+      const one = (sid: string) => {
+        const list = bySid.get(sid) ?? [];
+        expect(list, sid).toHaveLength(2); // reconcile and lifecycle roles
+        return list[0]!;
+      };
+      expect(one('ObserveReadOnly').Resource).toBe('*');
+      expect(JSON.stringify(one('ActOnOwnGroup').Resource)).toContain(`:autoScalingGroup:*:autoScalingGroupName/${GROUP}`);
+      expect(one('ActOnOwnGroup').Action).toEqual(['autoscaling:SetInstanceHealth', 'autoscaling:CompleteLifecycleAction']);
+      expect(one('RouteTaggedPrivateTables')).toMatchObject({
+        Action: ['ec2:CreateRoute', 'ec2:ReplaceRoute'],
+        Condition: { StringEquals: { 'aws:ResourceTag/network': 'private' } },
+      });
+      expect(JSON.stringify(one('RouteTaggedPrivateTables').Resource)).toContain(':route-table/*');
+      expect(one('DisableSourceDestCheckOnOwnNats')).toMatchObject({
+        Action: 'ec2:ModifyInstanceAttribute',
+        Condition: { StringEquals: { 'aws:ResourceTag/aws:autoscaling:groupName': GROUP } },
+      });
+      // No Elastic IPs configured: no AssociateAddress at all.
+      expect(bySid.has('AssociatePinnedAddresses')).toBe(false);
+      const readOnly = one('ObserveReadOnly').Action as string[];
+      for (const action of readOnly) expect(action).toMatch(/:(Describe|Get)/);
+    });
+
+    it('gives the Lambdas their own log group only, not AWSLambdaBasicExecutionRole', () => {
+      const bySid = statementsBySid();
+      for (const s of bySid.get('WriteOwnLogs') ?? []) {
+        expect(s.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/Logs/), 'Arn'] });
+      }
+      expect(bySid.get('WriteOwnLogs')).toHaveLength(2);
+      expect(JSON.stringify(template.toJSON())).not.toContain('AWSLambdaBasicExecutionRole');
+    });
+  });
+});
