@@ -99,6 +99,17 @@ export class NatTopology {
     for (const step of steps) await sh(['ip', ...step]);
   }
 
+  /** Like in(), but resolves with the exit code and both outputs instead of throwing. */
+  run(ns: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const [file, ...rest] = enter(ns, args) as [string, ...string[]];
+    return new Promise((resolve) => {
+      execFile(file, rest, { timeout: 20_000 }, (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      });
+    });
+  }
+
   /** Starts a long-lived process inside a namespace; stopped by destroy(). */
   spawnIn(ns: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
     const [file, ...rest] = enter(ns, args) as [string, ...string[]];
@@ -107,12 +118,13 @@ export class NatTopology {
     return child;
   }
 
-  /** An HTTP server answering "ok" on SERVER_IP:SERVER_PORT in the internet namespace. */
+  /** An HTTP server on SERVER_IP:SERVER_PORT in the internet namespace. */
   async startServer(): Promise<ChildProcess> {
     const child = this.spawnIn(this.internet, [
       process.execPath,
       '-e',
-      `require('http').createServer((q, s) => s.end('ok')).listen(${SERVER_PORT}, () => console.log('listening'))`,
+      // Answers with the client address it sees, so tests can tell masqueraded traffic from direct.
+      `require('http').createServer((q, s) => s.end(q.socket.remoteAddress)).listen(${SERVER_PORT}, '0.0.0.0', () => console.log('listening'))`,
     ]);
     await waitForLine(child, 'listening');
     return child;

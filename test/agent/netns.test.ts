@@ -1,0 +1,317 @@
+/**
+ * The built agent on a real kernel: private host → NAT → "internet" in network namespaces, the agent
+ * in the NAT namespace, heartbeats read back from moto. Faults are injected with sysctl, nft and
+ * ip link, and every one must be caught by the right probe and stop the heartbeat.
+ * Needs root, ip, nft and nsenter; NATBEAT_REQUIRE_NETNS=1 turns a skip into a failure (CI as root).
+ */
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HEARTBEAT_METRIC, instanceDimensions, zoneDimensions } from '../../common/heartbeat';
+import { buildAgentBundle } from './helpers/build-agent';
+import { freePort, Moto, UnixBridge } from './helpers/moto';
+import {
+  EGRESS_INTERFACE,
+  INTERNET_GATEWAY_IP,
+  NAT_PUBLIC_IP,
+  NatTopology,
+  netnsUnavailableReason,
+  SERVER_IP,
+  SERVER_PORT,
+  sh,
+  VPC_CIDR,
+  waitForExit,
+  waitForLine,
+} from './helpers/topology';
+
+const netnsReason = netnsUnavailableReason();
+const requireNetns = process.env.NATBEAT_REQUIRE_NETNS === '1';
+const requireMoto = process.env.NATBEAT_REQUIRE_MOTO === '1';
+
+function motoImportReason(): string | undefined {
+  try {
+    execFileSync('python3', ['-c', 'import moto.server'], { stdio: 'ignore', timeout: 20_000 });
+    return undefined;
+  } catch {
+    return 'python3 cannot import moto.server (pip install "moto[server]")';
+  }
+}
+const motoReason = netnsReason ? undefined : motoImportReason();
+
+if (netnsReason) console.warn(`real-kernel agent tests skipped: ${netnsReason}`);
+else if (motoReason) console.warn(`real-kernel heartbeat tests skipped: ${motoReason}`);
+
+describe.runIf(requireNetns)('Real-kernel prerequisites (NATBEAT_REQUIRE_NETNS=1)', () => {
+  it('has root, ip, nft and nsenter', () => {
+    expect(netnsReason).toBeUndefined();
+  });
+});
+
+describe.runIf(requireMoto && !netnsReason)('moto prerequisite (NATBEAT_REQUIRE_MOTO=1)', () => {
+  it('can import moto.server', () => {
+    expect(motoReason).toBeUndefined();
+  });
+});
+
+const INTERVAL_S = 1;
+const GROUP = `nbt-group-${process.pid}`;
+const INSTANCE = `i-0nbt${process.pid.toString(16)}`;
+const ZONE = 'us-east-1a';
+/** Port of the moto bridge inside the NAT namespace. */
+const BRIDGE_PORT = 4566;
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
+  const topology = new NatTopology();
+  let bundleDir = '';
+  let bundle = '';
+  let server: ChildProcess | undefined;
+  let moto: Moto | undefined;
+  let bridge: UnixBridge | undefined;
+  let agent: ChildProcess | undefined;
+  let agentLog = '';
+  let cloudWatch: CloudWatchClient | undefined;
+  const testStart = new Date(Date.now() - 5_000);
+
+  const commonFlags = ['--vpc-cidr', VPC_CIDR, '--probe-namespace', topology.probe, '--probe-target', `${SERVER_IP}:${SERVER_PORT}`, '--interval', String(INTERVAL_S)];
+
+  function agentCli(args: string[]): Promise<CliResult> {
+    return topology.run(topology.nat, [process.execPath, bundle, ...args]);
+  }
+
+  async function check(): Promise<{ code: number; healthy: boolean; failing: string[]; report: unknown }> {
+    const result = await agentCli(['check', '--json', ...commonFlags]);
+    if (result.stdout.trim() === '') throw new Error(`check printed no report (exit ${result.code}): ${result.stderr}`);
+    const report = JSON.parse(result.stdout) as { healthy: boolean; probes: { name: string; ok: boolean }[] };
+    return { code: result.code, healthy: report.healthy, failing: report.probes.filter((p) => !p.ok).map((p) => p.name), report };
+  }
+
+  async function natState(): Promise<string[]> {
+    return Promise.all([
+      topology.in(topology.nat, ['nft', 'list', 'table', 'ip', 'natbeat']),
+      topology.in(topology.nat, ['cat', '/proc/sys/net/ipv4/ip_forward', '/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established']),
+      topology.in(topology.nat, ['ip', '-br', 'addr', 'show', 'natbeat-host']),
+      sh(['ip', '-n', topology.probe, '-br', 'addr', 'show']),
+      sh(['ip', '-n', topology.probe, 'route', 'show']),
+    ]);
+  }
+
+  /** Per-second [max, min] of the per-instance heartbeat since `from`, read back from moto. */
+  async function heartbeats(from: Date): Promise<{ at: number; max: number; min: number }[]> {
+    const metric = { Namespace: 'NatBeat', MetricName: HEARTBEAT_METRIC, Dimensions: instanceDimensions(GROUP, INSTANCE) };
+    const response = await cloudWatch!.send(
+      new GetMetricDataCommand({
+        StartTime: from,
+        EndTime: new Date(Date.now() + 60_000),
+        MetricDataQueries: [
+          { Id: 'high', MetricStat: { Metric: metric, Period: 1, Stat: 'Maximum' } },
+          { Id: 'low', MetricStat: { Metric: metric, Period: 1, Stat: 'Minimum' } },
+        ],
+      }),
+    );
+    const byId = (id: string) => response.MetricDataResults?.find((result) => result.Id === id);
+    const high = byId('high');
+    const low = byId('low');
+    return (high?.Timestamps ?? []).map((timestamp, index) => {
+      const lowIndex = low?.Timestamps?.findIndex((t) => t.getTime() === timestamp.getTime()) ?? -1;
+      return { at: timestamp.getTime(), max: high?.Values?.[index] ?? NaN, min: low?.Values?.[lowIndex] ?? NaN };
+    });
+  }
+
+  async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 8_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await probe();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; agent log:\n${agentLog.slice(-3000)}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
+  beforeAll(async () => {
+    bundleDir = await mkdtemp(join(tmpdir(), 'natbeat-agent-'));
+    bundle = await buildAgentBundle(join(bundleDir, 'natbeat-agent.mjs'));
+    await topology.create();
+    server = await topology.startServer();
+    if (!motoReason) {
+      moto = await Moto.start();
+      bridge = await UnixBridge.toTcp(Number(new URL(moto.endpoint).port));
+      await waitForLine(topology.spawnIn(topology.nat, [process.execPath, '-e', bridge.namespaceSideScript(BRIDGE_PORT)]), 'bridging');
+      cloudWatch = new CloudWatchClient({
+        endpoint: moto.endpoint,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+        disableRequestCompression: true,
+      });
+    }
+  });
+
+  afterAll(async () => {
+    agent?.kill('SIGKILL');
+    await topology.destroy();
+    await bridge?.close();
+    await moto?.stop();
+    cloudWatch?.destroy();
+    if (bundleDir) await rm(bundleDir, { recursive: true, force: true });
+  });
+
+  it('setup configures forwarding, masquerade, conntrack and the probe namespace, and a second run changes nothing', async () => {
+    const first = await agentCli(['setup', ...commonFlags]);
+    expect(first.code).toBe(0);
+    const before = await natState();
+    expect(before[0]).toContain(`oifname "${EGRESS_INTERFACE}" ip saddr { ${VPC_CIDR}, 169.254.100.0/30 } masquerade`);
+    expect(before[1].split('\n').slice(0, 2)).toEqual(['1', '350']);
+    expect(before[3]).toContain('169.254.100.2/30');
+
+    const second = await agentCli(['setup', ...commonFlags]);
+    expect(second.code).toBe(0);
+    expect(second.stderr).toContain('nothing changed');
+    expect(await natState()).toEqual(before);
+  });
+
+  it('lets the private host reach the internet server, masqueraded behind the NAT address', async () => {
+    const seen = await topology.in(topology.private, [
+      process.execPath,
+      '-e',
+      `require('http').get('http://${SERVER_IP}:${SERVER_PORT}/', (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => console.log(b)); })`,
+    ]);
+    expect(seen.trim()).toBe(NAT_PUBLIC_IP);
+  });
+
+  it('check --json reports every probe healthy and exits 0', async () => {
+    const result = await check();
+    expect(result).toMatchObject({ code: 0, healthy: true, failing: [] });
+    expect((result.report as { probes: { name: string }[] }).probes.map((p) => p.name)).toEqual(['forwarding', 'nat-rule', 'egress', 'forward-path']);
+  });
+
+  it('exits 2 with a message on a bad flag', async () => {
+    const result = await agentCli(['check', '--probe-target', 'nope']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--probe-target "nope" must be HOST:PORT');
+  });
+
+  describe.skipIf(motoReason !== undefined)('run: heartbeats in CloudWatch (moto)', () => {
+    beforeAll(async () => {
+      agent = topology.spawnIn(topology.nat, [process.execPath, bundle, 'run', ...commonFlags, '--heartbeat-period', '1'], {
+        ...process.env,
+        NATBEAT_INSTANCE_ID: INSTANCE,
+        NATBEAT_AVAILABILITY_ZONE: ZONE,
+        NATBEAT_GROUP_NAME: GROUP,
+        AWS_REGION: 'us-east-1',
+        AWS_ENDPOINT_URL: `http://127.0.0.1:${BRIDGE_PORT}`,
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+      });
+      agent.stdout?.on('data', (chunk: Buffer) => (agentLog += chunk.toString()));
+      agent.stderr?.on('data', (chunk: Buffer) => (agentLog += chunk.toString()));
+    });
+
+    it('publishes healthy heartbeats on the per-instance and the per-zone series', async () => {
+      await waitFor('a healthy heartbeat', async () => ((await heartbeats(testStart)).some((b) => b.max === 1) ? true : undefined));
+      const zone = await cloudWatch!.send(
+        new GetMetricDataCommand({
+          StartTime: testStart,
+          EndTime: new Date(Date.now() + 60_000),
+          MetricDataQueries: [{ Id: 'zone', MetricStat: { Metric: { Namespace: 'NatBeat', MetricName: HEARTBEAT_METRIC, Dimensions: zoneDimensions(GROUP, ZONE) }, Period: 1, Stat: 'Maximum' } }],
+        }),
+      );
+      expect(zone.MetricDataResults?.[0]?.Values).toContain(1);
+    });
+
+    const faults: { name: string; mustFail: string[]; mustPass: string[]; inject: () => Promise<unknown>; repair: () => Promise<unknown> }[] = [
+      {
+        name: 'forwarding turned off',
+        mustFail: ['forwarding', 'forward-path'],
+        mustPass: ['nat-rule', 'egress'],
+        inject: () => topology.in(topology.nat, ['sh', '-c', 'echo 0 > /proc/sys/net/ipv4/ip_forward']),
+        repair: () => topology.in(topology.nat, ['sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward']),
+      },
+      {
+        name: 'masquerade rule deleted',
+        mustFail: ['nat-rule', 'forward-path'],
+        mustPass: ['forwarding', 'egress'],
+        inject: () => topology.in(topology.nat, ['nft', 'flush', 'chain', 'ip', 'natbeat', 'postrouting']),
+        repair: () => agentCli(['setup', ...commonFlags]),
+      },
+      {
+        name: 'a FORWARD drop policy in another table',
+        mustFail: ['forward-path'],
+        mustPass: ['forwarding', 'nat-rule', 'egress'],
+        inject: () =>
+          topology.in(topology.nat, ['nft', '-f', '-'], {
+            input: 'table inet nbt_fault {\n  chain forward {\n    type filter hook forward priority 0; policy drop;\n  }\n}\n',
+          }),
+        repair: () => topology.in(topology.nat, ['nft', 'delete', 'table', 'inet', 'nbt_fault']),
+      },
+      {
+        name: 'egress link down',
+        mustFail: ['egress', 'forward-path'],
+        mustPass: ['forwarding'],
+        inject: () => topology.in(topology.nat, ['ip', 'link', 'set', EGRESS_INTERFACE, 'down']),
+        repair: async () => {
+          await topology.in(topology.nat, ['ip', 'link', 'set', EGRESS_INTERFACE, 'up']);
+          await topology.in(topology.nat, ['ip', 'route', 'replace', 'default', 'via', INTERNET_GATEWAY_IP]);
+        },
+      },
+      {
+        name: 'internet server gone',
+        mustFail: ['forward-path'],
+        mustPass: ['forwarding', 'nat-rule', 'egress'],
+        inject: async () => {
+          server?.kill('SIGKILL');
+          if (server) await waitForExit(server, 3000);
+        },
+        repair: async () => {
+          server = await topology.startServer();
+        },
+      },
+    ];
+
+    for (const fault of faults) {
+      it(`${fault.name}: check names ${fault.mustFail.join(' + ')}, run stops heartbeating and publishes 0, both recover`, async () => {
+        await waitFor('a healthy heartbeat before the fault', async () => ((await heartbeats(new Date(Date.now() - 1500))).some((b) => b.max === 1) ? true : undefined));
+        const injectedAt = Date.now();
+        await fault.inject();
+        try {
+          const failed = await check();
+          expect(failed.code).toBe(1);
+          expect(failed.healthy).toBe(false);
+          expect(failed.failing).toEqual(expect.arrayContaining(fault.mustFail));
+          for (const name of fault.mustPass) expect(failed.failing).not.toContain(name);
+
+          await waitFor('an explicit failing heartbeat (0)', async () =>
+            (await heartbeats(new Date(injectedAt))).some((b) => b.min === 0 && b.at >= Math.floor(injectedAt / 1000) * 1000) ? true : undefined,
+          );
+          // Let two more intervals pass: any healthy beat after fault + 2 intervals would be a miss.
+          await new Promise((resolve) => setTimeout(resolve, 2 * INTERVAL_S * 1000));
+          const lastHealthy = Math.max(0, ...(await heartbeats(new Date(injectedAt - 1000))).filter((b) => b.max === 1).map((b) => b.at));
+          expect(lastHealthy).toBeLessThanOrEqual(injectedAt + 2 * INTERVAL_S * 1000);
+        } finally {
+          await fault.repair(); // also on failure, so one fault cannot spill into the next test
+        }
+        const repairedAt = Date.now();
+        const recovered = await check();
+        expect(recovered).toMatchObject({ code: 0, healthy: true, failing: [] });
+        await waitFor('a healthy heartbeat after repair', async () =>
+          (await heartbeats(new Date(repairedAt))).some((b) => b.max === 1 && b.at >= Math.floor(repairedAt / 1000) * 1000) ? true : undefined,
+        );
+        expect(agentLog).toContain('routing unhealthy');
+      });
+    }
+
+    it('stops cleanly on SIGTERM', async () => {
+      expect(agent?.exitCode).toBeNull();
+      agent?.kill('SIGTERM');
+      expect(await waitForExit(agent!, 5000)).toBe(0);
+      expect(agentLog).toContain('SIGTERM received, stopping');
+    });
+  });
+});
