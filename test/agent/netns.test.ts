@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEARTBEAT_METRIC, instanceDimensions, zoneDimensions } from '../../common/heartbeat';
 import { buildAgentBundle } from './helpers/build-agent';
-import { freePort, Moto, UnixBridge } from './helpers/moto';
+import { Moto, UnixBridge } from './helpers/moto';
 import {
   EGRESS_INTERFACE,
   INTERNET_GATEWAY_IP,
@@ -167,9 +167,10 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
     const first = await agentCli(['setup', ...commonFlags]);
     expect(first.code).toBe(0);
     const before = await natState();
-    expect(before[0]).toContain(`oifname "${EGRESS_INTERFACE}" ip saddr { ${VPC_CIDR}, 169.254.100.0/30 } masquerade`);
-    expect(before[1].split('\n').slice(0, 2)).toEqual(['1', '350']);
-    expect(before[3]).toContain('169.254.100.2/30');
+    const [table, sysctls, , probeAddresses] = before;
+    expect(table).toContain(`oifname "${EGRESS_INTERFACE}" ip saddr { ${VPC_CIDR}, 169.254.100.0/30 } masquerade`);
+    expect(sysctls?.split('\n').slice(0, 2)).toEqual(['1', '350']);
+    expect(probeAddresses).toContain('169.254.100.2/30');
 
     const second = await agentCli(['setup', ...commonFlags]);
     expect(second.code).toBe(0);
