@@ -268,13 +268,13 @@ function fail(message: string): never {
 }
 
 function wholeSeconds(name: string, d: Duration): number {
-  const s = d.toSeconds();
+  const s = d.toMilliseconds() / 1000;
   if (!Number.isInteger(s)) fail(`${name} must be a whole number of seconds (got ${s})`);
   return s;
 }
 
 function wholeMinutes(name: string, d: Duration, min: number, max: number): number {
-  const s = d.toSeconds();
+  const s = d.toMilliseconds() / 1000;
   if (s % 60 !== 0 || s / 60 < min || s / 60 > max) {
     fail(`${name} must be a whole number of minutes from ${min} to ${max} (got ${s} s)`);
   }
@@ -348,7 +348,7 @@ export function resolveSettings(scope: Construct, props: NatBeatProps): Settings
   if (!Number.isInteger(failbackHeartbeats)) fail(`failbackHeartbeats must be a whole number (got ${failbackHeartbeats})`);
 
   const maxInstanceLifetime = props.maxInstanceLifetime ?? Duration.days(14);
-  inRange('maxInstanceLifetime', maxInstanceLifetime.toSeconds() / 86400, 1, 365, ' days');
+  inRange('maxInstanceLifetime', maxInstanceLifetime.toMilliseconds() / 86_400_000, 1, 365, ' days');
 
   const routeTableTag = props.routeTableTag ?? DEFAULT_CONFIG.routeTableTag;
   if (!routeTableTag.key.trim() || !routeTableTag.value.trim() || routeTableTag.key.includes('=')) {

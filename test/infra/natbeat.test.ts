@@ -10,13 +10,18 @@ import type { ExampleStack } from '../../infra/lib/example-stack';
 import { buildExample, GROUP, ZONES } from './fixtures';
 import { policyStatements, unscopedMutations } from './iam-walk';
 
-type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: string[] };
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a synthesized template is untyped JSON
+type Json = any;
+type Resource = { Type: string; Properties: Record<string, Json>; DependsOn?: string[] };
 
 let app: App;
 let stack: ExampleStack;
 let template: Template;
 let resources: Record<string, Resource>;
 
+/** Template assertions under names the lint rule counts as assertions. */
+const assertHas = (type: string, props: Record<string, unknown>) => template.hasResourceProperties(type, props);
+const assertCount = (type: string, count: number) => template.resourceCountIs(type, count);
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
   stack.getLogicalId(construct.node.defaultChild as Parameters<ExampleStack['getLogicalId']>[0]);
@@ -30,10 +35,10 @@ beforeAll(() => {
 
 describe('Construct: NatBeat in the example stack', () => {
   it('builds one VPC without NAT gateways, a public and a private subnet per AZ', () => {
-    template.resourceCountIs('AWS::EC2::VPC', 1);
-    template.resourceCountIs('AWS::EC2::NatGateway', 0);
-    template.resourceCountIs('AWS::EC2::Subnet', ZONES.length * 2);
-    template.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: '10.0.0.0/16' });
+    assertCount('AWS::EC2::VPC', 1);
+    assertCount('AWS::EC2::NatGateway', 0);
+    assertCount('AWS::EC2::Subnet', ZONES.length * 2);
+    assertHas('AWS::EC2::VPC', { CidrBlock: '10.0.0.0/16' });
     // The only routes CloudFormation writes are the public tables' internet gateway routes:
     // the private tables' default route is natbeat's, written at run time.
     const routes = ofType('AWS::EC2::Route');
@@ -52,8 +57,8 @@ describe('Construct: NatBeat in the example stack', () => {
   });
 
   it('runs one NAT per AZ in the public subnets, tagged as managed, with a lifetime', () => {
-    template.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', 1);
-    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+    assertCount('AWS::AutoScaling::AutoScalingGroup', 1);
+    assertHas('AWS::AutoScaling::AutoScalingGroup', {
       AutoScalingGroupName: GROUP,
       MinSize: String(ZONES.length),
       MaxSize: String(ZONES.length * 2),
@@ -80,14 +85,13 @@ describe('Construct: NatBeat in the example stack', () => {
       expect(hook.HeartbeatTimeout as number).toBeLessThanOrEqual(7200);
     }
     // The lifecycle rules and function exist before the first NAT waits in its launch hook.
-    const [[groupId]] = ofType('AWS::AutoScaling::AutoScalingGroup');
-    const dependsOn = resources[groupId!]!.DependsOn ?? [];
+    const dependsOn = group.DependsOn ?? [];
     expect(dependsOn).toEqual(expect.arrayContaining([logicalId(stack.natBeat.lifecycleFunction)]));
     expect(dependsOn.filter((d) => resources[d]?.Type === 'AWS::Events::Rule')).toHaveLength(2);
   });
 
   it('launches Amazon Linux 2023 arm64 t4g.nano with IMDSv2 required and metadata tags on', () => {
-    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+    assertHas('AWS::EC2::LaunchTemplate', {
       LaunchTemplateData: Match.objectLike({
         InstanceType: 't4g.nano',
         MetadataOptions: { HttpTokens: 'required', InstanceMetadataTags: 'enabled' },
@@ -119,11 +123,11 @@ describe('Construct: NatBeat in the example stack', () => {
     expect(ingress).toEqual([
       expect.objectContaining({ CidrIp: { 'Fn::GetAtt': [logicalId(stack.vpc), 'CidrBlock'] }, IpProtocol: '-1' }),
     ]);
-    template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+    assertCount('AWS::EC2::SecurityGroupIngress', 0);
   });
 
   it('deploys both Lambdas as Node.js 22 arm64 ESM bundles with the controller settings', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 2);
+    assertCount('AWS::Lambda::Function', 2);
     for (const fn of [stack.natBeat.reconcileFunction, stack.natBeat.lifecycleFunction]) {
       const props = resources[logicalId(fn)]!.Properties;
       expect(props).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
@@ -162,12 +166,12 @@ describe('Construct: NatBeat in the example stack', () => {
 
   it('reconciles every minute and on heartbeat alarm state changes', () => {
     const reconcileArn = { 'Fn::GetAtt': [logicalId(stack.natBeat.reconcileFunction), 'Arn'] };
-    template.hasResourceProperties('AWS::Events::Rule', {
+    assertHas('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 minute)',
       Targets: [Match.objectLike({ Arn: reconcileArn })],
     });
     const zoneAlarms = [...stack.natBeat.alarms.zoneSilent, ...stack.natBeat.alarms.zoneFailing];
-    template.hasResourceProperties('AWS::Events::Rule', {
+    assertHas('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.cloudwatch'],
         'detail-type': ['CloudWatch Alarm State Change'],
@@ -176,7 +180,7 @@ describe('Construct: NatBeat in the example stack', () => {
       },
       Targets: [Match.objectLike({ Arn: reconcileArn })],
     });
-    template.resourceCountIs('AWS::Events::Rule', 4);
+    assertCount('AWS::Events::Rule', 4);
   });
 
   it('sends the group’s lifecycle actions to the lifecycle Lambda', () => {
@@ -185,7 +189,7 @@ describe('Construct: NatBeat in the example stack', () => {
       ['EC2 Instance-launch Lifecycle Action', DEFAULT_CONFIG.launchHookName],
       ['EC2 Instance-terminate Lifecycle Action', DEFAULT_CONFIG.terminateHookName],
     ] as const) {
-      template.hasResourceProperties('AWS::Events::Rule', {
+      assertHas('AWS::Events::Rule', {
         EventPattern: {
           source: ['aws.autoscaling'],
           'detail-type': [detailType],
@@ -197,17 +201,17 @@ describe('Construct: NatBeat in the example stack', () => {
   });
 
   it('pages through an SNS topic encrypted with a rotating KMS key CloudWatch may use', () => {
-    template.resourceCountIs('AWS::SNS::Topic', 1);
-    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
-    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
-    template.hasResourceProperties('AWS::KMS::Key', {
+    assertCount('AWS::SNS::Topic', 1);
+    assertHas('AWS::KMS::Key', { EnableKeyRotation: true });
+    assertHas('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    assertHas('AWS::KMS::Key', {
       KeyPolicy: {
         Statement: Match.arrayWith([
           Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
         ]),
       },
     });
-    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+    assertHas('AWS::SNS::TopicPolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
@@ -225,12 +229,12 @@ describe('Construct: NatBeat in the example stack', () => {
     const topicRef = () => ({ Ref: logicalId(stack.natBeat.alarmTopic as never) });
     const alarm = (name: string) => {
       const found = ofType('AWS::CloudWatch::Alarm').find(([, a]) => a.Properties.AlarmName === `${GROUP}-${name}`);
-      expect(found, name).toBeDefined();
+      if (!found) throw new Error(`no alarm named ${GROUP}-${name}`);
       return found![1].Properties;
     };
 
     it('has five controller alarms and two per AZ, each paging the topic on ALARM and OK', () => {
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 5 + 2 * ZONES.length);
+      assertCount('AWS::CloudWatch::Alarm', 5 + 2 * ZONES.length);
       for (const [, a] of ofType('AWS::CloudWatch::Alarm')) {
         expect(a.Properties.AlarmActions).toEqual([topicRef()]);
         expect(a.Properties.OKActions).toEqual([topicRef()]);
@@ -325,7 +329,7 @@ describe('Construct: NatBeat in the example stack', () => {
   });
 
   it('has a dashboard', () => {
-    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    assertCount('AWS::CloudWatch::Dashboard', 1);
   });
 
   describe('IAM', () => {
@@ -347,13 +351,13 @@ describe('Construct: NatBeat in the example stack', () => {
     it('lets the NAT publish metrics only in the NatBeat namespace and read only its package', () => {
       const role = logicalId(stack.natBeat.instanceRole);
       const policies = ofType('AWS::IAM::Policy').filter(([, p]) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === role));
-      const statements = policies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Record<string, any>[]);
+      const statements = policies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Record<string, Json>[]);
       expect(statements.map((s) => s.Action).flat().sort()).toEqual(['cloudwatch:PutMetricData', 's3:GetObject']);
       expect(statements.find((s) => s.Action === 'cloudwatch:PutMetricData')!.Condition).toEqual({
         StringEquals: { 'cloudwatch:namespace': HEARTBEAT_NAMESPACE },
       });
       expect(JSON.stringify(statements.find((s) => s.Action === 's3:GetObject')!.Resource)).toMatch(/\.zip"/);
-      template.hasResourceProperties('AWS::IAM::Role', {
+      assertHas('AWS::IAM::Role', {
         AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'ec2.amazonaws.com' } })] }),
         ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']] }],
       });
@@ -363,7 +367,7 @@ describe('Construct: NatBeat in the example stack', () => {
       const bySid = statementsBySid();
       const one = (sid: string) => {
         const list = bySid.get(sid) ?? [];
-        expect(list, sid).toHaveLength(2); // reconcile and lifecycle roles
+        expect(list.map(() => sid)).toEqual([sid, sid]); // reconcile and lifecycle roles
         return list[0]!;
       };
       expect(one('ObserveReadOnly').Resource).toBe('*');

@@ -1,0 +1,127 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { describe, expect, it } from 'vitest';
+import { alarmPeriodFor, NatBeat, type NatBeatProps } from '../../infra/lib/natbeat';
+
+function vpcStack(subnets?: ec2.SubnetConfiguration[]) {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Stack(app, 'Test', { env: { region: 'us-east-1' } });
+  const vpc = new ec2.Vpc(stack, 'Vpc', {
+    availabilityZones: ['us-east-1a', 'us-east-1b'],
+    natGateways: 0,
+    subnetConfiguration: subnets ?? [
+      { name: 'public', subnetType: ec2.SubnetType.PUBLIC },
+      { name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    ],
+  });
+  return { stack, vpc };
+}
+
+function build(props: Partial<NatBeatProps> = {}, subnets?: ec2.SubnetConfiguration[]) {
+  const { stack, vpc } = vpcStack(subnets);
+  const natBeat = new NatBeat(stack, 'NatBeat', { vpc, groupName: 'g', ...props });
+  return { stack, natBeat };
+}
+
+describe('Construct: NatBeat prop validation', () => {
+  it.each<[string, Partial<NatBeatProps>, RegExp]>([
+    ['a launch hook no longer than the proof timeout', { launchProofTimeout: Duration.minutes(10), launchHookTimeout: Duration.minutes(10) }, /launchHookTimeout \(600 s\) must exceed launchProofTimeout/],
+    ['a launch hook beyond the Auto Scaling maximum', { launchHookTimeout: Duration.hours(3) }, /launchHookTimeout must be from 30 to 7200/],
+    ['a proof timeout near the hook maximum with the default margin', { launchProofTimeout: Duration.seconds(7200) }, /launchHookTimeout \(7200 s\) must exceed/],
+    ['a terminate hook under 30 s', { terminateHookTimeout: Duration.seconds(10) }, /terminateHookTimeout must be from 30 to 7200/],
+    ['a silence window no longer than the heartbeat period', { heartbeatPeriod: Duration.seconds(30) }, /silenceWindow \(25 s\) must exceed heartbeatPeriod \(30 s\)/],
+    ['a fractional heartbeat period', { heartbeatPeriod: Duration.millis(1500) }, /heartbeatPeriod must be a whole number of seconds/],
+    ['a probe interval longer than the heartbeat period', { probeInterval: Duration.seconds(20) }, /probeInterval must be from 0.2 to 10/],
+    ['a lifetime under one day', { maxInstanceLifetime: Duration.hours(12) }, /maxInstanceLifetime must be from 1 to 365 days/],
+    ['an unhealthy share above 1', { maxUnhealthyShare: 1.5 }, /maxUnhealthyShare must be from 0 to 1/],
+    ['a fractional failback count', { failbackHeartbeats: 2.5 }, /failbackHeartbeats must be a whole number/],
+    ['an allocation id that is not one', { elasticIps: { 'us-east-1a': 'eip-123' } }, /elasticIps\["us-east-1a"\] must be an allocation id/],
+    ['an Elastic IP keyed by something else than a zone', { elasticIps: { 'US East': 'eipalloc-0123abcd' } }, /elasticIps key "US East"/],
+    ['an empty route table tag value', { routeTableTag: { key: 'network', value: '' } }, /routeTableTag needs/],
+    ['an alarm delay that is not whole minutes', { zoneWithoutNatAlarmAfter: Duration.seconds(90) }, /zoneWithoutNatAlarmAfter must be a whole number of minutes/],
+    ['a dead-man delay of one minute', { reconcileStoppedAlarmAfter: Duration.minutes(1) }, /reconcileStoppedAlarmAfter must be a whole number of minutes from 2/],
+    ['an e-mail address without @', { alarmEmail: 'ops.example.com' }, /alarmEmail must be an e-mail address/],
+    ['a probe target without a port', { probeTargets: ['example.com'] }, /probeTargets entry "example.com" must be host:port/],
+    ['no probe target', { probeTargets: [] }, /probeTargets must not be empty/],
+    ['no allowed range', { allowedCidrs: [] }, /allowedCidrs must not be empty/],
+    ['a group name with spaces', { groupName: 'my nat' }, /groupName must be/],
+  ])('throws at synth on %s', (_what, props, message) => {
+    expect(() => build(props)).toThrow(message);
+  });
+
+  it('throws when the NAT subnets hold two subnets of one zone', () => {
+    expect(() =>
+      build({ natSubnets: { subnetType: ec2.SubnetType.PUBLIC } }, [
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC },
+        { name: 'public2', subnetType: ec2.SubnetType.PUBLIC },
+        { name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      ]),
+    ).toThrow(/one subnet per Availability Zone/);
+  });
+
+  it('throws when there is no private subnet to serve', () => {
+    expect(() => build({}, [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC }])).toThrow(/Isolated/);
+  });
+
+  it('accepts the defaults', () => {
+    expect(() => build()).not.toThrow();
+  });
+});
+
+describe('Construct: NatBeat settings', () => {
+  it('picks the smallest alarm period that holds one heartbeat', () => {
+    expect([1, 10, 11, 20, 25, 30, 31, 60, 61].map(alarmPeriodFor)).toEqual([10, 10, 20, 20, 30, 30, 60, 60, 120]);
+  });
+
+  it('derives the zone alarms and the controller settings from the heartbeat props', () => {
+    const { stack } = build({ heartbeatPeriod: Duration.seconds(30), silenceWindow: Duration.seconds(90), dryRun: true });
+    const template = Template.fromStack(stack);
+    const alarms = template.findResources('AWS::CloudWatch::Alarm', {
+      Properties: { AlarmName: 'g-ZoneSilent-us-east-1a', Period: 30, EvaluationPeriods: 3 },
+    });
+    expect(Object.keys(alarms)).toHaveLength(1);
+    const functions = template.findResources('AWS::Lambda::Function', {
+      Properties: {
+        Environment: {
+          Variables: Match.objectLike({ NATBEAT_HEARTBEAT_PERIOD_SECONDS: '30', NATBEAT_SILENCE_SECONDS: '90', NATBEAT_DRY_RUN: 'true' }),
+        },
+      },
+    });
+    expect(Object.keys(functions)).toHaveLength(2);
+  });
+
+  it('grants AssociateAddress only on the pinned allocations and its own NATs’ interfaces', () => {
+    const { stack } = build({ elasticIps: { 'us-east-1a': 'eipalloc-0123456789abcdef0' } });
+    const template = Template.fromStack(stack);
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => (p as { Properties: { PolicyDocument: { Statement: Record<string, unknown>[] } } }).Properties.PolicyDocument.Statement,
+    );
+    const associate = statements.filter((s) => s.Action === 'ec2:AssociateAddress');
+    expect(associate).toHaveLength(4); // two statements in each of the two controller roles
+    const pinned = associate.find((s) => s.Sid === 'AssociatePinnedAddresses')!;
+    expect(JSON.stringify(pinned.Resource)).toContain(':elastic-ip/eipalloc-0123456789abcdef0');
+    const own = associate.find((s) => s.Sid === 'AssociateAddressToOwnNats')!;
+    expect(own.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/natbeat:group': 'g' } });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { NATBEAT_ELASTIC_IPS: 'g/us-east-1a=eipalloc-0123456789abcdef0' } },
+    });
+  });
+
+  it('uses an x86 Amazon Linux 2023 image for an x86 instance type', () => {
+    const { stack } = build({ instanceType: new ec2.InstanceType('t3.nano') });
+    const parameters = Template.fromStack(stack).toJSON().Parameters as Record<string, { Default: string }>;
+    expect(Object.values(parameters).map((p) => p.Default)).toContain('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64');
+  });
+
+  it('adds a key pair only when asked, and still no SSH rule', () => {
+    const { stack } = vpcStack();
+    const vpc = stack.node.findChild('Vpc') as ec2.Vpc;
+    new NatBeat(stack, 'NatBeat', { vpc, keyPair: ec2.KeyPair.fromKeyPairName(stack, 'Key', 'ops') });
+    const template = Template.fromStack(stack);
+    expect(JSON.stringify(template.findResources('AWS::EC2::LaunchTemplate'))).toContain('"KeyName":"ops"');
+    const text = JSON.stringify(template.findResources('AWS::EC2::SecurityGroup'));
+    expect(text).not.toContain('"FromPort":22');
+    expect(text).not.toContain('0.0.0.0/0"},"IpProtocol":"tcp"');
+  });
+});
