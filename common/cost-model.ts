@@ -364,7 +364,7 @@ export function monthlyCost(inputs: CostInputs): CostReport {
     assumptions: [
       `us-east-1 list prices; a month is ${i.hoursPerMonth} h; free tiers (Lambda, CloudWatch) ignored.`,
       `${nats} NAT(s): ${i.azs} AZ(s) × ${i.natsPerAz}; each sends 1 PutMetricData every ${i.heartbeatPeriodSeconds} s with a per-instance and a per-zone datum (failure reports are rare and not counted).`,
-      `${Math.round(scheduled)} scheduled reconcile runs (every ${i.scheduleMinutes} min) + ${round2(replacementRuns)} for replacements (${round2(i.replacementsPerNatMonth)} per NAT × ${i.extraReconcilesPerReplacement}: alarm ALARM/OK and lifecycle events) + ${i.extraReconcilesPerMonth} other; each reads ${i.queriesPerNatPerReconcile} heartbeat metric(s) per NAT.`,
+      `${Math.round(scheduled).toLocaleString('en-US')} scheduled reconcile runs (every ${i.scheduleMinutes} min) + ${round2(replacementRuns)} for replacements (${round2(i.replacementsPerNatMonth)} per NAT × ${i.extraReconcilesPerReplacement}: alarm ALARM/OK and lifecycle events) + ${i.extraReconcilesPerMonth} other; each reads ${i.queriesPerNatPerReconcile} heartbeat metric(s) per NAT.`,
       'Per-instance heartbeat metrics are prorated hourly, so a replacement costs only the overlap hours in which both the old and the new instance publish.',
       `Alarms as the CDK construct creates them: ${i.highResolutionAlarmsPerAz} high-resolution per AZ, ${i.standardAlarmMetrics} standard alarm metrics fleet-wide (the controller-errors alarm's metric math reads 3 metrics); fleet-wide items are split evenly across AZs.`,
       `Lambda arm64, ${i.lambdaMemoryMb} MB, ${i.lambdaAvgMs} ms average per run (an estimate; measure it with the reconcile benchmark).`,
