@@ -348,6 +348,15 @@ describe('Construct: NatBeat in the example stack', () => {
       expect(unscopedMutations(found)).toEqual([]);
     });
 
+    it('has key policies (where "*" is the key itself) open only to the account and CloudWatch', () => {
+      const keyStatements = policyStatements(template.toJSON()).filter((f) => f.kind === 'key');
+      expect(keyStatements.length).toBeGreaterThan(0);
+      for (const { statement } of keyStatements) {
+        const principal = JSON.stringify(statement.Principal);
+        expect(principal).toMatch(/:root"|"cloudwatch\.amazonaws\.com"/);
+      }
+    });
+
     it('lets the NAT publish metrics only in the NatBeat namespace and read only its package', () => {
       const role = logicalId(stack.natBeat.instanceRole);
       const policies = ofType('AWS::IAM::Policy').filter(([, p]) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === role));
