@@ -2,7 +2,7 @@
  * Example: the original template's network (a /16 VPC with a public and a private subnet per AZ,
  * no NAT gateway) made highly available by natbeat.
  */
-import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -126,6 +126,14 @@ export class ExampleStack extends Stack {
       machineImage: props.natBeat?.machineImage ?? machineImage,
       keyPair: props.natBeat?.keyPair ?? (props.keyPairName ? ec2.KeyPair.fromKeyPairName(this, 'KeyPair', props.keyPairName) : undefined),
       alarmEmail: props.natBeat?.alarmEmail ?? props.alarmEmail,
+    });
+
+    new CfnOutput(this, 'VpcId', { value: this.vpc.vpcId });
+    new CfnOutput(this, 'NatGroupName', { value: this.natBeat.groupName, description: 'Auto Scaling group of the NAT instances' });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.natBeat.alarmTopic.topicArn, description: 'Subscribe your pager here' });
+    new CfnOutput(this, 'ReconcileFunctionName', {
+      value: this.natBeat.reconcileFunction.functionName,
+      description: 'Invoke with {"source":"natbeat","detail-type":"Reconcile Request"} to reconcile by hand',
     });
   }
 }
