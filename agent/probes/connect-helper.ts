@@ -68,7 +68,8 @@ export class NamespaceConnector implements Connector {
       }
     };
     child.on('error', (error) => onGone(`failed to start (${error.message})`));
-    child.on('exit', (code, signal) => onGone(`exited (${signal ?? `code ${code}`})`));
+    // 'close' (not 'exit') so the last stderr line has arrived.
+    child.on('close', (code, signal) => onGone(`exited (${signal ?? `code ${code}`})`));
     return child;
   }
 

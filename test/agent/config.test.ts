@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_HEARTBEAT_PERIOD_SECONDS, DEFAULT_PROBE_INTERVAL_SECONDS, HEARTBEAT_NAMESPACE } from '../../common/heartbeat';
+import { formatCidr } from '../../agent/cidr';
+import { FLAGS, parseCli, usage, type AgentConfig } from '../../agent/config';
+import { ConfigError } from '../../agent/errors';
+import { main } from '../../agent/main';
+
+function config(argv: string[], env: Record<string, string> = {}): AgentConfig {
+  const request = parseCli(argv, env);
+  if (request.kind !== 'command') throw new Error('expected a command');
+  return request.config;
+}
+
+const TARGET = ['--probe-target', '192.0.2.1:443'];
+
+describe('Function: parseCli', () => {
+  it('applies the shared defaults', () => {
+    const parsed = config(['run', ...TARGET]);
+    expect(parsed).toMatchObject({
+      command: 'run',
+      json: false,
+      intervalSeconds: DEFAULT_PROBE_INTERVAL_SECONDS,
+      heartbeatPeriodSeconds: DEFAULT_HEARTBEAT_PERIOD_SECONDS,
+      probeTimeoutSeconds: 1,
+      probeNamespace: 'natbeat-probe',
+      metricNamespace: HEARTBEAT_NAMESPACE,
+      vpcCidrs: [],
+      egressInterface: undefined,
+      imdsEndpoint: 'http://169.254.169.254',
+    });
+    expect(formatCidr(parsed.probeCidr)).toBe('169.254.100.0/30');
+    expect(parsed.probeTargets).toEqual([{ host: '192.0.2.1', port: 443 }]);
+  });
+
+  it('reads every environment twin, comma-separated lists included', () => {
+    const parsed = config(['run'], {
+      NATBEAT_INTERVAL: '5',
+      NATBEAT_HEARTBEAT_PERIOD: '20',
+      NATBEAT_PROBE_TARGET: '192.0.2.1:80, example.com:443',
+      NATBEAT_VPC_CIDR: '10.0.0.0/16,10.1.0.0/16',
+      NATBEAT_EGRESS_INTERFACE: 'ens5',
+      NATBEAT_PROBE_NAMESPACE: 'probe-x',
+      NATBEAT_INSTANCE_ID: 'i-0abc',
+      NATBEAT_AVAILABILITY_ZONE: 'eu-west-1b',
+      NATBEAT_REGION: 'eu-west-1',
+      NATBEAT_GROUP_NAME: 'nat-asg',
+      NATBEAT_NAMESPACE: 'Custom/NatBeat',
+      NATBEAT_JSON: 'true',
+    });
+    expect(parsed).toMatchObject({
+      json: true,
+      intervalSeconds: 5,
+      heartbeatPeriodSeconds: 20,
+      probeTimeoutSeconds: 1,
+      probeTargets: [
+        { host: '192.0.2.1', port: 80 },
+        { host: 'example.com', port: 443 },
+      ],
+      egressInterface: 'ens5',
+      probeNamespace: 'probe-x',
+      instanceId: 'i-0abc',
+      availabilityZone: 'eu-west-1b',
+      region: 'eu-west-1',
+      groupName: 'nat-asg',
+      metricNamespace: 'Custom/NatBeat',
+    });
+    expect(parsed.vpcCidrs.map(formatCidr)).toEqual(['10.0.0.0/16', '10.1.0.0/16']);
+  });
+
+  it('lets a flag win over its environment twin, repeated flags included', () => {
+    const parsed = config(['check', '--interval', '3', '--vpc-cidr', '10.9.0.0/16', '--vpc-cidr', '10.8.0.0/24', ...TARGET], {
+      NATBEAT_INTERVAL: '5',
+      NATBEAT_VPC_CIDR: '10.0.0.0/16',
+    });
+    expect(parsed.intervalSeconds).toBe(3);
+    expect(parsed.vpcCidrs.map(formatCidr)).toEqual(['10.9.0.0/16', '10.8.0.0/24']);
+  });
+
+  it('defaults the probe timeout to half a short interval', () => {
+    expect(config(['run', '--interval', '1', ...TARGET]).probeTimeoutSeconds).toBe(0.5);
+  });
+
+  it('lets setup run without a probe target', () => {
+    expect(config(['setup']).probeTargets).toEqual([]);
+  });
+
+  it('returns help for --help', () => {
+    expect(parseCli(['--help'], {})).toEqual({ kind: 'help' });
+  });
+
+  it.each([
+    [[], 'missing command'],
+    [['start'], 'unknown command "start"'],
+    [['run', 'extra', ...TARGET], 'unexpected argument "extra"'],
+    [['run', '--bogus', ...TARGET], "Unknown option '--bogus'"],
+    [['run', '--interval', 'fast', ...TARGET], '--interval must be a number of seconds'],
+    [['run', '--interval', '0', ...TARGET], '--interval must be between 0.2 and 3600 seconds'],
+    [['run', '--heartbeat-period', '99999', ...TARGET], '--heartbeat-period must be between 1 and 3600 seconds'],
+    [['run', '--interval', '2', '--probe-timeout', '2', ...TARGET], '--probe-timeout must be shorter than --interval'],
+    [['run'], 'run needs at least one --probe-target'],
+    [['check', '--probe-target', 'example.com'], '--probe-target "example.com" must be HOST:PORT'],
+    [['check', '--probe-target', '[::1]:80'], 'must be HOST:PORT'],
+    [['check', '--probe-target', 'a:70000'], 'port 1–65535'],
+    [['setup', '--vpc-cidr', '10.0.0.1/16'], '--vpc-cidr "10.0.0.1/16" is not an IPv4 CIDR block'],
+    [['setup', '--probe-cidr', '169.254.1.0/29'], '--probe-cidr must be a /30'],
+    [['setup', '--egress-interface', 'a-very-long-interface-name'], '--egress-interface must be an interface name'],
+    [['setup', '--probe-namespace', 'bad name'], '--probe-namespace must be'],
+    [['run', '--instance-id', 'abc', ...TARGET], '--instance-id must be an instance id'],
+    [['run', '--imds-endpoint', 'not a url', ...TARGET], '--imds-endpoint must be a URL'],
+  ])('rejects %j with "%s"', (argv, message) => {
+    expect(() => parseCli(argv, {})).toThrow(ConfigError);
+    expect(() => parseCli(argv, {})).toThrow(message);
+  });
+
+  it('rejects a bad environment value naming the flag', () => {
+    expect(() => parseCli(['run', ...TARGET], { NATBEAT_INTERVAL: 'soon' })).toThrow('--interval must be a number of seconds');
+  });
+
+  it('documents every flag with its environment twin', () => {
+    const text = usage();
+    for (const [name, spec] of Object.entries(FLAGS)) {
+      expect(text).toContain(`--${name}`);
+      expect(text).toContain(`[${spec.env}]`);
+    }
+  });
+});
+
+describe('Function: main', () => {
+  it('exits 2 on a bad flag and 0 on --help', async () => {
+    const write = process.stderr.write;
+    const out = process.stdout.write;
+    let stderr = '';
+    process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write;
+    process.stdout.write = (() => true) as typeof process.stdout.write;
+    try {
+      expect(await main(['check', '--interval=-1'], {})).toBe(2);
+      expect(stderr).toContain('--interval must be between');
+      expect(await main(['--help'], {})).toBe(0);
+    } finally {
+      process.stderr.write = write;
+      process.stdout.write = out;
+    }
+  });
+});

@@ -1,0 +1,182 @@
+import { createServer, type Server } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatReport, runProbes } from '../../agent/probe-runner';
+import { CONNECT_HELPER_SCRIPT, NamespaceConnector, type Connector } from '../../agent/probes/connect-helper';
+import { cachedIpv4Resolver, forwardPathProbe } from '../../agent/probes/forward-path';
+import type { Probe } from '../../agent/probes/types';
+
+const probe = (name: string, run: Probe['run']): Probe => ({ name, run });
+
+describe('Function: runProbes', () => {
+  it('reports every probe, healthy only when all pass', async () => {
+    const report = await runProbes(
+      [probe('a', async () => ({ ok: true, detail: 'fine' })), probe('b', async () => ({ ok: false, detail: 'broken' }))],
+      1_000,
+    );
+    expect(report.healthy).toBe(false);
+    expect(report.probes.map(({ name, ok, detail }) => ({ name, ok, detail }))).toEqual([
+      { name: 'a', ok: true, detail: 'fine' },
+      { name: 'b', ok: false, detail: 'broken' },
+    ]);
+    expect(formatReport(report)).toContain('UNHEALTHY: b failed');
+  });
+
+  it('fails a probe that throws, with the error as detail', async () => {
+    const report = await runProbes([probe('nft', async () => Promise.reject(new Error('nft: command not found')))], 1_000);
+    expect(report.probes[0]).toMatchObject({ ok: false, detail: 'nft: command not found' });
+  });
+
+  it('fails a hanging probe at the timeout and aborts it', async () => {
+    let aborted = false;
+    const started = Date.now();
+    const report = await runProbes(
+      [
+        probe('slow', (signal) => {
+          signal.addEventListener('abort', () => (aborted = true));
+          return new Promise(() => undefined);
+        }),
+      ],
+      50,
+    );
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(report.probes[0]).toMatchObject({ name: 'slow', ok: false, detail: 'timed out after 50 ms' });
+    expect(aborted).toBe(true);
+  });
+});
+
+function fakeConnector(results: Record<string, { ok: boolean; detail: string } | 'hang'>): Connector & { aborted: string[] } {
+  const aborted: string[] = [];
+  return {
+    aborted,
+    connect: (host, port, signal) => {
+      const result = results[`${host}:${port}`] ?? { ok: false, detail: 'Connection refused' };
+      if (result !== 'hang') return Promise.resolve(result);
+      return new Promise((resolve) =>
+        signal.addEventListener('abort', () => {
+          aborted.push(`${host}:${port}`);
+          resolve({ ok: false, detail: 'timed out' });
+        }),
+      );
+    },
+    close: () => undefined,
+  };
+}
+
+describe('Probe: forward-path', () => {
+  const ip = cachedIpv4Resolver();
+
+  it('passes when any one target answers, and cancels the others', async () => {
+    const connector = fakeConnector({ '192.0.2.1:443': 'hang', '192.0.2.2:443': { ok: true, detail: 'connected' } });
+    const targets = [
+      { host: '192.0.2.1', port: 443 },
+      { host: '192.0.2.2', port: 443 },
+    ];
+    const outcome = await forwardPathProbe(connector, targets, ip).run(new AbortController().signal);
+    expect(outcome).toEqual({ ok: true, detail: 'connected to 192.0.2.2:443 through the forward path' });
+    expect(connector.aborted).toEqual(['192.0.2.1:443']);
+  });
+
+  it('fails naming every target and why', async () => {
+    const connector = fakeConnector({ '192.0.2.1:80': { ok: false, detail: 'No route to host' } });
+    const resolver = cachedIpv4Resolver(async () => Promise.reject(new Error('ENOTFOUND')));
+    const outcome = await forwardPathProbe(
+      connector,
+      [
+        { host: '192.0.2.1', port: 80 },
+        { host: 'gone.example', port: 443 },
+      ],
+      resolver,
+    ).run(new AbortController().signal);
+    expect(outcome.ok).toBe(false);
+    expect(outcome.detail).toContain('192.0.2.1:80 No route to host');
+    expect(outcome.detail).toContain('gone.example:443 DNS: ENOTFOUND');
+  });
+
+  it('resolves names to IPv4 and keeps a stale answer when DNS fails', async () => {
+    let now = 0;
+    let answer: string | Error = '198.51.100.7';
+    const resolver = cachedIpv4Resolver(
+      async () => {
+        if (answer instanceof Error) throw answer;
+        return answer;
+      },
+      () => now,
+    );
+    expect(await resolver('probe.example')).toBe('198.51.100.7');
+    answer = new Error('SERVFAIL');
+    now = 120_000;
+    expect(await resolver('probe.example')).toBe('198.51.100.7');
+    await expect(resolver('other.example')).rejects.toThrow('SERVFAIL');
+  });
+});
+
+describe('Class: NamespaceConnector (helper run without a namespace, on loopback)', () => {
+  let server: Server;
+  let openPort = 0;
+  let closedPort = 0;
+
+  beforeAll(async () => {
+    server = createServer((socket) => socket.end());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    openPort = (server.address() as { port: number }).port;
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    closedPort = (closed.address() as { port: number }).port;
+    await new Promise((resolve) => closed.close(resolve));
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  it('connects, reports refusals, and serves concurrent requests', async () => {
+    const connector = new NamespaceConnector(['bash', '--norc', '--noprofile', '-c', CONNECT_HELPER_SCRIPT]);
+    try {
+      const signal = new AbortController().signal;
+      const [open, closed, again] = await Promise.all([
+        connector.connect('127.0.0.1', openPort, signal),
+        connector.connect('127.0.0.1', closedPort, signal),
+        connector.connect('127.0.0.1', openPort, signal),
+      ]);
+      expect(open).toEqual({ ok: true, detail: 'connected' });
+      expect(closed).toEqual({ ok: false, detail: 'Connection refused' });
+      expect(again.ok).toBe(true);
+    } finally {
+      connector.close();
+    }
+  });
+
+  it('kills a timed-out attempt by the pid the helper reported', async () => {
+    // Stand-in helper: announces a sleeping child as the attempt, never answers.
+    const connector = new NamespaceConnector(['bash', '-c', 'while read -r id h p; do sleep 30 & echo "$id pid $!"; done']);
+    try {
+      const timeout = AbortSignal.timeout(300);
+      const pidSeen = new Promise<number>((resolve) => {
+        const original = process.kill;
+        process.kill = ((pid: number, signal?: string) => {
+          process.kill = original;
+          resolve(pid);
+          return original(pid, signal);
+        }) as typeof process.kill;
+      });
+      expect(await connector.connect('127.0.0.1', 1, timeout)).toEqual({ ok: false, detail: 'timed out' });
+      const pid = await pidSeen;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(() => process.kill(pid, 0)).toThrow(); // gone
+    } finally {
+      connector.close();
+    }
+  });
+
+  it('reports a helper that cannot start, then tries again on the next request', async () => {
+    const connector = new NamespaceConnector(['bash', '-c', 'echo "Cannot open network namespace" >&2; exit 1']);
+    const signal = new AbortController().signal;
+    const first = await connector.connect('127.0.0.1', openPort, signal);
+    expect(first.ok).toBe(false);
+    expect(first.detail).toContain('probe helper exited (code 1)');
+    expect((await connector.connect('127.0.0.1', openPort, signal)).detail).toContain('probe helper exited');
+    connector.close();
+  });
+
+  it('refuses anything but an IPv4 address', async () => {
+    const connector = new NamespaceConnector(['false']);
+    expect(await connector.connect('$(reboot)', 80, new AbortController().signal)).toEqual({ ok: false, detail: 'not an IPv4 address: $(reboot)' });
+  });
+});

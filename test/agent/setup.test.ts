@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import { parseCidr, type Ipv4Cidr } from '../../agent/cidr';
+import { CommandError } from '../../agent/errors';
+import type { Exec } from '../../agent/exec';
+import { nftReplaceScript, renderNftTable, resolveEgressInterface, setupNat, type SetupPlan } from '../../agent/setup';
+import type { System } from '../../agent/system';
+
+const cidr = (text: string) => parseCidr(text) as Ipv4Cidr;
+const PLAN: SetupPlan = {
+  egressInterface: 'ens5',
+  vpcCidrs: [cidr('10.1.0.0/16'), cidr('10.0.0.0/16')],
+  probeNamespace: 'natbeat-probe',
+  probeCidr: cidr('169.254.100.0/30'),
+};
+
+interface Link {
+  up: boolean;
+  addresses: string[];
+}
+
+/** A tiny in-memory host that answers the ip/nft commands setup uses, and records the mutating ones. */
+function fakeHost() {
+  const state = {
+    files: new Map([
+      ['/proc/sys/net/ipv4/ip_forward', '0\n'],
+      ['/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established', '432000\n'],
+    ]),
+    table: undefined as string | undefined,
+    namespaces: new Map<string, Map<string, Link>>(),
+    /** Listed in /run/netns but not usable. */
+    staleNamespaces: new Set<string>(),
+    host: new Map<string, Link>([['ens5', { up: true, addresses: ['10.0.0.10/24'] }]]),
+    routes: new Map<string, { gateway: string; dev: string }[]>(),
+    mutations: [] as string[],
+  };
+  const addrJson = (links: Map<string, Link>) =>
+    JSON.stringify(
+      [...links].map(([ifname, link]) => ({
+        ifname,
+        flags: link.up ? ['UP', 'LOWER_UP'] : [],
+        addr_info: link.addresses.map((a) => ({ family: 'inet', local: a.split('/')[0], prefixlen: Number(a.split('/')[1]) })),
+      })),
+    );
+  const fail = (command: string, message: string) => Promise.reject(new CommandError(message, command, 1, message));
+
+  const exec: Exec = async (file, args, options) => {
+    const command = [file, ...args].join(' ');
+    const ok = (stdout = '') => Promise.resolve({ stdout, stderr: '' });
+    if (command === 'nft list table ip natbeat') return state.table ? ok(state.table) : fail(command, 'No such file or directory');
+    if (command === 'nft -f -') {
+      state.mutations.push(command);
+      state.table = (options?.input ?? '').split('delete table ip natbeat\n')[1];
+      return ok();
+    }
+    if (file !== 'ip') return fail(command, 'unexpected');
+    let rest = [...args];
+    const json = rest[0] === '-j' ? (rest.shift(), true) : false;
+    let links = state.host;
+    let ns: string | undefined;
+    if (rest[0] === '-n') {
+      ns = rest[1] as string;
+      rest = rest.slice(2);
+      if (state.staleNamespaces.has(ns) || !state.namespaces.has(ns)) return fail(command, `setting the network namespace "${ns}" failed`);
+      links = state.namespaces.get(ns) as Map<string, Link>;
+    }
+    const text = rest.join(' ');
+    if (json) {
+      if (text === 'netns list') return ok(JSON.stringify([...state.namespaces.keys(), ...state.staleNamespaces].map((name) => ({ name }))));
+      if (text === 'addr show') return ok(addrJson(links));
+      if (text === '-4 route show default') {
+        return ok(JSON.stringify((state.routes.get(ns ?? '') ?? []).map((r) => ({ dst: 'default', ...r }))));
+      }
+      return fail(command, 'unexpected query');
+    }
+    state.mutations.push(command);
+    let match: RegExpExecArray | null;
+    if ((match = /^netns add (\S+)$/.exec(text))) state.namespaces.set(match[1] as string, new Map([['lo', { up: false, addresses: [] }]]));
+    else if ((match = /^netns del (\S+)$/.exec(text))) state.staleNamespaces.delete(match[1] as string);
+    else if ((match = /^link add (\S+) type veth peer name (\S+) netns (\S+)$/.exec(text))) {
+      links.set(match[1] as string, { up: false, addresses: [] });
+      state.namespaces.get(match[3] as string)?.set(match[2] as string, { up: false, addresses: [] });
+    } else if ((match = /^addr add (\S+) dev (\S+)$/.exec(text))) links.get(match[2] as string)?.addresses.push(match[1] as string);
+    else if ((match = /^link set (\S+) up$/.exec(text))) (links.get(match[1] as string) as Link).up = true;
+    else if ((match = /^route replace default via (\S+) dev (\S+)$/.exec(text))) state.routes.set(ns ?? '', [{ gateway: match[1] as string, dev: match[2] as string }]);
+    else return fail(command, 'unexpected command');
+    return ok();
+  };
+  const system: System = {
+    exec,
+    readFile: async (path) => {
+      const text = state.files.get(path);
+      if (text === undefined) throw new Error(`ENOENT: ${path}`);
+      return text;
+    },
+    writeFile: async (path, text) => {
+      state.mutations.push(`write ${path}`);
+      state.files.set(path, text);
+    },
+  };
+  return { state, system };
+}
+
+describe('Function: renderNftTable', () => {
+  it('masquerades every VPC range and the probe link out of the egress interface, sorted', () => {
+    expect(renderNftTable(PLAN)).toBe(
+      [
+        'table ip natbeat {',
+        '\tchain postrouting {',
+        '\t\ttype nat hook postrouting priority srcnat; policy accept;',
+        '\t\toifname "ens5" ip saddr { 10.0.0.0/16, 10.1.0.0/16, 169.254.100.0/30 } masquerade',
+        '\t}',
+        '}',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('replaces the table in one transaction', () => {
+    expect(nftReplaceScript('X')).toBe('table ip natbeat {}\ndelete table ip natbeat\nX');
+  });
+});
+
+describe('Function: setupNat', () => {
+  it('configures a fresh host, and a second run changes nothing', async () => {
+    const { state, system } = fakeHost();
+    const first = await setupNat(system, PLAN);
+    expect(first.changes.length).toBeGreaterThan(5);
+    expect(state.files.get('/proc/sys/net/ipv4/ip_forward')).toBe('1\n');
+    expect(state.files.get('/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established')).toBe('350\n');
+    expect(state.table).toBe(renderNftTable(PLAN));
+    expect(state.host.get('natbeat-host')).toEqual({ up: true, addresses: ['169.254.100.1/30'] });
+    expect(state.namespaces.get('natbeat-probe')?.get('natbeat-probe')).toEqual({ up: true, addresses: ['169.254.100.2/30'] });
+    expect(state.namespaces.get('natbeat-probe')?.get('lo')?.up).toBe(true);
+    expect(state.routes.get('natbeat-probe')).toEqual([{ gateway: '169.254.100.1', dev: 'natbeat-probe' }]);
+
+    state.mutations.length = 0;
+    // nft lists the table with its own whitespace; only the content counts.
+    state.table = state.table?.replace(/\t/g, '  ');
+    expect(await setupNat(system, PLAN)).toEqual({ changes: [] });
+    expect(state.mutations).toEqual([]);
+  });
+
+  it('rewrites the table when the VPC ranges change', async () => {
+    const { state, system } = fakeHost();
+    await setupNat(system, PLAN);
+    const { changes } = await setupNat(system, { ...PLAN, vpcCidrs: [cidr('10.0.0.0/16')] });
+    expect(changes).toEqual(['nftables table ip natbeat: masquerade 10.0.0.0/16, 169.254.100.0/30 out of ens5']);
+    expect(state.table).toContain('ip saddr { 10.0.0.0/16, 169.254.100.0/30 }');
+  });
+
+  it('replaces a probe namespace that is listed but unusable', async () => {
+    const { state, system } = fakeHost();
+    state.staleNamespaces.add('natbeat-probe');
+    const { changes } = await setupNat(system, PLAN);
+    expect(changes.slice(3, 5)).toEqual(['stale network namespace natbeat-probe deleted', 'network namespace natbeat-probe created']);
+    expect(state.namespaces.get('natbeat-probe')?.get('natbeat-probe')?.up).toBe(true);
+  });
+
+  it('fails with the nft message when the table cannot be loaded', async () => {
+    const { system } = fakeHost();
+    const exec = system.exec;
+    system.exec = (file, args, options) =>
+      file === 'nft' && args[0] === '-f' ? Promise.reject(new CommandError('nft -f - exited 1: Error: Could not process rule', 'nft', 1, '')) : exec(file, args, options);
+    await expect(setupNat(system, PLAN)).rejects.toThrow('loading nftables table ip natbeat failed: nft -f - exited 1: Error: Could not process rule');
+  });
+
+  it('fails clearly when conntrack is not available', async () => {
+    const { state, system } = fakeHost();
+    state.files.delete('/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established');
+    await expect(setupNat(system, PLAN)).rejects.toThrow('cannot read /proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established');
+  });
+});
+
+describe('Function: resolveEgressInterface', () => {
+  it('prefers the configured name, else the default route device', async () => {
+    const { state, system } = fakeHost();
+    expect(await resolveEgressInterface(system, 'eth9')).toBe('eth9');
+    await expect(resolveEgressInterface(system, undefined)).rejects.toThrow('no IPv4 default route to take the egress interface from; pass --egress-interface');
+    state.routes.set('', [{ gateway: '10.0.0.1', dev: 'ens5' }]);
+    expect(await resolveEgressInterface(system, undefined)).toBe('ens5');
+  });
+});
