@@ -43,7 +43,7 @@ export function testRuntime(options: TestRuntimeOptions): TestRuntime {
   }
   // Metrics are captured here; the middleware's EMF output would only clutter the test log.
   const metricsStore = new Metrics({ namespace: 'natbeat-test', serviceName: 'natbeat-test' });
-  vi.spyOn(metricsStore, 'publishStoredMetrics').mockImplementation(() => undefined);
+  vi.spyOn(metricsStore, 'publishStoredMetrics').mockImplementation(() => metricsStore);
   const metrics: { name: string; value: number }[] = [];
   vi.spyOn(metricsStore, 'addMetric').mockImplementation(((name: string, _unit: unknown, value: number) => {
     metrics.push({ name, value });
