@@ -3,7 +3,7 @@
  * are usage errors (exit 2) with a message that says what was expected.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { CostInputs } from '../common/cost-model';
+import { CostInputError, resolveCostInputs, type CostInputs } from '../common/cost-model';
 import { UsageError } from './errors';
 
 export const USAGE = `Usage: natbeat <command> [options]
@@ -96,6 +96,7 @@ export function parseCommandLine(argv: string[]): Command {
       lambdaAvgMs: number('--lambda-ms', values['lambda-ms']),
       hoursPerMonth: number('--hours', values.hours),
     };
+    checkCostInputs(inputs);
     return { command: 'cost', inputs, json: values.json ?? false };
   }
   throw new UsageError(`unknown command "${name}": expected status, plan, cost or help`);
@@ -106,7 +107,28 @@ function parse<O extends ParseArgsConfig['options']>(command: string, args: stri
     return parseArgs({ args, options, strict: true, allowPositionals: false });
   } catch (error) {
     // parseArgs' messages name the flag ("Unknown option '--foo'"); add which command was parsed.
-    throw new UsageError(`natbeat ${command}: ${(error as Error).message}`, {}, { cause: error });
+    throw new UsageError(`${command}: ${(error as Error).message}`, {}, { cause: error });
+  }
+}
+
+const COST_FLAGS: Partial<Record<keyof CostInputs, string>> = {
+  azs: '--azs',
+  heartbeatPeriodSeconds: '--interval',
+  natsPerAz: '--nats-per-az',
+  dataGbPerAzMonth: '--data-gb',
+  instanceHourUsd: '--instance-price',
+  lambdaAvgMs: '--lambda-ms',
+  hoursPerMonth: '--hours',
+};
+
+/** Range checks of the cost model, reported with the flag's name instead of the input's. */
+function checkCostInputs(inputs: CostInputs): void {
+  try {
+    resolveCostInputs(inputs);
+  } catch (error) {
+    if (!(error instanceof CostInputError)) throw error;
+    const input = error.message.split(' ')[0] as keyof CostInputs;
+    throw new UsageError(error.message.replace(input, COST_FLAGS[input] ?? input), {}, { cause: error });
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * Colour for terminals only: on when the stream is a TTY, off with NO_COLOR (any value, see
- * no-color.org) or --no-color, forced on with FORCE_COLOR / --color.
+ * no-color.org) or --no-color, forced on with FORCE_COLOR / --color. The decision is made here
+ * (validateStream off), so the rendering does not depend on the process the tests run in.
  */
 import { styleText } from 'node:util';
 
@@ -12,7 +13,7 @@ export interface Style {
 }
 
 export function createStyle(enabled: boolean): Style {
-  const style = ((format: Format, text: string) => (enabled && text.length > 0 ? styleText(format, text) : text)) as Style;
+  const style = ((format: Format, text: string) => (enabled && text.length > 0 ? styleText(format, text, { validateStream: false }) : text)) as Style;
   Object.defineProperty(style, 'enabled', { value: enabled });
   return style;
 }

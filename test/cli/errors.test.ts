@@ -1,0 +1,117 @@
+import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeRouteTablesCommand } from '@aws-sdk/client-ec2';
+import { afterEach, describe, expect, it } from 'vitest';
+import { run } from '../../cli/run';
+import type { FleetView } from '../../cli/fleet-view';
+import { beating, captureIo, mockWorld } from './mock-world';
+
+const A = { id: 'i-0aaa', az: 'us-east-1a', beatsAgo: beating(3) };
+const TABLES = [{ id: 'rtb-0a', az: 'us-east-1a', to: 'i-0aaa' }];
+
+function awsError(name: string, message: string) {
+  return Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: 400 } });
+}
+
+let world: ReturnType<typeof mockWorld> | undefined;
+afterEach(() => world?.restore());
+
+describe('natbeat errors and exit codes', () => {
+  it('explains missing credentials', async () => {
+    world = mockWorld([A], TABLES);
+    world.autoScaling.on(DescribeAutoScalingGroupsCommand).rejects(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }));
+    const io = captureIo();
+    expect(await run(['status'], io)).toBe(1);
+    expect(io.err()).toContain('natbeat: no AWS credentials found: set AWS_PROFILE');
+  });
+
+  it('names the permission that was denied (ec2:DescribeRouteTables)', async () => {
+    world = mockWorld([A], TABLES);
+    world.ec2.on(DescribeRouteTablesCommand).rejects(awsError('UnauthorizedOperation', 'You are not authorized to perform this operation.'));
+    const io = captureIo();
+    expect(await run(['plan'], io)).toBe(1);
+    expect(io.err()).toContain('access denied: the credentials lack the permission ec2:DescribeRouteTables (UnauthorizedOperation');
+  });
+
+  it('reports a denied heartbeat read as an alert naming cloudwatch:GetMetricData', async () => {
+    world = mockWorld([A], TABLES);
+    world.cloudWatch.on(GetMetricDataCommand).rejects(awsError('AccessDenied', 'User is not authorized to perform: cloudwatch:GetMetricData'));
+    const io = captureIo();
+    expect(await run(['status', '--json'], io)).toBe(1);
+    const view = JSON.parse(io.out()) as FleetView;
+    const alert = view.alerts.find((a) => a.message.includes('heartbeats'))!;
+    expect(alert.message).toContain('the credentials lack the permission cloudwatch:GetMetricData');
+  });
+
+  it('reports throttling that outlasted the retries', async () => {
+    world = mockWorld([A], TABLES);
+    world.autoScaling.on(DescribeAutoScalingGroupsCommand).rejects(awsError('Throttling', 'Rate exceeded'));
+    const io = captureIo();
+    expect(await run(['status'], io)).toBe(1);
+    expect(io.err()).toContain('AWS throttled autoscaling:DescribeAutoScalingGroups even after retries');
+    expect(io.err()).toContain('NATBEAT_MAX_ATTEMPTS');
+  });
+
+  it('says which tag it searched when no managed group exists', async () => {
+    world = mockWorld([A], TABLES);
+    world.autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [] });
+    const io = captureIo();
+    expect(await run(['status'], io)).toBe(1);
+    expect(io.err()).toContain('no managed NAT groups found: searched Auto Scaling groups tagged natbeat:managed=true');
+    const named = captureIo({ env: { NATBEAT_GROUP_NAMES: 'a-asg,b-asg' } });
+    await run(['status'], named);
+    expect(named.err()).toContain('searched Auto Scaling groups named a-asg, b-asg (NATBEAT_GROUP_NAMES)');
+  });
+
+  it('exits 2 on a bad setting, naming the variable', async () => {
+    const io = captureIo({ env: { NATBEAT_SILENCE_SECONDS: 'soon' } });
+    expect(await run(['status'], io)).toBe(2);
+    expect(io.err()).toContain('NATBEAT_SILENCE_SECONDS="soon"');
+  });
+
+  it.each([
+    [['frobnicate'], 'unknown command "frobnicate"'],
+    [['status', '--bogus'], "Unknown option '--bogus'"],
+    [['status', '--group'], "Option '--group <value>' argument missing"],
+    [['plan', '--region', 'mars'], '--region "mars" is not a region name'],
+    [['status', '--color', '--no-color'], '--color and --no-color cannot both be given'],
+    [['cost', '--azs', 'three'], '--azs must be a number (got "three")'],
+    [['cost', '--azs', '0'], '--azs must be a whole number ≥ 1 (got 0)'],
+    [['cost', '--interval=-5'], '--interval must be a number ≥ 1 (got -5)'],
+    [['cost', '--interval', '-5'], "use '--interval=-XYZ'"],
+  ])('exits 2 for %j', async (argv, message) => {
+    const io = captureIo();
+    expect(await run(argv, io)).toBe(2);
+    expect(io.err()).toContain(message);
+    expect(io.err()).toContain('Run "natbeat help" for usage.');
+  });
+
+  it('prints usage with the exit codes for help', async () => {
+    const io = captureIo();
+    expect(await run(['help'], io)).toBe(0);
+    expect(io.out()).toContain('Exit codes: 0 ok');
+    expect(await run([], captureIo())).toBe(0);
+  });
+});
+
+describe('natbeat cost', () => {
+  it('prints natbeat vs a NAT Gateway per AZ-month and the assumptions', async () => {
+    const io = captureIo();
+    expect(await run(['cost', '--azs', '2', '--interval', '30', '--data-gb', '100'], io)).toBe(0);
+    const out = io.out();
+    expect(out).toContain('2 AZ(s) · 1 NAT per AZ · heartbeat every 30 s');
+    // NAT Gateway per AZ: 730 h × ($0.045 + $0.005) + 100 GB × $0.045 = $41.00
+    expect(out).toMatch(/NAT Gateway \(hourly, public IPv4, data\)\s+\$41\.00/);
+    // 2 NATs × 730 h × 3600 s / 30 s = 175,200 heartbeat requests
+    expect(out).toMatch(/Heartbeat PutMetricData.*175,200 requests/);
+    expect(out).toContain('Assumptions');
+  });
+
+  it('emits the report as JSON', async () => {
+    const io = captureIo();
+    await run(['cost', '--json', '--azs', '1'], io);
+    const report = JSON.parse(io.out()) as { natGatewayPerAzMonthUsd: number; inputs: { azs: number } };
+    expect(report.inputs.azs).toBe(1);
+    expect(report.natGatewayPerAzMonthUsd).toBeCloseTo(36.5, 6);
+  });
+});
