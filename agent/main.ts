@@ -18,7 +18,7 @@ import { natRuleProbe } from './probes/nat-rule';
 import type { Probe } from './probes/types';
 import { createCloudWatchClient, HeartbeatPublisher, HeartbeatSchedule } from './publisher';
 import { runLoop, systemClock } from './run-loop';
-import { resolveEgressInterface, setupNat } from './setup';
+import { ensureProbeNamespace, resolveEgressInterface, setupNat } from './setup';
 import { realSystem, type System } from './system';
 
 function imdsFor(config: AgentConfig): ImdsClient {
@@ -87,6 +87,10 @@ async function runCommand(config: AgentConfig, system: System, log: Logger, env:
     },
     imdsFor(config),
   );
+  // Re-checked here so the probe does not depend on the namespace `setup` left behind still existing.
+  const repaired: string[] = [];
+  await ensureProbeNamespace(system, config, repaired);
+  if (repaired.length > 0) log('warn', 'probe namespace was missing or incomplete; repaired', { changes: repaired });
   const { probes, close } = await buildProbes(config, system);
   const stop = new AbortController();
   const onSignal = (name: string) => {

@@ -106,7 +106,11 @@ async function ip(system: System, args: string[], changes: string[], what: strin
 }
 
 /** The probe namespace, a veth pair to it on the /30, and its default route via the host. */
-async function ensureProbeNamespace(system: System, plan: SetupPlan, changes: string[]): Promise<void> {
+export async function ensureProbeNamespace(
+  system: System,
+  plan: Pick<SetupPlan, 'probeNamespace' | 'probeCidr'>,
+  changes: string[],
+): Promise<void> {
   const ns = plan.probeNamespace;
   const { host, peer } = linkAddresses(plan.probeCidr);
   const prefix = plan.probeCidr.prefixLength;
