@@ -1,0 +1,166 @@
+/**
+ * A NAT instance's life on the virtual clock: it boots, then does what its control scheme's
+ * boot does, and (natbeat) runs the real agent loop: agent/run-loop.ts with the agent's own
+ * HeartbeatSchedule and HeartbeatPublisher, publishing through a real CloudWatchClient into the
+ * world. The simulated part is only the probe: it passes when the world says this NAT forwards.
+ */
+import { CreateRouteCommand, DescribeRouteTablesCommand, ModifyInstanceAttributeCommand, ReplaceRouteCommand } from '@aws-sdk/client-ec2';
+import { createCloudWatchClient, HeartbeatPublisher, HeartbeatSchedule } from '../agent/publisher';
+import { runLoop } from '../agent/run-loop';
+import type { Logger as AgentLogger } from '../agent/log';
+import { HEARTBEAT_NAMESPACE } from '../common/heartbeat';
+import { connect, ec2Client, type WorldApi } from './sdk-bridge';
+import type { Ec2World, SimInstance } from './world/ec2';
+
+export type ControlMode = 'natbeat' | 'ec2StatusChecksOnly' | 'takeoverAtBoot';
+
+export interface NatEnvironment {
+  world: WorldApi;
+  ec2: Ec2World;
+  mode: ControlMode;
+  groupName: string;
+  /** The zone's private route table (the seed's boot script knows it from its user data). */
+  privateSubnetOf: (zone: string) => string;
+  /** fck-nat: the zone's static ENI that routes point at. */
+  staticEniOf: (zone: string) => string | undefined;
+}
+
+/** Probe duration when the forward path works (a local connection). GUESS. */
+const HEALTHY_PROBE_MS = 20;
+
+export class NatHost {
+  private agent?: AbortController;
+  private firstBeatSeen = false;
+  private bootTimer?: { cancel(): void };
+
+  constructor(
+    private readonly env: NatEnvironment,
+    readonly instance: SimInstance,
+  ) {}
+
+  private get ctx() {
+    return this.env.world.ctx;
+  }
+
+  /** A freshly launched instance: running after the pending time, a NAT after the boot time. */
+  launch(): void {
+    const { clock, params } = this.ctx;
+    clock.after(params.instancePendingSeconds * 1000, () => {
+      if (this.instance.state === 'pending') this.instance.state = 'running';
+    });
+    this.bootTimer = clock.after(params.bootSeconds * 1000, () => void this.boot());
+  }
+
+  /** An instance that has been running for a while (the world's starting state). */
+  alreadyRunning(agentStartDelayMs: number): void {
+    this.instance.state = 'running';
+    this.instance.configured = true;
+    this.firstBeatSeen = true;
+    if (this.env.mode === 'natbeat') this.ctx.clock.after(agentStartDelayMs, () => this.startAgent());
+  }
+
+  /** The instance restarts after an outage: it boots again from scratch. */
+  reboot(): void {
+    this.instance.configured = false;
+    this.bootTimer?.cancel();
+    this.bootTimer = this.ctx.clock.after(this.ctx.params.bootSeconds * 1000, () => void this.boot());
+  }
+
+  private alive(): boolean {
+    const i = this.instance;
+    return i.state === 'running' && !i.hung && i.impairedSince === undefined && !this.ctx.zonesDown.has(i.availabilityZone);
+  }
+
+  private async boot(): Promise<void> {
+    if (!this.alive()) return;
+    switch (this.env.mode) {
+      case 'natbeat':
+        this.instance.configured = true;
+        this.startAgent();
+        return;
+      case 'takeoverAtBoot':
+        this.instance.configured = true;
+        await this.takeOverRoutes();
+        return;
+      case 'ec2StatusChecksOnly':
+        this.attachStaticEni();
+        return;
+    }
+  }
+
+  /** The seed's boot script: source/dest check off, then point the zone's route table at itself. */
+  private async takeOverRoutes(): Promise<void> {
+    const ec2 = ec2Client(this.env.world);
+    const zone = this.instance.availabilityZone;
+    try {
+      await ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: this.instance.instanceId, SourceDestCheck: { Value: false } }));
+      const { RouteTables = [] } = await ec2.send(
+        new DescribeRouteTablesCommand({ Filters: [{ Name: 'association.subnet-id', Values: [this.env.privateSubnetOf(zone)] }] }),
+      );
+      for (const table of RouteTables) {
+        const input = { RouteTableId: table.RouteTableId!, DestinationCidrBlock: '0.0.0.0/0', NetworkInterfaceId: this.instance.primaryEniId };
+        const exists = table.Routes?.some((r) => r.DestinationCidrBlock === '0.0.0.0/0');
+        await ec2.send(exists ? new ReplaceRouteCommand(input) : new CreateRouteCommand(input));
+      }
+      this.ctx.timeline.record('nat', `${this.instance.instanceId} boot script took over the zone's routes`, zone);
+    } catch (error) {
+      this.ctx.timeline.record('nat', `${this.instance.instanceId} boot script failed: ${String(error)}`, zone);
+    }
+  }
+
+  /** fck-nat: attach the zone's static ENI (retrying while the old instance still holds it), then NAT on it. */
+  private attachStaticEni(): void {
+    const eniId = this.env.staticEniOf(this.instance.availabilityZone);
+    if (!eniId || !this.alive()) return;
+    if (this.env.ec2.attachEni(eniId, this.instance.instanceId)) {
+      this.instance.configured = true;
+      this.ctx.timeline.record('nat', `${this.instance.instanceId} attached the static ENI ${eniId}`, this.instance.availabilityZone);
+      return;
+    }
+    this.ctx.clock.after(this.ctx.params.staticEniRetrySeconds * 1000, () => this.attachStaticEni());
+  }
+
+  private startAgent(): void {
+    if (this.agent && !this.agent.signal.aborted) return;
+    const { clock, params, timeline } = this.ctx;
+    const stop = new AbortController();
+    this.agent = stop;
+    const i = this.instance;
+    // The agent's own client (maxAttempts 1, compression off), answered by the world.
+    const client = connect(createCloudWatchClient('us-east-1'), 'cloudwatch', this.env.world);
+    const publisher = new HeartbeatPublisher(
+      client,
+      { namespace: HEARTBEAT_NAMESPACE, groupName: this.env.groupName, instanceId: i.instanceId, availabilityZone: i.availabilityZone },
+      { sleep: (ms, signal) => clock.sleep(ms, signal) },
+    );
+    const intervalMs = params.probeIntervalSeconds * 1000;
+    const log: AgentLogger = (_level, message) => {
+      if (message.startsWith('routing unhealthy') || message.startsWith('published failing') || message.startsWith('heartbeat')) {
+        timeline.record('heartbeat', `${i.instanceId} agent: ${message}`, i.availabilityZone);
+      } else if (message.startsWith('published healthy') && !this.firstBeatSeen) {
+        this.firstBeatSeen = true;
+        timeline.record('heartbeat', `${i.instanceId} agent: first healthy heartbeat (proof it routes)`, i.availabilityZone);
+      } else if (message.startsWith('routing healthy') && this.firstBeatSeen) {
+        timeline.record('heartbeat', `${i.instanceId} agent: ${message}`, i.availabilityZone);
+      }
+    };
+    void runLoop({
+      probe: async (signal) => {
+        if (!this.alive()) {
+          stop.abort(); // nothing runs on a hung, impaired or terminated instance
+          return { healthy: false, probes: [] };
+        }
+        const ok = this.env.ec2.natRoutes(i);
+        // A broken forward path is only known when the probe times out.
+        await clock.sleep(ok ? HEALTHY_PROBE_MS : params.probeTimeoutSeconds * 1000, signal);
+        return { healthy: ok, probes: [{ name: 'forward-path', ok, detail: ok ? 'reached the target through the FORWARD path' : 'timed out', ms: ok ? HEALTHY_PROBE_MS : params.probeTimeoutSeconds * 1000 }] };
+      },
+      publisher,
+      schedule: new HeartbeatSchedule(params.heartbeatPeriodSeconds * 1000, intervalMs / 2),
+      intervalMs,
+      clock: { now: () => clock.now(), sleep: (ms, signal) => clock.sleep(ms, signal) },
+      log,
+      signal: stop.signal,
+    });
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * Runs one scenario on one control scheme: builds the world, injects the faults, advances the
+ * virtual clock, and reports the egress gap per zone and the chaos invariants.
+ */
+import type { ControllerConfig } from '../lambdas/core/config';
+import { faultSettlesAt, scheduleFault, zoneName } from './faults';
+import type { ControlMode } from './nat';
+import { DEFAULT_WORLD_PARAMS, type WorldParams } from './params';
+import type { Scenario } from './scenario';
+import type { TimelineEntry } from './timeline';
+import { SimWorld } from './world/world';
+
+/** Virtual epoch: fixed, so timestamps in the output are stable. */
+const EPOCH_MS = Date.UTC(2025, 0, 1, 0, 0, 0);
+
+export interface RunOptions {
+  seed: number;
+  timeline?: boolean;
+  world?: Partial<WorldParams>;
+  controller?: Partial<ControllerConfig>;
+  /** Shift every fault by this much (the bench draws it uniformly within a period). */
+  faultOffsetMs?: number;
+  /** Fixed phases of the schedule, alarms and ASG (ms); random from the seed when absent. */
+  phases?: { schedule?: number; alarm?: number; asg?: number };
+}
+
+export interface Invariants {
+  /** Unhealthy marks of a NAT that had been routing for a whole silence window. */
+  routingNatsMarked: { instanceId: string; atSeconds: number }[];
+  /** Zones whose private table was blackholed or on a dead NAT at the end, while a NAT worked. */
+  brokenTablesAtEnd: string[];
+  /** Per fault: was every route on a working NAT by the second reconcile after it settled? */
+  convergence: { fault: string; settlesAtSeconds: number; secondReconcileAtSeconds?: number; converged: boolean }[];
+  /** Unhealthy marks while CloudWatch ingestion was out (the safety valve must hold). */
+  marksDuringMetricOutage: number;
+  safetyValveTrips: number;
+}
+
+export interface RunResult {
+  scenario: string;
+  mode: ControlMode;
+  seed: number;
+  faultAtMs: number;
+  endMs: number;
+  /** Seconds without egress per zone after the first fault (zones whose workloads are down excluded). */
+  gapByZone: Record<string, number>;
+  /** The worst zone. */
+  egressGapSeconds: number;
+  /** true when a zone was still without egress at the end of the run (the gap is then a lower bound). */
+  unrepaired: boolean;
+  timeline: TimelineEntry[];
+  invariants: Invariants;
+  reconcileRuns: number;
+  controllerMetrics: Record<string, number>;
+  usage: { putMetricData: number; getMetricData: number; metricsRead: number; throttledCalls: number };
+}
+
+export async function runScenario(scenario: Scenario, mode: ControlMode, options: RunOptions): Promise<RunResult> {
+  const params: WorldParams = { ...DEFAULT_WORLD_PARAMS, ...(scenario.world as Partial<WorldParams> | undefined), ...options.world };
+  const controller = { ...(scenario.controller as Partial<ControllerConfig> | undefined), ...options.controller };
+  const zones = Array.from({ length: scenario.zones }, (_, k) => `us-east-1${String.fromCharCode(97 + k)}`);
+  const world = new SimWorld({
+    mode,
+    zones,
+    params,
+    seed: options.seed,
+    startMs: EPOCH_MS,
+    controllerStartsAfterMs: 90_000,
+    controller,
+    lifecycleDelivery: { loss: 0, duplicate: 0, reorderSeconds: 0, ...scenario.lifecycleEvents },
+    timeline: options.timeline ?? true,
+    schedulePhaseMs: options.phases?.schedule,
+    alarmPhaseMs: options.phases?.alarm,
+    asgPhaseMs: options.phases?.asg,
+  });
+  const faultAtMs = EPOCH_MS + scenario.warmupSeconds * 1000 + (options.faultOffsetMs ?? 0);
+  for (const fault of scenario.faults) scheduleFault(world, fault, faultAtMs);
+
+  const reconciles: { at: number; converged: boolean }[] = [];
+  if (world.reconcileLambda) {
+    world.reconcileLambda.onFinished = () => reconciles.push({ at: world.ctx.clock.now(), converged: world.routesConverged() });
+  }
+  const firstFaultMs = faultAtMs + Math.min(...scenario.faults.map((f) => f.at)) * 1000;
+  const endMs = faultAtMs + scenario.durationSeconds * 1000;
+  await world.ctx.clock.run(endMs);
+
+  // Zones whose own workloads are down (a zone outage) have no egress to lose.
+  const excluded = new Set([
+    ...(scenario.workloadsDownIn ?? []).map((z) => zoneName(world, z)),
+    ...scenario.faults.flatMap((f) => (f.kind === 'zone-outage' ? [zoneName(world, f.zone)] : [])),
+  ]);
+  const allGaps = world.egress.gapSeconds(firstFaultMs, endMs);
+  const gapByZone = Object.fromEntries(Object.entries(allGaps).filter(([zone]) => !excluded.has(zone)).map(([z, s]) => [z, round(s)]));
+  const config = world.config;
+  const signalDelayMs =
+    (config.silenceSeconds + params.heartbeatPeriodSeconds + params.metricVisibilitySeconds + params.alarmEvaluationSeconds + 2 * params.eventDeliverySeconds) * 1000;
+  const rel = (ms: number) => round((ms - faultAtMs) / 1000);
+
+  const convergence =
+    mode === 'natbeat'
+      ? scenario.faults.map((fault) => {
+          const settles = faultAtMs + faultSettlesAt(fault) * 1000 + signalDelayMs;
+          const second = reconciles.filter((r) => r.at >= settles)[1];
+          return { fault: fault.kind, settlesAtSeconds: rel(settles), secondReconcileAtSeconds: second && rel(second.at), converged: second?.converged ?? false };
+        })
+      : [];
+  const outages = world.cloudWatch.outages;
+  const totals: Record<string, number> = {};
+  for (const m of world.metrics) for (const [k, v] of Object.entries(m.totals)) totals[k] = (totals[k] ?? 0) + v;
+  const openAtEnd = world.egress.gaps.some((g) => g.to === undefined && !excluded.has(g.zone));
+
+  return {
+    scenario: scenario.name,
+    mode,
+    seed: options.seed,
+    faultAtMs,
+    endMs,
+    gapByZone,
+    egressGapSeconds: Math.max(0, ...Object.values(gapByZone)),
+    unrepaired: openAtEnd,
+    timeline: world.ctx.timeline.entries,
+    invariants: {
+      routingNatsMarked: world.marks
+        .filter((m) => m.routing && (m.lastBrokenAt === undefined || m.at - m.lastBrokenAt > config.silenceSeconds * 1000))
+        .map((m) => ({ instanceId: m.instanceId, atSeconds: rel(m.at) })),
+      brokenTablesAtEnd: world.routesConverged() ? [] : world.brokenTables(),
+      convergence,
+      marksDuringMetricOutage: world.marks.filter((m) => outages.some((o) => m.at >= o.from && m.at < o.until + signalDelayMs)).length,
+      safetyValveTrips: totals.SafetyValveTrips ?? 0,
+    },
+    reconcileRuns: world.reconcileLambda?.records.length ?? 0,
+    controllerMetrics: totals,
+    usage: { ...world.cloudWatch.usage, throttledCalls: world.throttle.throttledCalls },
+  };
+}
+
+function round(x: number): number {
+  return Math.round(x * 10) / 10;
+}

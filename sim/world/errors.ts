@@ -1,0 +1,41 @@
+/**
+ * AWS errors as the SDK would raise them: the service's own exception class, with the error code
+ * as `name`, an HTTP status and a fault side, so `awsErrorCode()` and retry rules see what they
+ * would see from the real service.
+ */
+import { AutoScalingServiceException } from '@aws-sdk/client-auto-scaling';
+import { CloudWatchServiceException } from '@aws-sdk/client-cloudwatch';
+import { EC2ServiceException } from '@aws-sdk/client-ec2';
+
+export type Service = 'ec2' | 'autoscaling' | 'cloudwatch';
+
+const EXCEPTIONS = {
+  ec2: EC2ServiceException,
+  autoscaling: AutoScalingServiceException,
+  cloudwatch: CloudWatchServiceException,
+} as const;
+
+export function awsError(service: Service, code: string, message: string, httpStatusCode = 400): Error {
+  const Exception = EXCEPTIONS[service];
+  return new Exception({
+    name: code,
+    $fault: httpStatusCode >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode, attempts: 1 },
+    message,
+  });
+}
+
+/** Throttling codes of each service: the SDK's standard retry strategy backs off on these. */
+export const THROTTLING_CODE: Record<Service, string> = {
+  ec2: 'RequestLimitExceeded',
+  autoscaling: 'Throttling',
+  cloudwatch: 'Throttling',
+};
+
+export function isRetryableCode(code: string, httpStatusCode: number | undefined): boolean {
+  return /throttl|RequestLimitExceeded|TooManyRequests/i.test(code) || (httpStatusCode ?? 0) >= 500;
+}
+
+export function isThrottlingCode(code: string): boolean {
+  return /throttl|RequestLimitExceeded|TooManyRequests/i.test(code);
+}

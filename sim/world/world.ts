@@ -1,0 +1,270 @@
+/**
+ * The whole simulated account: one VPC with a public (NAT) and a private subnet per AZ, one NAT
+ * Auto Scaling group across the AZs, and, depending on the control scheme, natbeat's real
+ * Lambdas wired the way infra/ wires them (1-minute schedule, per-AZ high-resolution heartbeat
+ * alarms whose state changes invoke reconcile, lifecycle hooks whose events invoke the
+ * lifecycle Lambda) or one of the baselines (no controller at all).
+ */
+import { DEFAULT_CONFIG, type ControllerConfig } from '../../lambdas/core/config';
+import { createRuntime } from '../../lambdas/core/runtime';
+import { createLifecycleHandler } from '../../lambdas/lifecycle/handler';
+import { createReconcileHandler } from '../../lambdas/reconcile/handler';
+import { LAUNCH_DETAIL_TYPE, TERMINATE_DETAIL_TYPE } from '../../lambdas/core/events';
+import { HEARTBEAT_METRIC, HEARTBEAT_NAMESPACE, zoneDimensions } from '../../common/heartbeat';
+import { VirtualClock } from '../clock';
+import { EgressTracker } from '../egress';
+import { SimLambda } from '../lambda';
+import { NatHost, type ControlMode } from '../nat';
+import type { WorldParams } from '../params';
+import { CapturingMetrics, quietLogger } from '../powertools';
+import { Random } from '../random';
+import { controllerClients, type WorldApi } from '../sdk-bridge';
+import { Timeline } from '../timeline';
+import { AutoScalingWorld, type SimGroup } from './autoscaling';
+import { CloudWatchWorld } from './cloudwatch';
+import { IdFactory, type Input, type WorldContext } from './context';
+import { Ec2World, type SimRouteTable } from './ec2';
+import type { Service } from './errors';
+import { EventBus, RELIABLE, type DeliveryFaults } from './eventbridge';
+import { Throttle } from './throttle';
+
+export const GROUP_NAME = 'natbeat-nat';
+
+export interface WorldOptions {
+  mode: ControlMode;
+  zones: string[];
+  params: WorldParams;
+  seed: number;
+  /** Virtual epoch of the run. */
+  startMs: number;
+  /** The controller starts this long after the NATs (they need a heartbeat history first). */
+  controllerStartsAfterMs: number;
+  controller: Partial<ControllerConfig>;
+  lifecycleDelivery: DeliveryFaults;
+  timeline: boolean;
+  /** Phases of the periodic things, ms (random when undefined). */
+  schedulePhaseMs?: number;
+  alarmPhaseMs?: number;
+  asgPhaseMs?: number;
+}
+
+/** Mirrors infra's alarmPeriodFor: a CloudWatch alarm period is 10, 20, 30 s or a multiple of 60. */
+export function alarmPeriodFor(seconds: number): number {
+  for (const p of [10, 20, 30]) if (seconds <= p) return p;
+  return Math.ceil(seconds / 60) * 60;
+}
+
+export class SimWorld implements WorldApi {
+  readonly ctx: WorldContext;
+  readonly ec2: Ec2World;
+  readonly autoScaling: AutoScalingWorld;
+  readonly cloudWatch: CloudWatchWorld;
+  readonly events: EventBus;
+  readonly throttle: Throttle;
+  readonly egress: EgressTracker;
+  readonly group: SimGroup;
+  readonly nats = new Map<string, NatHost>();
+  readonly privateTables = new Map<string, SimRouteTable>();
+  readonly config: ControllerConfig;
+  reconcileLambda?: SimLambda;
+  lifecycleLambda?: SimLambda;
+  readonly metrics: CapturingMetrics[] = [];
+  /** Unhealthy marks made through the API, with whether the NAT was routing then. */
+  readonly marks: { at: number; instanceId: string; routing: boolean; lastBrokenAt?: number }[] = [];
+  /** Last time each instance was seen not routing (for the "never mark a routing NAT" check). */
+  readonly lastBrokenAt = new Map<string, number>();
+  /** NATs launched in `zone` within [from, until) come up unable to forward. */
+  readonly launchFaults: { zone: string; from: number; until: number }[] = [];
+  private readonly privateSubnets = new Map<string, string>();
+  private readonly staticEnis = new Map<string, string>();
+
+  constructor(readonly options: WorldOptions) {
+    const clock = new VirtualClock(options.startMs);
+    const rng = new Random(options.seed);
+    this.ctx = { clock, rng, params: options.params, timeline: new Timeline(() => clock.now(), options.timeline), zonesDown: new Set() };
+    const ids = new IdFactory();
+    this.ec2 = new Ec2World(this.ctx, ids);
+    this.cloudWatch = new CloudWatchWorld(this.ctx);
+    this.events = new EventBus(this.ctx);
+    this.throttle = new Throttle(this.ctx);
+    this.config = { ...DEFAULT_CONFIG, heartbeatPeriodSeconds: options.params.heartbeatPeriodSeconds, ...options.controller };
+    const natbeat = options.mode === 'natbeat';
+
+    const vpcId = ids.next('vpc');
+    const publicSubnets: string[] = [];
+    for (const zone of options.zones) {
+      const pub = this.ec2.addSubnet(vpcId, zone);
+      const priv = this.ec2.addSubnet(vpcId, zone);
+      publicSubnets.push(pub.subnetId);
+      this.privateSubnets.set(zone, priv.subnetId);
+      this.privateTables.set(zone, this.ec2.addRouteTable(vpcId, [priv.subnetId], { network: 'private', Name: `private-${zone}` }));
+      if (options.mode === 'ec2StatusChecksOnly') this.staticEnis.set(zone, this.ec2.addEni(pub.subnetId, false, false).networkInterfaceId);
+    }
+    this.ec2.onRouteWritten = (table, route) => {
+      const target = this.ec2.routeTargetInstance(route);
+      const zone = [...this.privateTables].find(([, t]) => t === table)?.[0];
+      this.ctx.timeline.record('route', `${table.routeTableId} 0.0.0.0/0 → ${target?.instanceId ?? route.networkInterfaceId} (${target?.availabilityZone ?? '?'})`, zone);
+    };
+
+    this.group = {
+      name: GROUP_NAME,
+      tags: { [this.config.groupTagKey]: 'true', Name: GROUP_NAME },
+      subnetIds: publicSubnets,
+      desired: options.zones.length,
+      healthCheckGraceSeconds: options.params.healthCheckGraceSeconds,
+      hooks: natbeat
+        ? [
+            { name: this.config.launchHookName, transition: 'launch', timeoutSeconds: options.params.launchHookTimeoutSeconds, defaultResult: 'ABANDON' },
+            { name: this.config.terminateHookName, transition: 'terminate', timeoutSeconds: options.params.terminateHookTimeoutSeconds, defaultResult: 'CONTINUE' },
+          ]
+        : [],
+      order: natbeat ? options.params.natbeatReplacementOrder : options.params.baselineReplacementOrder,
+      instances: [],
+    };
+    this.autoScaling = new AutoScalingWorld(this.ctx, this.ec2, {
+      launch: (subnetId) => {
+        const instance = this.ec2.runInstance(subnetId, { [this.config.groupTagKey]: 'true', 'aws:autoscaling:groupName': GROUP_NAME });
+        const now = this.ctx.clock.now();
+        if (this.launchFaults.some((f) => f.zone === instance.availabilityZone && now >= f.from && now < f.until)) instance.forwarding = false;
+        const host = this.host(instance.instanceId);
+        host.launch();
+        return instance;
+      },
+      lifecycleEvent: (detail) => {
+        if (!this.lifecycleLambda) return;
+        const launch = detail.LifecycleTransition === 'autoscaling:EC2_INSTANCE_LAUNCHING';
+        const event = {
+          version: '0',
+          id: `lc-${detail.LifecycleActionToken}`,
+          'detail-type': launch ? LAUNCH_DETAIL_TYPE : TERMINATE_DETAIL_TYPE,
+          source: 'aws.autoscaling',
+          account: '123456789012',
+          time: this.ctx.clock.date().toISOString(),
+          region: 'us-east-1',
+          resources: [],
+          detail,
+        };
+        const lambda = this.lifecycleLambda;
+        this.events.send(event, (e) => lambda.invoke(e, `${launch ? 'launch' : 'terminate'} event ${detail.EC2InstanceId}`), options.lifecycleDelivery, `${launch ? 'launch' : 'terminate'} event of ${detail.EC2InstanceId}`);
+      },
+    });
+    this.autoScaling.addGroup(this.group);
+
+    // The starting fleet: one NAT per zone, in service for an hour, with the zone's routes.
+    for (const [k, zone] of options.zones.entries()) {
+      const instance = this.ec2.runInstance(publicSubnets[k]!, { [this.config.groupTagKey]: 'true' });
+      instance.launchTime = options.startMs - 3600_000;
+      this.group.instances.push({ instanceId: instance.instanceId, availabilityZone: zone, lifecycleState: 'InService', healthStatus: 'Healthy' });
+      const staticEni = this.staticEnis.get(zone);
+      if (staticEni) this.ec2.attachEni(staticEni, instance.instanceId);
+      else this.ec2.enis.get(instance.primaryEniId)!.sourceDestCheck = false;
+      this.privateTables.get(zone)!.routes.push({ destinationCidrBlock: '0.0.0.0/0', networkInterfaceId: staticEni ?? instance.primaryEniId });
+      this.host(instance.instanceId).alreadyRunning(rng.uniform(0, options.params.probeIntervalSeconds * 1000));
+    }
+
+    this.egress = new EgressTracker(this.ec2, this.privateTables, (zone, up) =>
+      this.ctx.timeline.record('egress', up ? 'egress restored' : 'EGRESS LOST', zone),
+    );
+    clock.onSettled = () => {
+      const now = clock.now();
+      this.egress.update(now);
+      for (const host of this.nats.values()) if (!this.ec2.natRoutes(host.instance)) this.lastBrokenAt.set(host.instance.instanceId, now);
+    };
+
+    const phase = (given: number | undefined, periodMs: number) => given ?? rng.uniform(0, periodMs);
+    const start = options.startMs;
+    clock.every(options.params.asgCycleSeconds * 1000, start + phase(options.asgPhaseMs, options.params.asgCycleSeconds * 1000), () => this.autoScaling.cycle());
+    if (natbeat) this.wireController(start + options.controllerStartsAfterMs, phase);
+  }
+
+  private host(instanceId: string): NatHost {
+    let host = this.nats.get(instanceId);
+    if (!host) {
+      host = new NatHost(
+        {
+          world: this,
+          ec2: this.ec2,
+          mode: this.options.mode,
+          groupName: GROUP_NAME,
+          privateSubnetOf: (zone) => this.privateSubnets.get(zone)!,
+          staticEniOf: (zone) => this.staticEnis.get(zone),
+        },
+        this.ec2.instances.get(instanceId)!,
+      );
+      this.nats.set(instanceId, host);
+    }
+    return host;
+  }
+
+  private wireController(startAt: number, phase: (given: number | undefined, periodMs: number) => number): void {
+    const { clock, params } = this.ctx;
+    const lambda = (name: string, make: typeof createReconcileHandler | typeof createLifecycleHandler, reserved?: number) => {
+      const metrics = new CapturingMetrics();
+      this.metrics.push(metrics);
+      const clients = controllerClients(this, this.config.maxAttempts);
+      const runtime = createRuntime({ config: this.config, clients: () => clients, now: () => clock.date(), logger: quietLogger(), metrics });
+      return new SimLambda(this.ctx, name, make(runtime), reserved);
+    };
+    const reconcile = lambda('natbeat-reconcile', createReconcileHandler, 1);
+    this.reconcileLambda = reconcile;
+    this.lifecycleLambda = lambda('natbeat-lifecycle', createLifecycleHandler);
+
+    // Alarms as infra/ defines them, per zone on the zone aggregate.
+    const period = alarmPeriodFor(params.heartbeatPeriodSeconds);
+    for (const zone of this.options.zones) {
+      const base = { namespace: HEARTBEAT_NAMESPACE, metricName: HEARTBEAT_METRIC, dimensions: zoneDimensions(GROUP_NAME, zone), periodSeconds: period, threshold: 1, comparison: 'LessThanThreshold' as const, zone };
+      this.cloudWatch.addAlarm({ ...base, name: `${GROUP_NAME}-ZoneSilent-${zone}`, stat: 'Maximum', evaluationPeriods: Math.max(1, Math.ceil(this.config.silenceSeconds / period)), treatMissingData: 'breaching' });
+      this.cloudWatch.addAlarm({ ...base, name: `${GROUP_NAME}-ZoneFailing-${zone}`, stat: 'Minimum', evaluationPeriods: 1, treatMissingData: 'notBreaching' });
+    }
+    this.cloudWatch.onAlarmStateChange = (alarm) => {
+      const event = {
+        version: '0',
+        id: `alarm-${clock.now()}-${alarm.name}`,
+        'detail-type': 'CloudWatch Alarm State Change',
+        source: 'aws.cloudwatch',
+        account: '123456789012',
+        time: clock.date().toISOString(),
+        region: 'us-east-1',
+        resources: [`arn:aws:cloudwatch:us-east-1:123456789012:alarm:${alarm.name}`],
+        detail: { alarmName: alarm.name, state: { value: alarm.state, reason: 'simulated' }, previousState: { value: alarm.state === 'OK' ? 'ALARM' : 'OK' } },
+      };
+      // Alarm state changes reach EventBridge reliably [AWS].
+      this.events.send(event, (e) => reconcile.invoke(e, `alarm ${alarm.name.replace(`${GROUP_NAME}-`, '')} ${alarm.state}`), RELIABLE);
+    };
+    const alarmPeriod = params.alarmEvaluationSeconds * 1000;
+    clock.every(alarmPeriod, startAt + phase(this.options.alarmPhaseMs, alarmPeriod), () => this.cloudWatch.evaluateAlarms());
+    const schedulePeriod = params.schedulePeriodSeconds * 1000;
+    this.events.schedule(startAt + phase(this.options.schedulePhaseMs, schedulePeriod), (e) => reconcile.invoke(e, 'schedule'));
+  }
+
+  handle(service: Service, command: string, input: Input): unknown {
+    switch (service) {
+      case 'ec2':
+        return this.ec2.handle(command, input);
+      case 'autoscaling':
+        if (command === 'SetInstanceHealth' && input.HealthStatus === 'Unhealthy') {
+          const instance = this.ec2.instances.get(String(input.InstanceId));
+          this.marks.push({
+            at: this.ctx.clock.now(),
+            instanceId: String(input.InstanceId),
+            routing: instance !== undefined && this.ec2.natRoutes(instance),
+            lastBrokenAt: this.lastBrokenAt.get(String(input.InstanceId)),
+          });
+        }
+        return this.autoScaling.handle(command, input);
+      case 'cloudwatch':
+        return this.cloudWatch.handle(command, input);
+    }
+  }
+
+  /** Every private table on a working NAT, or no NAT in the VPC works at all. */
+  routesConverged(): boolean {
+    const anyNatWorks = [...this.nats.values()].some((h) => this.ec2.natRoutes(h.instance));
+    return !anyNatWorks || [...this.privateTables.keys()].every((zone) => this.egress.hasEgress(zone));
+  }
+
+  /** Each zone's private table: blackholed, or pointing at a NAT that does not route. */
+  brokenTables(): string[] {
+    return [...this.privateTables].filter(([zone]) => !this.egress.hasEgress(zone)).map(([zone]) => zone);
+  }
+}
