@@ -104,7 +104,8 @@ const VIA_STYLE: Record<RouteView['via'], Parameters<Style>[0]> = {
 };
 
 function routeRow(t: RouteView, style: Style): string[] {
-  const target = t.target ?? '-';
+  // The NAT's instance id says more than its interface id; --json has both.
+  const target = t.natInstanceId ?? t.target ?? '-';
   const via = t.natVerdict && t.natVerdict !== 'healthy' && t.via !== 'blackhole' ? `${t.via} (NAT ${t.natVerdict})` : t.via;
   const next = t.pending ? style('yellow', `→ ${t.pending.instanceId}: ${t.pending.reason}`) : t.outcome.serving === 'none' ? style('red', t.outcome.reason) : 'keep';
   return [t.availabilityZones.join(',') || '-', t.routeTableId, target, style(VIA_STYLE[t.via], via), next];
