@@ -92,3 +92,18 @@ export function installFakeTransport(clients: AwsClients, fake: FakeAws, options
     );
   }
 }
+
+/** Records the name of every command the clients send (each once, however often it is retried). */
+export function recordCommands(clients: AwsClients): string[] {
+  const names: string[] = [];
+  for (const client of [clients.ec2, clients.autoScaling, clients.cloudWatch] as { middlewareStack: any }[]) {
+    client.middlewareStack.add(
+      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => (args: unknown) => {
+        names.push(context.commandName ?? 'unknown');
+        return next(args);
+      },
+      { step: 'initialize', name: 'natbeatCommandRecorder', override: true },
+    );
+  }
+  return names;
+}
