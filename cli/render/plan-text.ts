@@ -43,6 +43,7 @@ export function describeAction(a: Action): [string, string] {
 
 function previousTarget(a: Extract<Action, { kind: 'SetRoute' }>): string {
   const p = a.previous!;
-  const id = p.instanceId ?? p.networkInterfaceId ?? p.natGatewayId ?? p.gatewayId ?? 'unknown';
+  // A natbeat NAT by its instance id (routes often name only its interface).
+  const id = a.previousInstanceId ?? p.instanceId ?? p.networkInterfaceId ?? p.natGatewayId ?? p.gatewayId ?? 'unknown';
   return p.state === 'blackhole' ? `${id} (blackhole)` : id;
 }
