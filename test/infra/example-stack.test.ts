@@ -45,7 +45,7 @@ describe('Function: exampleSettingsFromContext', () => {
   });
 });
 
-describe('Stack: ExampleStack', () => {
+describe('Stack: ExampleStack', { timeout: 90_000 }, () => {
   it('takes the first two octets, the key pair and the AMI override', () => {
     const { stack } = buildExample({ props: { cidrPrefix: '172.20', keyPairName: 'ops', amiId: 'ami-0123456789abcdef0' } });
     const template = Template.fromStack(stack);
@@ -63,7 +63,7 @@ describe('Stack: ExampleStack', () => {
   });
 });
 
-describe('cdk-nag guard', () => {
+describe('cdk-nag guard', { timeout: 90_000 }, () => {
   it('does find an unacknowledged problem (the check is not vacuous)', () => {
     const app = new App();
     const stack = new Stack(app, 'Bad');

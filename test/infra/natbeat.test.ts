@@ -33,7 +33,7 @@ beforeAll(() => {
   resources = template.toJSON().Resources as Record<string, Resource>;
 });
 
-describe('Construct: NatBeat in the example stack', () => {
+describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
   it('builds one VPC without NAT gateways, a public and a private subnet per AZ', () => {
     assertCount('AWS::EC2::VPC', 1);
     assertCount('AWS::EC2::NatGateway', 0);

@@ -69,7 +69,7 @@ describe('Construct: NatBeat prop validation', () => {
   });
 });
 
-describe('Construct: NatBeat settings', () => {
+describe('Construct: NatBeat settings', { timeout: 90_000 }, () => {
   it('picks the smallest alarm period that holds one heartbeat', () => {
     expect([1, 10, 11, 20, 25, 30, 31, 60, 61].map(alarmPeriodFor)).toEqual([10, 10, 20, 20, 30, 30, 60, 60, 120]);
   });
