@@ -96,12 +96,14 @@ function printHuman(scenario: Scenario, runs: RunResult[], picture: string): voi
   for (const row of [header, ...rows]) console.log(`  ${row.map((c, k) => c.padEnd(widths[k]!)).join('  ')}`);
   const inv = natbeat.invariants;
   console.log(
-    `\nnatbeat checks: routing NATs marked ${inv.routingNatsMarked.length}, tables broken at end ${inv.brokenTablesAtEnd.length}, converged within 2 reconciles: ${inv.convergence.every((c) => c.converged) ? 'yes' : 'NO'}, reconcile runs ${natbeat.reconcileRuns}`,
+    `\nnatbeat checks: routing NATs marked ${inv.routingNatsMarked.length}, tables broken at end ${inv.brokenTablesAtEnd.length}, converged within 2 reconciles: ${inv.convergence?.converged ? 'yes' : 'NO'}, reconcile runs ${natbeat.reconcileRuns}`,
   );
   console.log(`picture: ${resolve(picture)}`);
 }
 
-main().catch((error: unknown) => {
+main()
+  .then(() => process.exit(0))
+  .catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
   process.exit(1);
 });

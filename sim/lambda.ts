@@ -2,7 +2,8 @@
  * A Lambda function on the virtual clock: asynchronous invocations queue behind its reserved
  * concurrency, pay a cold or warm start, are dropped past their maximum event age, and can be
  * made to crash mid-way (the runtime dies after the n-th mutating AWS call; nothing after it
- * happens and nothing retries, as with retryAttempts 0).
+ * happens and nothing retries, as with retryAttempts 0). An invocation still running at its
+ * timeout is killed the same way.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Context } from 'aws-lambda';
@@ -60,6 +61,8 @@ export class SimLambda {
     readonly name: string,
     private readonly handler: LambdaHandler,
     private readonly reservedConcurrency = Number.POSITIVE_INFINITY,
+    /** The function's timeout (infra: reconcile 55 s, lifecycle 60 s). */
+    private readonly timeoutMs = 60_000,
   ) {}
 
   invoke(event: unknown, source: string): void {
@@ -87,11 +90,17 @@ export class SimLambda {
     const plan = this.crashPlans.find((p) => p.times > 0 && clock.now() >= p.from);
     const invocation = new Invocation(plan?.afterMutatingCalls);
     const started = clock.now();
-    const context = fakeContext(this.name, ++this.count);
+    const deadline = started + this.timeoutMs;
+    const context = fakeContext(this.name, ++this.count, () => Math.max(0, deadline - clock.now()));
+    let timer: { cancel(): void } | undefined;
+    const timedOut = new Promise<{ status: string }>((resolve) => (timer = clock.at(deadline, () => resolve({ status: 'timed out' }))));
     const outcome = await Promise.race([
       invocationStorage.run(invocation, () => this.handler(event, context)).catch((error: unknown) => ({ status: 'threw', message: String(error) })),
       invocation.crashSignal.then(() => ({ status: 'crashed' })),
+      timedOut,
     ]);
+    timer?.cancel();
+    if ((outcome as { status?: string }).status === 'timed out') this.coldNext = true;
     if (invocation.crashed && plan) {
       plan.times--;
       this.coldNext = true; // the execution environment died with it
@@ -116,9 +125,14 @@ function summarize(at: number, source: string, outcome: unknown): InvocationReco
   return { at, source, status, actions };
 }
 
-/** Just enough of a Lambda context for middy and Powertools (no deadline: middy sets no timer). */
-function fakeContext(functionName: string, n: number): Context {
+/**
+ * Just enough of a Lambda context for middy and Powertools, with the remaining time read off the
+ * virtual clock. (middy also arms a real-time timer from it; it is cleared when the handler
+ * returns, so only a crashed invocation leaves one behind: the CLIs exit explicitly.)
+ */
+function fakeContext(functionName: string, n: number, remaining: () => number): Context {
   return {
+    getRemainingTimeInMillis: remaining,
     functionName,
     functionVersion: '$LATEST',
     invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,

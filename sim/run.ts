@@ -29,8 +29,11 @@ export interface Invariants {
   routingNatsMarked: { instanceId: string; atSeconds: number }[];
   /** Zones whose private table was blackholed or on a dead NAT at the end, while a NAT worked. */
   brokenTablesAtEnd: string[];
-  /** Per fault: was every route on a working NAT by the second reconcile after it settled? */
-  convergence: { fault: string; settlesAtSeconds: number; secondReconcileAtSeconds?: number; converged: boolean }[];
+  /**
+   * Was every route on a working NAT by the end of the second reconcile after the last fault
+   * settled (its end, plus the time its signal needs to reach the controller)?
+   */
+  convergence: { settlesAtSeconds: number; secondReconcileAtSeconds?: number; converged: boolean } | undefined;
   /** Unhealthy marks while CloudWatch ingestion was out (the safety valve must hold). */
   marksDuringMetricOutage: number;
   safetyValveTrips: number;
@@ -96,14 +99,10 @@ export async function runScenario(scenario: Scenario, mode: ControlMode, options
     (config.silenceSeconds + params.heartbeatPeriodSeconds + params.metricVisibilitySeconds + params.alarmEvaluationSeconds + 2 * params.eventDeliverySeconds) * 1000;
   const rel = (ms: number) => round((ms - faultAtMs) / 1000);
 
+  const settles = faultAtMs + Math.max(...scenario.faults.map(faultSettlesAt)) * 1000 + signalDelayMs;
+  const second = reconciles.filter((r) => r.at >= settles)[1];
   const convergence =
-    mode === 'natbeat'
-      ? scenario.faults.map((fault) => {
-          const settles = faultAtMs + faultSettlesAt(fault) * 1000 + signalDelayMs;
-          const second = reconciles.filter((r) => r.at >= settles)[1];
-          return { fault: fault.kind, settlesAtSeconds: rel(settles), secondReconcileAtSeconds: second && rel(second.at), converged: second?.converged ?? false };
-        })
-      : [];
+    mode === 'natbeat' ? { settlesAtSeconds: rel(settles), secondReconcileAtSeconds: second && rel(second.at), converged: second?.converged ?? false } : undefined;
   const outages = world.cloudWatch.outages;
   const totals: Record<string, number> = {};
   for (const m of world.metrics) for (const [k, v] of Object.entries(m.totals)) totals[k] = (totals[k] ?? 0) + v;

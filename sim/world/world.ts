@@ -198,16 +198,24 @@ export class SimWorld implements WorldApi {
 
   private wireController(startAt: number, phase: (given: number | undefined, periodMs: number) => number): void {
     const { clock, params } = this.ctx;
-    const lambda = (name: string, make: typeof createReconcileHandler | typeof createLifecycleHandler, reserved?: number) => {
+    const lambda = (name: string, make: typeof createReconcileHandler | typeof createLifecycleHandler, timeoutMs: number, reserved?: number) => {
       const metrics = new CapturingMetrics();
       this.metrics.push(metrics);
       const clients = controllerClients(this, this.config.maxAttempts);
-      const runtime = createRuntime({ config: this.config, clients: () => clients, now: () => clock.date(), logger: quietLogger(), metrics });
-      return new SimLambda(this.ctx, name, make(runtime), reserved);
+      const runtime = createRuntime({
+        config: this.config,
+        clients: () => clients,
+        now: () => clock.date(),
+        sleep: (ms) => clock.sleep(ms),
+        logger: quietLogger(),
+        metrics,
+      });
+      return new SimLambda(this.ctx, name, make(runtime), reserved, timeoutMs);
     };
-    const reconcile = lambda('natbeat-reconcile', createReconcileHandler, 1);
+    // As infra/ deploys them: reconcile serialized (reserved concurrency 1), 55 s; lifecycle 60 s.
+    const reconcile = lambda('natbeat-reconcile', createReconcileHandler, 55_000, 1);
     this.reconcileLambda = reconcile;
-    this.lifecycleLambda = lambda('natbeat-lifecycle', createLifecycleHandler);
+    this.lifecycleLambda = lambda('natbeat-lifecycle', createLifecycleHandler, 60_000);
 
     // Alarms as infra/ defines them, per zone on the zone aggregate.
     const period = alarmPeriodFor(params.heartbeatPeriodSeconds);
