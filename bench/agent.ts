@@ -1,0 +1,183 @@
+/**
+ * Agent benchmark on a real kernel (root): the built agent runs `run` in a NAT namespace of a
+ * throw-away topology, publishing to moto. Prints ONE JSON object:
+ *   bundle size; steady-state RSS of the agent and of its probe helper; CPU per cycle (agent +
+ *   helper + every ip/nft it spawned, from /proc/<pid>/stat) and the share of a core that makes at a
+ *   10 s interval; time from a fault (FORWARD drop policy) to the last healthy and first failing
+ *   heartbeat, read back from moto (1 s buckets) and from the agent's own log (ms).
+ * Environment: BENCH_CYCLES (default 30), BENCH_INTERVAL seconds (default 1; every cycle publishes).
+ */
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HEARTBEAT_METRIC, HEARTBEAT_NAMESPACE, instanceDimensions } from '../common/heartbeat';
+import { buildAgentBundle } from '../test/agent/helpers/build-agent';
+import { Moto, UnixBridge } from '../test/agent/helpers/moto';
+import { NatTopology, netnsUnavailableReason, SERVER_IP, SERVER_PORT, VPC_CIDR, waitForExit } from '../test/agent/helpers/topology';
+
+const CYCLES = Number(process.env.BENCH_CYCLES ?? 30);
+const INTERVAL_S = Number(process.env.BENCH_INTERVAL ?? 1);
+const GROUP = `nbbench-${process.pid}`;
+const INSTANCE = `i-0bench${process.pid.toString(16)}`;
+const BRIDGE_PORT = 4566;
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+const progress = (message: string) => process.stderr.write(`bench: ${message}\n`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** utime + stime + cutime + cstime in ms (children that were waited for included). */
+function cpuMs(pid: number): number {
+  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // After "pid (comm) ", field 3 (state) is index 0; utime is field 14 → index 11.
+  const ticks = [11, 12, 13, 14].reduce((sum, index) => sum + Number(fields[index]), 0);
+  return (ticks * 1000) / TICKS_PER_SECOND;
+}
+
+function rssKiB(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) : NaN;
+}
+
+async function childPids(pid: number): Promise<number[]> {
+  const tasks = await readdir(`/proc/${pid}/task`);
+  const children = await Promise.all(tasks.map((task) => readFile(`/proc/${pid}/task/${task}/children`, 'utf8').catch(() => '')));
+  return children.join(' ').split(/\s+/).filter(Boolean).map(Number);
+}
+
+/** The Environment= settings of the systemd unit, so the figures are those of the deployed agent. */
+function unitEnvironment(): Record<string, string> {
+  const unit = readFileSync(new URL('../agent/systemd/natbeat-agent.service', import.meta.url), 'utf8');
+  return Object.fromEntries([...unit.matchAll(/^Environment="?([A-Z_]+)=([^"\n]*)"?$/gm)].map((m) => [m[1] as string, m[2] as string]));
+}
+
+async function main(): Promise<void> {
+  const unitEnv = unitEnvironment();
+  const reason = netnsUnavailableReason();
+  if (reason) throw new Error(`the agent benchmark needs a real kernel: ${reason}`);
+  const topology = new NatTopology();
+  const dir = await mkdtemp(join(tmpdir(), 'natbeat-bench-'));
+  let moto: Moto | undefined;
+  let bridge: UnixBridge | undefined;
+  try {
+    const bundle = await buildAgentBundle(join(dir, 'natbeat-agent.mjs'));
+    const bundleBytes = (await stat(bundle)).size;
+    await topology.create();
+    await topology.startServer();
+    moto = await Moto.start();
+    bridge = await UnixBridge.toTcp(Number(new URL(moto.endpoint).port));
+    topology.spawnIn(topology.nat, [process.execPath, '-e', bridge.namespaceSideScript(BRIDGE_PORT)]);
+    const flags = ['--vpc-cidr', VPC_CIDR, '--probe-namespace', topology.probe, '--probe-target', `${SERVER_IP}:${SERVER_PORT}`, '--interval', String(INTERVAL_S)];
+    await topology.in(topology.nat, [process.execPath, bundle, 'setup', ...flags]);
+
+    const agent = topology.spawnIn(topology.nat, [process.execPath, bundle, 'run', ...flags, '--heartbeat-period', String(INTERVAL_S)], {
+      ...process.env,
+      NATBEAT_INSTANCE_ID: INSTANCE,
+      NATBEAT_AVAILABILITY_ZONE: 'us-east-1a',
+      NATBEAT_GROUP_NAME: GROUP,
+      AWS_REGION: 'us-east-1',
+      AWS_ENDPOINT_URL: `http://127.0.0.1:${BRIDGE_PORT}`,
+      AWS_ACCESS_KEY_ID: 'bench',
+      AWS_SECRET_ACCESS_KEY: 'bench',
+      NATBEAT_DEBUG: '1',
+      ...unitEnv,
+    });
+    let log = '';
+    agent.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    const pid = agent.pid as number;
+
+    progress('warming up (5 cycles)');
+    await sleep(5 * INTERVAL_S * 1000);
+    const helpers = await childPids(pid);
+    const cpuOf = () => cpuMs(pid) + helpers.reduce((sum, helper) => sum + cpuMs(helper), 0);
+    const cpuStart = cpuOf();
+    progress(`measuring ${CYCLES} cycles at ${INTERVAL_S} s`);
+    const rssSamples: number[] = [];
+    for (let cycle = 0; cycle < CYCLES; cycle++) {
+      await sleep(INTERVAL_S * 1000);
+      rssSamples.push(rssKiB(pid));
+    }
+    const cpuPerCycleMs = (cpuOf() - cpuStart) / CYCLES;
+    const helperRssKiB = helpers.reduce((sum, helper) => sum + rssKiB(helper), 0);
+
+    progress('injecting a FORWARD drop policy');
+    const cloudWatch = new CloudWatchClient({
+      endpoint: moto.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+      disableRequestCompression: true,
+    });
+    const faultAt = Date.now();
+    await topology.in(topology.nat, ['nft', '-f', '-'], { input: 'table inet nbbench_fault {\n chain forward {\n  type filter hook forward priority 0; policy drop;\n }\n}\n' });
+    const metric = { Namespace: HEARTBEAT_NAMESPACE, MetricName: HEARTBEAT_METRIC, Dimensions: instanceDimensions(GROUP, INSTANCE) };
+    let lastHealthy = NaN;
+    let firstFailing = NaN;
+    for (let attempt = 0; attempt < 40 && Number.isNaN(firstFailing); attempt++) {
+      await sleep(250);
+      const response = await cloudWatch.send(
+        new GetMetricDataCommand({
+          StartTime: new Date(faultAt - 30_000),
+          EndTime: new Date(Date.now() + 60_000),
+          MetricDataQueries: [
+            { Id: 'high', MetricStat: { Metric: metric, Period: 1, Stat: 'Maximum' } },
+            { Id: 'low', MetricStat: { Metric: metric, Period: 1, Stat: 'Minimum' } },
+          ],
+        }),
+      );
+      const series = (id: string) => {
+        const result = response.MetricDataResults?.find((r) => r.Id === id);
+        return (result?.Timestamps ?? []).map((t, i) => ({ at: t.getTime(), value: result?.Values?.[i] }));
+      };
+      lastHealthy = Math.max(...series('high').filter((p) => p.value === 1).map((p) => p.at));
+      const zeros = series('low').filter((p) => p.value === 0 && p.at >= Math.floor(faultAt / 1000) * 1000);
+      if (zeros.length > 0) firstFailing = Math.min(...zeros.map((p) => p.at));
+    }
+    const logged = log
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { time: string; message: string })
+      .map((entry) => ({ at: Date.parse(entry.time), message: entry.message }));
+    const failingLoggedAt = Math.min(...logged.filter((e) => e.message.startsWith('published failing heartbeat') && e.at >= faultAt).map((e) => e.at));
+    const healthyLoggedAt = Math.max(...logged.filter((e) => e.message === 'published healthy heartbeat (1)' && e.at < failingLoggedAt).map((e) => e.at));
+    cloudWatch.destroy();
+
+    agent.kill('SIGTERM');
+    const stopStarted = Date.now();
+    const exitCode = await waitForExit(agent, 5000);
+
+    const sorted = [...rssSamples].sort((a, b) => a - b);
+    const result = {
+      bundleBytes,
+      intervalSeconds: INTERVAL_S,
+      cyclesMeasured: CYCLES,
+      agentRssMiB: { median: +((sorted[Math.floor(sorted.length / 2)] ?? NaN) / 1024).toFixed(1), max: +(Math.max(...rssSamples) / 1024).toFixed(1) },
+      helperRssMiB: +(helperRssKiB / 1024).toFixed(1),
+      helperProcesses: helpers.length,
+      cpuMsPerCycle: +cpuPerCycleMs.toFixed(2),
+      cpuPercentOfCoreAt10sInterval: +((cpuPerCycleMs / 10_000) * 100).toFixed(3),
+      cpuPercentOfCoreAtMeasuredInterval: +((cpuPerCycleMs / (INTERVAL_S * 1000)) * 100).toFixed(2),
+      fault: 'FORWARD chain policy drop in another nftables table',
+      // From the agent's log (ms): when the publish call returned.
+      faultToLastHealthyPublishMs: healthyLoggedAt - faultAt,
+      faultToFirstFailingPublishMs: failingLoggedAt - faultAt,
+      // Read back from moto: datapoint timestamps (cycle start) in 1 s buckets, so ±1000 ms.
+      moto: { faultToLastHealthyDatapointMs: lastHealthy - faultAt, faultToFirstFailingDatapointMs: firstFailing - faultAt, bucketMs: 1000 },
+      unitEnvironment: unitEnv,
+      sigtermExit: { code: exitCode, ms: Date.now() - stopStarted },
+      targets: { rssMiB: 70, cpuPercentAt10sInterval: 1 },
+    };
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } finally {
+    await topology.destroy();
+    await bridge?.close();
+    await moto?.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});
