@@ -1,8 +1,19 @@
 /**
  * Metrics the controller emits (EMF, namespace HEARTBEAT_NAMESPACE, dimension `service`).
- * The CDK alarms and dashboard read these names, so they live in one place.
+ * The CDK alarms and dashboard read these names, so they live in one place. Every metric but
+ * ReconcileRuns is emitted only when it is not zero: a custom metric is billed for the hours it
+ * receives data, and the alarms on them treat missing data as not breaching.
  */
 export const CONTROLLER_SERVICE = 'natbeat-controller';
+
+/**
+ * The `service` dimension of one deployment's controller metrics: its group's name keeps two
+ * natbeat stacks in one account and region from sharing (and muddling) each other's alarms.
+ * The Lambdas read it from POWERTOOLS_SERVICE_NAME.
+ */
+export function controllerServiceName(groupName: string): string {
+  return `${CONTROLLER_SERVICE}-${groupName}`;
+}
 
 export const ControllerMetric = {
   /** One per completed reconcile run: the dead-man's switch alarms when it stops. */

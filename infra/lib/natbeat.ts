@@ -22,7 +22,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { CONTROLLER_SERVICE, ControllerMetric } from '../../common/controller-metrics';
+import { ControllerMetric, controllerServiceName } from '../../common/controller-metrics';
 import {
   DEFAULT_HEARTBEAT_PERIOD_SECONDS,
   DEFAULT_PROBE_INTERVAL_SECONDS,
@@ -723,7 +723,7 @@ export class NatBeat extends Construct {
       [ENV.elasticIpTagPrefix]: DEFAULT_CONFIG.elasticIpTagPrefix,
       [ENV.dryRun]: String(dryRun),
       [ENV.maxAttempts]: String(DEFAULT_CONFIG.maxAttempts),
-      POWERTOOLS_SERVICE_NAME: CONTROLLER_SERVICE,
+      POWERTOOLS_SERVICE_NAME: controllerServiceName(s.groupName),
       POWERTOOLS_METRICS_NAMESPACE: HEARTBEAT_NAMESPACE,
       NODE_OPTIONS: '--enable-source-maps',
     };
@@ -933,7 +933,7 @@ export class NatBeat extends Construct {
     return new cloudwatch.Metric({
       namespace: HEARTBEAT_NAMESPACE,
       metricName: name,
-      dimensionsMap: { service: CONTROLLER_SERVICE },
+      dimensionsMap: { service: controllerServiceName(this.groupName) },
       statistic,
       period,
     });

@@ -51,7 +51,12 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
 
   const results = await act(deps.clients, plan.actions, { dryRun: deps.config.dryRun, log: deps.log });
   const counts = countOutcome(snapshot, plan, results);
-  if (deps.metrics) for (const [name, value] of Object.entries(counts)) deps.metrics.add(name as ControllerMetricName, value);
+  if (deps.metrics) {
+    for (const [name, value] of Object.entries(counts)) {
+      // Zeros are not sent: a custom metric costs for the hours it has data (see controller-metrics).
+      if (value > 0 || name === ControllerMetric.ReconcileRuns) deps.metrics.add(name as ControllerMetricName, value);
+    }
+  }
   deps.log.info('reconcile finished', {
     groups: snapshot.groups.length,
     nats: plan.nats.length,

@@ -36,14 +36,15 @@ export function createRuntime(overrides: Partial<Runtime> & { env?: Record<strin
     }
   }
   let clients: AwsClients | undefined;
+  const serviceName = (overrides.env ?? process.env).POWERTOOLS_SERVICE_NAME || CONTROLLER_SERVICE;
   return {
     config,
     // Created on first use and then reused across warm invocations.
     clients:
       overrides.clients ??
       (() => (clients ??= createAwsClients({ maxAttempts: config instanceof ConfigError ? undefined : config.maxAttempts }))),
-    logger: overrides.logger ?? new Logger({ serviceName: CONTROLLER_SERVICE }),
-    metrics: overrides.metrics ?? new Metrics({ namespace: HEARTBEAT_NAMESPACE, serviceName: CONTROLLER_SERVICE }),
+    logger: overrides.logger ?? new Logger({ serviceName }),
+    metrics: overrides.metrics ?? new Metrics({ namespace: HEARTBEAT_NAMESPACE, serviceName }),
     now: overrides.now ?? (() => new Date()),
     sleep: overrides.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
   };

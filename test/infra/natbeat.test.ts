@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CONTROLLER_SERVICE, ControllerMetric } from '../../common/controller-metrics';
+import { ControllerMetric, controllerServiceName } from '../../common/controller-metrics';
 import { HEARTBEAT_METRIC, HEARTBEAT_NAMESPACE } from '../../common/heartbeat';
 import { DEFAULT_CONFIG, ENV } from '../../lambdas/core/config';
 import type { ExampleStack } from '../../infra/lib/example-stack';
@@ -141,7 +141,7 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
         [ENV.launchProofTimeoutSeconds]: String(DEFAULT_CONFIG.launchProofTimeoutSeconds),
         [ENV.heartbeatPeriodSeconds]: '10',
         [ENV.dryRun]: 'false',
-        POWERTOOLS_SERVICE_NAME: CONTROLLER_SERVICE,
+        POWERTOOLS_SERVICE_NAME: controllerServiceName(GROUP),
         POWERTOOLS_METRICS_NAMESPACE: HEARTBEAT_NAMESPACE,
       });
       // Every variable the construct sets is one the controller reads (or Powertools/Node's).
@@ -241,7 +241,7 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
       }
     });
 
-    const controller = { Namespace: HEARTBEAT_NAMESPACE, Dimensions: [{ Name: 'service', Value: CONTROLLER_SERVICE }] };
+    const controller = { Namespace: HEARTBEAT_NAMESPACE, Dimensions: [{ Name: 'service', Value: controllerServiceName(GROUP) }] };
 
     it('pages when a zone has had no same-AZ NAT for 3 minutes', () => {
       expect(alarm('ZoneWithoutSameAzNat')).toMatchObject({

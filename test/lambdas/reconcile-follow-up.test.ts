@@ -15,6 +15,8 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CONFIG } from '../../lambdas/core/config';
 import { createRuntime } from '../../lambdas/core/runtime';
 import { createReconcileHandler } from '../../lambdas/reconcile/handler';
+import { reconcile } from '../../lambdas/core/reconcile';
+import { silentLog } from '../../lambdas/core/log';
 
 const ec2 = mockClient(EC2Client);
 const autoScaling = mockClient(AutoScalingClient);
@@ -148,5 +150,39 @@ describe('Function: reconcile handler follow-up', () => {
     const short = { ...context, getRemainingTimeInMillis: () => 20_000 } as Context;
     await handlerAt(clock, sleeps)(alarm('ALARM'), short);
     expect(sleeps).toEqual([]);
+  });
+});
+
+describe('Function: reconcile metrics', () => {
+  beforeEach(() => {
+    ec2.reset();
+    autoScaling.reset();
+    cloudWatch.reset();
+  });
+
+  it('sends ReconcileRuns on every run and the other counts only when they are not zero', async () => {
+    const clients = () => ({ ec2: new EC2Client({}), autoScaling: new AutoScalingClient({}), cloudWatch: new CloudWatchClient({}) });
+    const sent: Record<string, number>[] = [];
+    for (const now of [T0, T0 + 12_000]) {
+      const clock = { now };
+      world(clock);
+      const metrics: Record<string, number> = {};
+      await reconcile({
+        clients: clients(),
+        config: { ...DEFAULT_CONFIG, graceSeconds: 0 },
+        log: silentLog,
+        metrics: { add: (name, value) => (metrics[name] = value) },
+        now: () => new Date(clock.now),
+      });
+      sent.push(metrics);
+    }
+    expect(sent[0]).toEqual({ ReconcileRuns: 1 });
+    expect(sent[1]).toEqual({
+      ReconcileRuns: 1,
+      SilentNats: 1,
+      UnhealthyMarks: 1,
+      RouteChanges: 1,
+      TablesWithoutSameAzNat: 1,
+    });
   });
 });
