@@ -12,7 +12,6 @@
  * Prices are us-east-1 list prices; free tiers are ignored (an account's other workloads use them).
  */
 import { DEFAULT_HEARTBEAT_PERIOD_SECONDS } from './heartbeat';
-import { ControllerMetric } from './controller-metrics';
 
 /** Unit prices in USD. Sources: [AWS] AWS documentation, [3P] third-party pricing pages. */
 export const PRICES = {
@@ -66,7 +65,11 @@ export interface CostInputs {
    * reads 3 metrics (billed per metric). @default 7
    */
   standardAlarmMetrics?: number;
-  /** Controller EMF metrics (fleet-wide custom metrics). @default 10 (every ControllerMetric) */
+  /**
+   * Controller EMF metric-months (fleet-wide). Only ReconcileRuns is sent on every run; the other
+   * counts are sent while they are not zero, and a metric is billed for the hours it has data.
+   * @default 1.5 (ReconcileRuns, plus about half a metric-month of failovers and replacements)
+   */
   controllerMetrics?: number;
   /** Heartbeat metrics read per NAT in one reconcile run. @default 1 */
   queriesPerNatPerReconcile?: number;
@@ -133,7 +136,7 @@ export const COST_DEFAULTS: Omit<Required<CostInputs>, 'azs'> = {
   hoursPerMonth: HOURS_PER_MONTH,
   highResolutionAlarmsPerAz: 2,
   standardAlarmMetrics: 7,
-  controllerMetrics: Object.keys(ControllerMetric).length,
+  controllerMetrics: 1.5,
   queriesPerNatPerReconcile: 1,
   replacementsPerNatMonth: 30 / 14,
   replacementOverlapHours: 1,

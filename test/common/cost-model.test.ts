@@ -46,7 +46,7 @@ describe('Function: monthlyCost', () => {
     const one = monthlyCost({ azs: 1, ...opts });
     const four = monthlyCost({ azs: 4, ...opts });
     // standard alarms + controller EMF metrics + Lambda requests and GB-s of 43,800 runs
-    const fleetWide = 7 * 0.1 + 10 * 0.3 + 43_800 * 0.2e-6 + 43_800 * 0.25 * 0.4 * 0.0000133334;
+    const fleetWide = 7 * 0.1 + 1.5 * 0.3 + 43_800 * 0.2e-6 + 43_800 * 0.25 * 0.4 * 0.0000133334;
     expect(one.controllerPerAzMonthUsd - four.controllerPerAzMonthUsd).toBeCloseTo(fleetWide * (1 - 1 / 4), 8);
   });
 
@@ -60,7 +60,7 @@ describe('Function: monthlyCost', () => {
       runs * 3 * 0.00001 + // GetMetricData
       6 * 0.3 + // high-resolution alarms
       7 * 0.1 + // standard alarms
-      10 * 0.3 + // controller metrics
+      1.5 * 0.3 + // controller metrics (ReconcileRuns + sparse counts)
       runs * 0.2e-6 + // Lambda requests
       runs * 0.25 * 0.4 * 0.0000133334; // Lambda GB-s
     expect(r.controllerPerAzMonthUsd).toBeCloseTo(controller / 3, 8);
