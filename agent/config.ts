@@ -67,7 +67,7 @@ export const FLAGS = {
   'probe-cidr': { env: 'NATBEAT_PROBE_CIDR', value: 'CIDR', help: `/30 linking the probe namespace to the host; .1 host side, .2 probe side (default ${DEFAULT_PROBE_CIDR})` },
   'instance-id': { env: 'NATBEAT_INSTANCE_ID', value: 'ID', help: 'EC2 instance id (default: instance metadata)' },
   'availability-zone': { env: 'NATBEAT_AVAILABILITY_ZONE', value: 'AZ', help: 'Availability Zone (default: instance metadata)' },
-  region: { env: 'NATBEAT_REGION', value: 'REGION', help: 'AWS Region of the CloudWatch client (default: instance metadata, then AWS_REGION)' },
+  region: { env: 'NATBEAT_REGION', value: 'REGION', help: 'AWS Region of the CloudWatch client (default: AWS_REGION, else instance metadata)' },
   'group-name': { env: 'NATBEAT_GROUP_NAME', value: 'NAME', help: 'Auto Scaling group name (default: instance metadata tag aws:autoscaling:groupName)' },
   namespace: { env: 'NATBEAT_NAMESPACE', value: 'NAMESPACE', help: `CloudWatch namespace of the heartbeat (default ${HEARTBEAT_NAMESPACE})` },
   'imds-endpoint': { env: 'NATBEAT_IMDS_ENDPOINT', value: 'URL', help: `instance metadata base URL (default ${DEFAULT_IMDS_ENDPOINT})` },
