@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { runScenario } from '../../sim/run';
+import { builtinScenarioNames, loadScenario } from '../../sim/scenario';
+
+// Every built-in fault scenario, on natbeat's real handlers, checked for the controller's promises.
+describe('Chaos: natbeat on every built-in scenario', () => {
+  for (const name of builtinScenarioNames()) {
+    it(`${name}: marks no routing NAT, ends with every table on a working NAT, converges within 2 reconciles`, async () => {
+      const run = await runScenario(loadScenario(name), 'natbeat', { seed: 7 });
+      expect(run.invariants.routingNatsMarked).toEqual([]);
+      expect(run.invariants.brokenTablesAtEnd).toEqual([]);
+      expect(run.invariants.convergence?.converged).toBe(true);
+      expect(run.unrepaired).toBe(false);
+    });
+  }
+
+  it('holds the safety valve while CloudWatch ingestion is out: nothing marked, the valve trips', async () => {
+    const run = await runScenario(loadScenario('cloudwatch-outage'), 'natbeat', { seed: 3 });
+    expect(run.invariants.marksDuringMetricOutage).toBe(0);
+    expect(run.invariants.safetyValveTrips).toBeGreaterThan(0);
+  });
+
+  it('hands routes over before a planned termination: no egress gap', async () => {
+    for (const name of ['planned-termination', 'planned-termination-terminate-first']) {
+      const run = await runScenario(loadScenario(name), 'natbeat', { seed: 11 });
+      expect(run.egressGapSeconds).toBe(0);
+    }
+  });
+
+  it('repairs an agent-detected routing failure that both baselines never repair', async () => {
+    const scenario = loadScenario('routing-failure');
+    const natbeat = await runScenario(scenario, 'natbeat', { seed: 5 });
+    const statusChecks = await runScenario(scenario, 'ec2StatusChecksOnly', { seed: 5 });
+    const takeover = await runScenario(scenario, 'takeoverAtBoot', { seed: 5 });
+    expect(natbeat.unrepaired).toBe(false);
+    expect(natbeat.egressGapSeconds).toBeLessThan(60);
+    expect(statusChecks.unrepaired).toBe(true);
+    expect(takeover.unrepaired).toBe(true);
+  });
+
+  it('survives reconcile runs that crash after their first write', async () => {
+    const run = await runScenario(loadScenario('reconcile-crash'), 'natbeat', { seed: 9 });
+    expect(run.timeline.some((e) => e.kind === 'lambda' && e.message.includes('CRASHED'))).toBe(true);
+    expect(run.invariants.brokenTablesAtEnd).toEqual([]);
+  });
+});
