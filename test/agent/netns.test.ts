@@ -193,6 +193,15 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
     expect((result.report as { probes: { name: string }[] }).probes.map((p) => p.name)).toEqual(['forwarding', 'nat-rule', 'egress', 'forward-path']);
   });
 
+  it('check without --vpc-cidr and without instance metadata fails fast, saying what to pass', async () => {
+    const started = Date.now();
+    const result = await agentCli(['check', '--probe-namespace', topology.probe, '--probe-target', `${SERVER_IP}:${SERVER_PORT}`]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('instance metadata unreachable');
+    expect(result.stderr).toContain('pass the values as flags');
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
   it('exits 2 with a message on a bad flag', async () => {
     const result = await agentCli(['check', '--probe-target', 'nope']);
     expect(result.code).toBe(2);
