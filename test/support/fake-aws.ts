@@ -183,7 +183,7 @@ export class FakeAws {
     },
     DescribeSubnetsCommand: (input) => {
       const wanted = filterValues(input, 'subnet-id') ?? input.SubnetIds;
-      const subnets = wanted ? wanted.flatMap((id: string) => this.subnets.get(id) ?? []) : [...this.subnets.values()];
+      const subnets: FakeSubnet[] = wanted ? wanted.flatMap((id: string) => this.subnets.get(id) ?? []) : [...this.subnets.values()];
       return { Subnets: subnets.map((s) => ({ SubnetId: s.subnetId, VpcId: s.vpcId, AvailabilityZone: s.availabilityZone })) };
     },
     DescribeInstancesCommand: (input) => {
