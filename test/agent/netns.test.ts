@@ -208,6 +208,27 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
     expect(result.stderr).toContain('--probe-target "nope" must be HOST:PORT');
   });
 
+  it('run survives an unreachable CloudWatch endpoint, keeps probing, and stops on SIGINT', async () => {
+    const lonely = topology.spawnIn(topology.nat, [process.execPath, bundle, 'run', ...commonFlags, '--heartbeat-period', '1'], {
+      ...process.env,
+      NATBEAT_INSTANCE_ID: INSTANCE,
+      NATBEAT_AVAILABILITY_ZONE: ZONE,
+      NATBEAT_GROUP_NAME: GROUP,
+      AWS_REGION: 'us-east-1',
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:9', // nothing listens: every publish fails
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    });
+    let log = '';
+    lonely.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    await new Promise((resolve) => setTimeout(resolve, 3_500));
+    expect(lonely.exitCode).toBeNull();
+    expect(log.match(/heartbeat 1 not published after \d attempt\(s\).*carrying on/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
+    lonely.kill('SIGINT');
+    expect(await waitForExit(lonely, 5_000)).toBe(0);
+    expect(log).toContain('SIGINT received, stopping');
+  });
+
   describe.skipIf(motoReason !== undefined)('run: heartbeats in CloudWatch (moto)', () => {
     beforeAll(async () => {
       agent = topology.spawnIn(topology.nat, [process.execPath, bundle, 'run', ...commonFlags, '--heartbeat-period', '1'], {
