@@ -17,6 +17,10 @@ import { ConfigError, errorMessage } from '../core/errors';
 import { describeIssues, isTestNotification, lifecycleActionEvent, LAUNCH_DETAIL_TYPE } from '../core/events';
 import { reconcile } from '../core/reconcile';
 import { actionLog, createRuntime, metricsSink, reportConfigError, type Runtime } from '../core/runtime';
+import { LifecycleState } from '../core/types';
+
+/** Auto Scaling states of an instance whose launch hook may still be waiting (or not yet started). */
+const LAUNCH_STATES = new Set<string>(['Pending', LifecycleState.PendingWait]);
 
 export interface LifecycleResponse {
   status: 'handled' | 'waiting' | 'ignored' | 'config-error' | 'failed';
@@ -64,13 +68,16 @@ export function createLifecycleHandler(runtime: Runtime) {
         logger.info('lifecycle action handled', { result: completion.status, reason: completion.action.reason });
         return { status: completion.status === 'failed' || completion.status === 'skipped' ? 'waiting' : 'handled', message };
       }
+      // Only a NAT still launching is waited for; a repeated or late launch event finds it in
+      // service, or already leaving, and has nothing left to do.
+      const stillLaunching = nat !== undefined && launching && LAUNCH_STATES.has(nat.lifecycleState);
       const message = !nat
         ? `${instanceId} is no longer in ${group.name} (already gone or finished): nothing to do`
-        : launching
+        : stillLaunching
           ? `${instanceId} has not proved it routes yet (${nat.reason}); a later reconcile completes its hook`
-          : `${instanceId} is ${nat.lifecycleState}: nothing to hand over`;
+          : `${instanceId} is ${nat.lifecycleState}: nothing to ${launching ? 'complete' : 'hand over'}`;
       logger.info('lifecycle action pending or finished', { reason: message });
-      return { status: nat && launching ? 'waiting' : 'handled', message };
+      return { status: stillLaunching ? 'waiting' : 'handled', message };
     } catch (error) {
       logger.error('reconcile failed', { error: errorMessage(error) });
       metrics.addMetric(ControllerMetric.Errors, MetricUnit.Count, 1);
