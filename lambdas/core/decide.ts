@@ -88,7 +88,7 @@ export function decide(snapshot: Snapshot, config: DecideConfig, now: Date): Pla
   }
 
   const prepare = prepareInstances(snapshot, assessed);
-  const { routeActions, routes, routeAlerts } = planRoutes(snapshot, assessed);
+  const { routeActions, routes, routeAlerts } = planRoutes(snapshot, assessed, config);
   alerts.push(...routeAlerts);
   const lifecycle = planLifecycle(snapshot, assessed, routeActions, config, alerts);
 
@@ -176,9 +176,12 @@ function assessNat(
 
   const launching = instance.lifecycleState !== LifecycleState.InService;
   const trailing = trailingHealthyRun(samples, silenceMs);
-  // A launching NAT that never failed has no history to flap on: its first beat is enough.
+  // Stable = may take traffic for good: enough healthy beats in a row since its last failure, or
+  // no failure in sight at all (a fresh NAT has no history to flap on: its first beat is enough).
   const stable =
-    fresh && latest.value >= 1 && (trailing >= config.failbackHeartbeats || (launching && trailing === samples.length));
+    fresh &&
+    latest.value >= 1 &&
+    (trailing >= config.failbackHeartbeats || !showsFailure(samples, launching || inGrace, config, now));
   const hasEni = instance.networkInterfaceId !== undefined && instance.vpcId !== undefined;
 
   if (fresh && latest.value >= 1) {
@@ -186,7 +189,7 @@ function assessNat(
       ...base,
       verdict: 'healthy',
       routable: hasEni,
-      stable: stable && hasEni,
+      stable,
       shouldMark: false,
       reason: hasEni
         ? `healthy heartbeat ${ago(now, latest.at)} ago (${trailing} in a row)`
@@ -230,6 +233,20 @@ function assessNat(
       ? `no heartbeat for ${ago(now, lastHealthy.at)} (silence window ${config.silenceSeconds} s)`
       : `no heartbeat since launch ${Math.round(launchedSecondsAgo ?? 0)} s ago (silence window ${config.silenceSeconds} s)`,
   };
+}
+
+/**
+ * Whether the heartbeat window shows a failure: an explicit 0, a gap longer than the silence
+ * window between beats, or — unless the NAT is still booting — a silence before its first beat.
+ */
+function showsFailure(samples: HeartbeatSample[], booting: boolean, config: DecideConfig, now: Date): boolean {
+  const silenceMs = config.silenceSeconds * 1000;
+  let previous = booting ? undefined : now.getTime() - heartbeatLookbackSeconds(config) * 1000;
+  for (const sample of samples) {
+    if (sample.value < 1 || (previous !== undefined && sample.at.getTime() - previous > silenceMs)) return true;
+    previous = sample.at.getTime();
+  }
+  return false;
 }
 
 /** Healthy samples at the end of the series with no gap longer than the silence window. */
@@ -289,7 +306,8 @@ function byPreference(a: Assessed, b: Assessed): number {
   return at - bt || a.instanceId.localeCompare(b.instanceId);
 }
 
-function planRoutes(snapshot: Snapshot, assessed: Assessed[]) {
+function planRoutes(snapshot: Snapshot, assessed: Assessed[], config: DecideConfig) {
+  const heartbeatLookback = heartbeatLookbackSeconds(config);
   const routeActions: Action[] = [];
   const routes: RouteAssessment[] = [];
   const routeAlerts: Alert[] = [];
@@ -315,7 +333,9 @@ function planRoutes(snapshot: Snapshot, assessed: Assessed[]) {
     }
     const routable = routableByVpc.get(vpcId) ?? [];
     const load = new Map(routable.map((n) => [n.instanceId, 0]));
-    const pending: { table: PrivateRouteTable; current?: Assessed; why: string; failback: boolean }[] = [];
+    // What a new target must be: any routable NAT (the table has none), a stable one (moving off a
+    // flapping NAT), or a stable one in the table's own AZ (failback).
+    const pending: { table: PrivateRouteTable; current?: Assessed; why: string; need: 'any' | 'stable' | 'stable-home' }[] = [];
 
     // Pass 1: keep every table whose current NAT may stay, so the load counts are known.
     for (const table of tables) {
@@ -329,31 +349,44 @@ function planRoutes(snapshot: Snapshot, assessed: Assessed[]) {
       // A healthy current NAT keeps its tables even if it could not be a new target (e.g. its
       // interface was not observed): moving traffic on missing data would be acting blindly.
       if (current?.verdict === 'healthy' && current.vpcId === vpcId) {
-        if (zones.has(current.availabilityZone)) {
+        const sameAz = zones.has(current.availabilityZone);
+        const others = routable.filter((n) => n.stable && n.instanceId !== current.instanceId);
+        if (!current.stable && others.length > 0) {
+          // A NAT that keeps failing and recovering loses traffic each time: serve the table from
+          // a stable NAT until this one has proved itself again (the failback rule brings it back).
+          pending.push({ table, current, why: `current NAT ${current.instanceId} is flapping (failed within the last ${heartbeatLookback} s)`, need: 'stable' });
+          continue;
+        }
+        if (sameAz) {
           load.set(current.instanceId, (load.get(current.instanceId) ?? 0) + 1);
           routes.push(assessment(table, current, 'same-az', `kept on ${current.instanceId}: healthy, same AZ`));
           continue;
         }
-        const home = routable.filter((n) => zones.has(n.availabilityZone) && n.stable);
-        if (home.length === 0) {
+        if (!others.some((n) => zones.has(n.availabilityZone))) {
           load.set(current.instanceId, (load.get(current.instanceId) ?? 0) + 1);
           routes.push(
             assessment(table, current, 'cross-az', `kept on ${current.instanceId} in ${current.availabilityZone}: no stable NAT in its own AZ yet`),
           );
           continue;
         }
-        pending.push({ table, current, why: 'failback to its own AZ', failback: true });
+        pending.push({ table, current, why: 'failback to its own AZ', need: 'stable-home' });
         continue;
       }
-      pending.push({ table, current, why: describeLoss(target, current), failback: false });
+      pending.push({ table, current, why: describeLoss(target, current), need: 'any' });
     }
 
     // Pass 2: a new target for each remaining table: own AZ first, then the least-loaded peer.
-    for (const { table, current, why, failback } of pending) {
+    for (const { table, current, why, need } of pending) {
       const zones = new Set(table.availabilityZones);
-      const home = routable.filter((n) => zones.has(n.availabilityZone) && (!failback || n.stable));
-      const away = routable.filter((n) => !zones.has(n.availabilityZone));
-      const chosen = leastLoaded(home, load) ?? leastLoaded(away, load);
+      const candidates = routable.filter((n) => n.instanceId !== current?.instanceId);
+      const home = candidates.filter((n) => zones.has(n.availabilityZone));
+      const away = need === 'stable-home' ? [] : candidates.filter((n) => !zones.has(n.availabilityZone));
+      const stable = (list: Assessed[]) => list.filter((n) => n.stable);
+      // Stable NATs first, own AZ before another; a table without any NAT takes an unstable one too.
+      const chosen =
+        leastLoaded(stable(home), load) ??
+        leastLoaded(stable(away), load) ??
+        (need === 'any' ? (leastLoaded(home, load) ?? leastLoaded(away, load)) : undefined);
       if (!chosen) {
         routeAlerts.push({
           kind: 'NoHealthyNat',

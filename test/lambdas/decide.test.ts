@@ -182,10 +182,45 @@ describe('Function: decide', () => {
       expect(decide(failedOver(samples), CONFIG, NOW).actions).toEqual([]);
     });
 
-    it('moves at once, without hysteresis, when the current NAT is the one failing', () => {
+    it('moves at once to a stable NAT when the current NAT is the one failing', () => {
       const snapshot = failedOver([{ at: at(-25), value: 0 }, ...beats(1, 2)]);
       snapshot.heartbeats.set('i-b1', [...beats(3, 12), { at: at(-1), value: 0 }]);
-      expect(routesSet(decide(snapshot, CONFIG, NOW))).toEqual({ 'rtb-a': 'i-a1', 'rtb-b': 'i-a1' });
+      expect(routesSet(decide(snapshot, CONFIG, NOW))).toEqual({ 'rtb-a': 'i-c1', 'rtb-b': 'i-c1' });
+    });
+
+    it('takes a NAT that just recovered when no stable one is left', () => {
+      const snapshot = failedOver([{ at: at(-25), value: 0 }, ...beats(1, 2)]);
+      snapshot.heartbeats.set('i-b1', [...beats(3, 12), { at: at(-1), value: 0 }]);
+      snapshot.heartbeats.set('i-c1', [...beats(3, 12), { at: at(-1), value: 0 }]);
+      expect(routesSet(decide(snapshot, CONFIG, NOW))).toEqual({ 'rtb-a': 'i-a1', 'rtb-b': 'i-a1', 'rtb-c': 'i-a1' });
+    });
+
+    it('serves a zone from a stable peer while its own NAT flaps, and back once it is stable', () => {
+      const flapping = [...beats(2, 42), { at: at(-24), value: 0 }, { at: at(-12), value: 1 }, { at: at(-6), value: 0 }, { at: at(-2), value: 1 }];
+      const { nats, tables } = healthyThreeAz({ a: { samples: flapping } });
+      const plan = decide(world(nats, tables), CONFIG, NOW);
+      expect(verdictOf(plan, 'i-a1')).toBe('healthy');
+      expect(routesSet(plan)).toEqual({ 'rtb-a': 'i-b1' });
+      expect(plan.actions[0]!.reason).toMatch(/flapping/);
+      expect(marked(plan)).toEqual([]);
+      // Three healthy beats in a row later, the table fails back.
+      const later = world(healthyThreeAz({ a: { samples: [{ at: at(-34), value: 0 }, ...beats(3, 2)] } }).nats, [
+        { id: 'rtb-a', azs: ['us-east-1a'], to: 'i-b1' },
+      ]);
+      expect(routesSet(decide(later, CONFIG, NOW))).toEqual({ 'rtb-a': 'i-a1' });
+    });
+
+    it('keeps a flapping NAT’s tables when no stable NAT exists anywhere', () => {
+      const flapping = [{ at: at(-24), value: 0 }, { at: at(-2), value: 1 }];
+      const plan = decide(world([{ id: 'i-a1', az: 'us-east-1a', samples: flapping }], [{ id: 'rtb-a', azs: ['us-east-1a'], to: 'i-a1' }]), CONFIG, NOW);
+      expect(plan.actions).toEqual([]);
+    });
+
+    it('does not count a NAT’s boot as a failure', () => {
+      const { nats, tables } = healthyThreeAz({ a: { samples: beats(1, 2), launchedAgo: 200 } });
+      const plan = decide(world(nats, tables), CONFIG, NOW);
+      expect(plan.nats.find((n) => n.instanceId === 'i-a1')?.stable).toBe(true);
+      expect(plan.actions).toEqual([]);
     });
   });
 
