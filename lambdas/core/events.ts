@@ -36,7 +36,26 @@ export const manualEvent = z.object({
   'detail-type': z.literal('Reconcile Request'),
 });
 
-export const reconcileTrigger = z.union([scheduledEvent, alarmStateChangeEvent, manualEvent]);
+/**
+ * A NAT's agent reporting its own failed probe (async Invoke from the NAT: the second fast path).
+ * It is a hint only: the controller acts on what CloudWatch shows, never on the payload.
+ * {"source":"natbeat.agent","detail-type":"NAT Failure Report","detail":{"instanceId":"i-…",
+ *  "groupName":"…","availabilityZone":"us-east-1a","failedProbes":["forward-path"],"at":"2026-…Z"}}
+ */
+export const agentFailureReport = z.object({
+  source: z.literal('natbeat.agent'),
+  'detail-type': z.literal('NAT Failure Report'),
+  detail: z
+    .object({
+      instanceId: z.string().regex(/^i-[0-9a-f]+$/, { error: 'must be an instance id (i-…)' }),
+      groupName: z.string().min(1).max(255),
+      availabilityZone: z.string().min(1).max(64),
+      failedProbes: z.array(z.string().max(64)).max(16).optional(),
+    })
+    .loose(),
+});
+
+export const reconcileTrigger = z.union([scheduledEvent, alarmStateChangeEvent, manualEvent, agentFailureReport]);
 export type ReconcileTrigger = z.infer<typeof reconcileTrigger>;
 
 export const LAUNCH_DETAIL_TYPE = 'EC2 Instance-launch Lifecycle Action';

@@ -1,6 +1,7 @@
 /**
- * The scheduled controller. Invoked by the EventBridge schedule (the backstop, every minute) and
- * by natbeat's CloudWatch alarms changing state (the fast path); both run the same reconcile.
+ * The scheduled controller. Invoked by the EventBridge schedule (the backstop, every minute), by
+ * natbeat's zone heartbeat alarms changing state and by a NAT's agent reporting its own failure
+ * (the two fast paths); all run the same reconcile.
  */
 import type { Context } from 'aws-lambda';
 import middy from '@middy/core';
@@ -9,17 +10,41 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { ControllerMetric } from '../../common/controller-metrics';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ConfigError, errorMessage } from '../core/errors';
-import { describeIssues, reconcileTrigger } from '../core/events';
-import { reconcile } from '../core/reconcile';
+import { describeIssues, reconcileTrigger, type ReconcileTrigger } from '../core/events';
+import { reconcile, type ReconcileReport } from '../core/reconcile';
 import { actionLog, createRuntime, metricsSink, reportConfigError, type Runtime } from '../core/runtime';
 
 /** At most this many extra looks per alarm, each waiting for the next overdue NAT. */
-const MAX_FOLLOW_UPS = 3;
+const MAX_ALARM_FOLLOW_UPS = 3;
+/** After an agent's report: look again this often until CloudWatch shows the failure… */
+const REPORT_POLL_MS = 2_000;
+/** …but no longer than this (the report may be stale, or the NAT already recovered). */
+const REPORT_WAIT_MS = 20_000;
 /** Time kept back for the last run itself before Lambda's timeout. */
 const FOLLOW_UP_MARGIN_MS = 15_000;
 
 function remainingMs(context: Partial<Context> | undefined): number {
   return typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : 60_000;
+}
+
+/**
+ * How long to wait before looking again, or undefined to stop. Both fast paths can fire before
+ * CloudWatch shows what they announce: an alarm's first empty period comes before the silence
+ * window ends; an agent's report comes before its explicit 0 is visible in GetMetricData.
+ */
+function nextLookInMs(trigger: ReconcileTrigger, report: ReconcileReport, looks: number, elapsedMs: number, now: Date): number | undefined {
+  if (trigger.source === 'aws.cloudwatch' && trigger.detail.state.value === 'ALARM') {
+    const next = report.plan.overdue[0];
+    if (!next || looks > MAX_ALARM_FOLLOW_UPS) return undefined;
+    return Math.max(0, next.silentAt.getTime() - now.getTime());
+  }
+  if (trigger.source === 'natbeat.agent') {
+    const reported = report.plan.nats.find((n) => n.instanceId === trigger.detail.instanceId);
+    // Seen failing (or gone) — acted on; or not ours at all: nothing more to wait for.
+    if (!reported || reported.verdict !== 'healthy' || elapsedMs + REPORT_POLL_MS > REPORT_WAIT_MS) return undefined;
+    return REPORT_POLL_MS;
+  }
+  return undefined;
 }
 
 export interface ReconcileResponse {
@@ -42,21 +67,18 @@ export function createReconcileHandler(runtime: Runtime) {
     const trigger = parsed.data;
     logger.appendKeys({
       trigger: trigger['detail-type'],
-      ...('detail' in trigger ? { alarmName: trigger.detail.alarmName, alarmState: trigger.detail.state.value } : {}),
+      ...(trigger.source === 'aws.cloudwatch' ? { alarmName: trigger.detail.alarmName, alarmState: trigger.detail.state.value } : {}),
+      ...(trigger.source === 'natbeat.agent' ? { reportedBy: trigger.detail.instanceId, failedProbes: trigger.detail.failedProbes } : {}),
     });
     try {
       const runOnce = () =>
         reconcile({ clients: runtime.clients(), config, log: actionLog(logger), metrics: metricsSink(metrics), now: runtime.now });
+      const startedAt = runtime.now().getTime();
       let report = await runOnce();
-      // A heartbeat alarm fires before a dead NAT's silence window is over: wait for it and look
-      // again, instead of leaving the zone to the next scheduled run.
-      const alarmed = 'detail' in trigger && trigger.detail.state.value === 'ALARM';
-      for (let followUp = 0; alarmed && followUp < MAX_FOLLOW_UPS; followUp++) {
-        const next = report.plan.overdue[0];
-        if (!next) break;
-        const waitMs = Math.max(0, next.silentAt.getTime() - runtime.now().getTime());
-        if (waitMs + FOLLOW_UP_MARGIN_MS > remainingMs(context)) break;
-        logger.info('waiting for an overdue heartbeat', { instanceId: next.instanceId, waitMs });
+      for (let looks = 1; ; looks++) {
+        const waitMs = nextLookInMs(trigger, report, looks, runtime.now().getTime() - startedAt, runtime.now());
+        if (waitMs === undefined || waitMs + FOLLOW_UP_MARGIN_MS > remainingMs(context)) break;
+        logger.info('looking again shortly', { waitMs, looks });
         await runtime.sleep(waitMs);
         report = await runOnce();
       }

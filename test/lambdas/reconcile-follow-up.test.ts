@@ -153,6 +153,77 @@ describe('Function: reconcile handler follow-up', () => {
   });
 });
 
+describe('Function: reconcile handler, agent failure report', () => {
+  beforeEach(() => {
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+    ec2.reset();
+    autoScaling.reset();
+    cloudWatch.reset();
+  });
+
+  const report = (instanceId: string) => ({
+    source: 'natbeat.agent',
+    'detail-type': 'NAT Failure Report',
+    detail: { instanceId, groupName: 'nat', availabilityZone: 'us-east-1a', failedProbes: ['forward-path'] },
+  });
+
+  /** Both NATs beat every 10 s; i-a1 publishes a 0 at T0, visible in CloudWatch from T0 + visibleAfterMs. */
+  function reportingWorld(clock: { now: number }, visibleAfterMs: number) {
+    world(clock);
+    cloudWatch.on(GetMetricDataCommand).callsFake(() => {
+      const live: Date[] = [];
+      for (let t = clock.now - 2_000; t > clock.now - 60_000; t -= 10_000) live.unshift(new Date(t));
+      const a = live.filter((t) => t.getTime() < T0).map((at) => ({ at, value: 1 }));
+      if (clock.now >= T0 + visibleAfterMs) a.push({ at: new Date(T0), value: 0 });
+      return {
+        MetricDataResults: [
+          { Id: 'q0', Timestamps: a.map((x) => x.at), Values: a.map((x) => x.value), StatusCode: 'Complete' },
+          { Id: 'q1', Timestamps: live, Values: live.map(() => 1), StatusCode: 'Complete' },
+        ],
+      };
+    });
+  }
+
+  it('looks again until CloudWatch shows the reported failure, then fails the zone over', async () => {
+    const clock = { now: T0 + 500 };
+    const sleeps: number[] = [];
+    reportingWorld(clock, 5_000);
+    const response = await handlerAt(clock, sleeps)(report('i-a1'), context);
+    expect(sleeps).toEqual([2_000, 2_000, 2_000]);
+    expect(response.status).toBe('reconciled');
+    expect(ec2).toHaveReceivedCommandWith(ReplaceRouteCommand, { RouteTableId: 'rtb-a', NetworkInterfaceId: 'eni-b1' });
+    // A single explicit failure moves routes; replacement waits for a whole silence window.
+    expect(autoScaling).not.toHaveReceivedCommand(SetInstanceHealthCommand);
+  });
+
+  it('gives up after a bounded wait when the failure never shows', async () => {
+    const clock = { now: T0 + 500 };
+    const sleeps: number[] = [];
+    reportingWorld(clock, Number.POSITIVE_INFINITY);
+    await handlerAt(clock, sleeps)(report('i-a1'), context);
+    expect(sleeps.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(20_000);
+    expect(sleeps.length).toBeGreaterThan(0);
+    expect(ec2).not.toHaveReceivedCommand(ReplaceRouteCommand);
+  });
+
+  it('does not wait for an instance it does not manage, and trusts nothing in the report', async () => {
+    const clock = { now: T0 + 500 };
+    const sleeps: number[] = [];
+    reportingWorld(clock, Number.POSITIVE_INFINITY);
+    const response = await handlerAt(clock, sleeps)(report('i-0ffff'), context);
+    expect(response.status).toBe('reconciled');
+    expect(sleeps).toEqual([]);
+    expect(ec2).not.toHaveReceivedCommand(ReplaceRouteCommand);
+  });
+
+  it('ignores a report with a malformed instance id without calling AWS', async () => {
+    const clock = { now: T0 };
+    const response = await handlerAt(clock, [])(report('not-an-instance'), context);
+    expect(response).toMatchObject({ status: 'ignored' });
+    expect(autoScaling).not.toHaveReceivedCommand(DescribeAutoScalingGroupsCommand);
+  });
+});
+
 describe('Function: reconcile metrics', () => {
   beforeEach(() => {
     ec2.reset();
