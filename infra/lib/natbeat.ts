@@ -4,6 +4,7 @@
  * private route tables' default routes to healthy NATs. Alarms page operators through an
  * encrypted SNS topic.
  */
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,6 +48,20 @@ export const GROUP_TAG_KEY = 'natbeat:group';
 export function alarmPeriodFor(seconds: number): number {
   for (const p of [10, 20, 30]) if (seconds <= p) return p;
   return Math.ceil(seconds / 60) * 60;
+}
+
+/**
+ * Fixed name of the reconcile Lambda, derived from the group name. The NATs' user data and IAM
+ * policy name the function by it, so the launch template does not depend on the function (a
+ * replaced function does not roll the NATs). Lambda names: 1–64 of [A-Za-z0-9_-].
+ */
+export function reconcileFunctionName(groupName: string): string {
+  const suffix = '-reconcile';
+  const base = groupName.replace(/[^A-Za-z0-9_-]/g, '-');
+  if (base.length + suffix.length <= 64 && base === groupName) return `${base}${suffix}`;
+  // Shortened or sanitized: a hash of the real group name keeps two such groups apart.
+  const hash = createHash('sha256').update(groupName).digest('hex').slice(0, 8);
+  return `${base.slice(0, 64 - suffix.length - hash.length - 1)}-${hash}${suffix}`;
 }
 
 /** Lifecycle hook timeouts must be 30–7200 s (PutLifecycleHook HeartbeatTimeout). */
@@ -404,7 +419,7 @@ export class NatBeat extends Construct {
   public readonly securityGroup: ec2.SecurityGroup;
   /** The NATs' instance role. */
   public readonly instanceRole: iam.Role;
-  /** Reconcile Lambda (schedule and alarm triggers). */
+  /** Reconcile Lambda (schedule, zone heartbeat alarms and the NATs' failure hints). */
   public readonly reconcileFunction: nodejs.NodejsFunction;
   /** Lifecycle Lambda (Auto Scaling lifecycle events). */
   public readonly lifecycleFunction: nodejs.NodejsFunction;
@@ -419,10 +434,16 @@ export class NatBeat extends Construct {
     readonly controllerErrors: cloudwatch.Alarm;
     readonly reconcileStopped: cloudwatch.Alarm;
     readonly safetyValve: cloudwatch.Alarm;
-    /** Per AZ, in the order of `availabilityZones`: no healthy heartbeat (silence breaches). */
+    /**
+     * Per AZ, in the order of `availabilityZones`: the high-resolution trigger. ALARM on an explicit
+     * failure (heartbeat 0) or one empty period; its state changes invoke reconcile. Never pages.
+     */
+    readonly zoneHeartbeat: cloudwatch.Alarm[];
+    /**
+     * Per AZ, in the same order: the standard-resolution page. No healthy heartbeat from the zone
+     * for two minutes (or longer than the silence window). Does not invoke reconcile.
+     */
     readonly zoneSilent: cloudwatch.Alarm[];
-    /** Per AZ: a NAT reported an explicit failure (heartbeat 0). */
-    readonly zoneFailing: cloudwatch.Alarm[];
   };
   /** Availability Zones of the NATs. */
   public readonly availabilityZones: string[];
@@ -491,6 +512,25 @@ export class NatBeat extends Construct {
       reason: 'Session Manager replaces SSH for operators; AmazonSSMManagedInstanceCore is the policy AWS maintains for exactly that and nothing more.',
     });
 
+    // The agent's direct fast path: on a failed probe it invokes reconcile asynchronously with a
+    // hint. This one function only; the controller trusts nothing in the payload (README).
+    const reconcileName = Token.isUnresolved(settings.groupName)
+      ? `${Names.uniqueResourceName(this, { maxLength: 54, separator: '-' })}-reconcile`
+      : reconcileFunctionName(settings.groupName);
+    const reconcileArn = Stack.of(this).formatArn({
+      service: 'lambda',
+      resource: 'function',
+      resourceName: reconcileName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.instanceRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReportFailureToReconcile',
+        actions: ['lambda:InvokeFunction'],
+        resources: [reconcileArn],
+      }),
+    );
+
     const agentAsset = new AgentAsset(this, 'AgentPackage', { sourceRoot });
     // The one object user data downloads, rather than asset.grantRead's bucket-wide List*/Get*.
     this.instanceRole.addToPolicy(
@@ -528,6 +568,7 @@ export class NatBeat extends Construct {
       NATBEAT_HEARTBEAT_PERIOD: String(settings.heartbeatSeconds),
       NATBEAT_INTERVAL: String(settings.probeIntervalSeconds),
       NATBEAT_REGION: Aws.REGION,
+      NATBEAT_RECONCILE_FUNCTION: reconcileName,
     };
     userData.addCommands(
       'mkdir -p /opt/natbeat/package',
@@ -606,11 +647,14 @@ export class NatBeat extends Construct {
     const environment = this.controllerEnvironment(settings, props.dryRun ?? false);
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     this.reconcileFunction = this.controllerFunction('Reconcile', {
+      functionName: reconcileName,
       sourceRoot,
       entry: 'lambdas/reconcile/handler.ts',
       description: 'natbeat: observe NATs and route tables, mark silent NATs, move routes',
       environment,
       logRetention,
+      // One run at a time; with no retries and a short event age this also bounds what the NATs'
+      // failure hints (or a misbehaving NAT) can cost.
       reservedConcurrentExecutions: 1,
       timeout: Duration.seconds(55),
       // Level-triggered: a lost or stale run is replaced by the next one.
@@ -669,16 +713,20 @@ export class NatBeat extends Construct {
     if (props.alarmEmail) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     this.alarms = this.createAlarms(settings);
 
-    const fastPath = [...this.alarms.zoneSilent, ...this.alarms.zoneFailing];
     new events.Rule(this, 'AlarmRule', {
-      // ALARM: a zone went silent or failing. OK: a zone's heartbeat is back, e.g. a launching NAT
-      // has proved it routes and can get its routes and CONTINUE without waiting for the schedule.
+      // ALARM: a zone missed a heartbeat or reported a failure. OK: a zone's heartbeat is back,
+      // e.g. a launching NAT has proved it routes and can get its routes and CONTINUE without
+      // waiting for the schedule. Only the trigger alarms: the paging ZoneSilent alarms must not
+      // add runs of their own.
       description: 'natbeat fast path: a zone heartbeat alarm changed state, reconcile now',
       eventPattern: {
         source: ['aws.cloudwatch'],
         detailType: ['CloudWatch Alarm State Change'],
-        resources: fastPath.map((a) => a.alarmArn),
-        detail: { state: { value: ['ALARM', 'OK'] } },
+        detail: {
+          // Literal names (not the alarms' Refs): the pattern reads as what it matches.
+          alarmName: this.availabilityZones.map((zone) => this.alarmName(`ZoneHeartbeat-${zone}`)),
+          state: { value: ['ALARM', 'OK'] },
+        },
       },
       targets: [new targets.LambdaFunction(this.reconcileFunction, { retryAttempts: 0 })],
     });
@@ -732,6 +780,7 @@ export class NatBeat extends Construct {
   private controllerFunction(
     id: string,
     opts: {
+      functionName?: string;
       sourceRoot: string;
       entry: string;
       description: string;
@@ -761,6 +810,7 @@ export class NatBeat extends Construct {
       }),
     );
     const fn = new nodejs.NodejsFunction(this, id, {
+      functionName: opts.functionName,
       entry: path.join(opts.sourceRoot, opts.entry),
       handler: 'handler',
       projectRoot: opts.sourceRoot,
@@ -929,6 +979,11 @@ export class NatBeat extends Construct {
     return { topic, key };
   }
 
+  /** Every alarm is named `<group>-<suffix>` (the alarm topic's policy relies on the prefix). */
+  private alarmName(suffix: string): string {
+    return `${this.groupName}-${suffix}`;
+  }
+
   private controllerMetric(name: string, statistic: string, period = Duration.minutes(1)): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: HEARTBEAT_NAMESPACE,
@@ -956,7 +1011,7 @@ export class NatBeat extends Construct {
       alarm.addOkAction(action);
       return alarm;
     };
-    const name = (suffix: string) => `${s.groupName}-${suffix}`;
+    const name = (suffix: string) => this.alarmName(suffix);
 
     const zoneWithoutSameAzNat = page(
       new cloudwatch.Alarm(this, 'ZoneWithoutSameAzNatAlarm', {
@@ -1025,42 +1080,44 @@ export class NatBeat extends Construct {
       }),
     );
 
-    // High-resolution, per AZ: the fast path (each change to ALARM invokes reconcile) and a page.
-    const period = alarmPeriodFor(s.heartbeatSeconds);
-    // Alarm only once the zone has been silent as long as the controller's silence window, or
-    // the reconcile it triggers would find nothing silent yet.
-    const silentPeriods = Math.max(1, Math.ceil(s.silenceSeconds / period));
+    // Per AZ, high resolution: the trigger. It fires after one empty period or one explicit 0, well
+    // before the silence window ends; the reconcile it starts waits for that window itself. It
+    // does not page: a single late heartbeat would be noise. One alarm: $0.30 a month per AZ.
+    const triggerPeriod = alarmPeriodFor(s.heartbeatSeconds);
+    // Per AZ, standard resolution (60 s periods, $0.10): the page. Two periods at least, and a
+    // full period beyond the silence window, so natbeat has had its chance to move the routes.
+    const pagePeriod = Math.max(60, alarmPeriodFor(s.heartbeatSeconds));
+    const pagePeriods = Math.max(2, Math.ceil(s.silenceSeconds / pagePeriod) + 1);
+    const pageMinutes = (pagePeriods * pagePeriod) / 60;
+    const zoneHeartbeat: cloudwatch.Alarm[] = [];
     const zoneSilent: cloudwatch.Alarm[] = [];
-    const zoneFailing: cloudwatch.Alarm[] = [];
     this.availabilityZones.forEach((zone, i) => {
+      zoneHeartbeat.push(
+        new cloudwatch.Alarm(this, `ZoneHeartbeatAlarm${i}`, {
+          alarmName: name(`ZoneHeartbeat-${zone}`),
+          alarmDescription: `Trigger only, does not page: a NAT in ${zone} reported a routing failure (heartbeat 0) or sent no heartbeat in the last ${triggerPeriod} s. Each state change invokes natbeat's reconcile.`,
+          metric: this.heartbeatMetric(zone, 'Minimum', triggerPeriod),
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        }),
+      );
       zoneSilent.push(
         page(
           new cloudwatch.Alarm(this, `ZoneSilentAlarm${i}`, {
             alarmName: name(`ZoneSilent-${zone}`),
-            alarmDescription: `No healthy routing heartbeat from ${zone} for ${silentPeriods * period} s: its NAT is silent or failing. natbeat reconciles at once; page persists if no NAT recovers.`,
-            metric: this.heartbeatMetric(zone, 'Maximum', period),
+            alarmDescription: `No healthy heartbeat from ${zone} for ${pageMinutes} minutes: its NAT is broken or being replaced; natbeat has already moved its routes; act if it persists (see README).`,
+            metric: this.heartbeatMetric(zone, 'Maximum', pagePeriod),
             threshold: 1,
             comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-            evaluationPeriods: silentPeriods,
+            evaluationPeriods: pagePeriods,
             treatMissingData: cloudwatch.TreatMissingData.BREACHING,
           }),
         ),
       );
-      zoneFailing.push(
-        page(
-          new cloudwatch.Alarm(this, `ZoneFailingAlarm${i}`, {
-            alarmName: name(`ZoneFailing-${zone}`),
-            alarmDescription: `A NAT in ${zone} reported an explicit routing failure (heartbeat 0). natbeat reconciles at once.`,
-            metric: this.heartbeatMetric(zone, 'Minimum', period),
-            threshold: 1,
-            comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-            evaluationPeriods: 1,
-            treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-          }),
-        ),
-      );
     });
-    return { zoneWithoutSameAzNat, noNatAnywhere, controllerErrors, reconcileStopped, safetyValve, zoneSilent, zoneFailing };
+    return { zoneWithoutSameAzNat, noNatAnywhere, controllerErrors, reconcileStopped, safetyValve, zoneHeartbeat, zoneSilent };
   }
 
   private createDashboard(s: Settings): cloudwatch.Dashboard {
@@ -1073,14 +1130,22 @@ export class NatBeat extends Construct {
       new cloudwatch.AlarmStatusWidget({
         title: 'natbeat alarms',
         width: 24,
-        alarms: [a.noNatAnywhere, a.zoneWithoutSameAzNat, a.reconcileStopped, a.controllerErrors, a.safetyValve, ...a.zoneSilent, ...a.zoneFailing],
+        alarms: [a.noNatAnywhere, a.zoneWithoutSameAzNat, a.reconcileStopped, a.controllerErrors, a.safetyValve, ...a.zoneSilent],
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({
+        title: 'Zone heartbeat triggers (invoke reconcile, do not page)',
+        width: 24,
+        alarms: a.zoneHeartbeat,
       }),
     );
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
-        title: 'Routing heartbeat per zone (max; 1 = healthy)',
+        // The trigger alarm's view: a 0 or a gap is what invokes reconcile.
+        title: 'Routing heartbeat per zone (min; 1 = healthy, 0 or gap = trigger)',
         width: 12,
-        left: this.availabilityZones.map((z) => this.heartbeatMetric(z, 'Maximum', period).with({ label: z })),
+        left: this.availabilityZones.map((z) => this.heartbeatMetric(z, 'Minimum', period).with({ label: z })),
         leftYAxis: { min: 0, max: 1.2 },
       }),
       new cloudwatch.GraphWidget({

@@ -116,6 +116,16 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
     expect(userData).toContain('NATBEAT_PROBE_TARGET=');
   });
 
+  it('tells the agent which reconcile function to invoke on a failed probe: the one deployed', () => {
+    const [[, lt]] = ofType('AWS::EC2::LaunchTemplate') as [[string, Resource]];
+    const userData = JSON.stringify(lt.Properties.LaunchTemplateData.UserData);
+    const deployedName = resources[logicalId(stack.natBeat.reconcileFunction)]!.Properties.FunctionName as string;
+    expect(deployedName).toBe(`${GROUP}-reconcile`);
+    expect(userData).toContain(`'NATBEAT_RECONCILE_FUNCTION=${deployedName}'`);
+    // A fixed name, not a reference: the NATs' launch template does not depend on the function.
+    expect(JSON.stringify(lt)).not.toContain(logicalId(stack.natBeat.reconcileFunction));
+  });
+
   it('lets traffic into the NATs from the VPC range only, and no SSH from anywhere else', () => {
     const groups = ofType('AWS::EC2::SecurityGroup').filter(([id]) => id.startsWith('NatBeat'));
     expect(groups).toHaveLength(1);
@@ -170,17 +180,32 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
       ScheduleExpression: 'rate(1 minute)',
       Targets: [Match.objectLike({ Arn: reconcileArn })],
     });
-    const zoneAlarms = [...stack.natBeat.alarms.zoneSilent, ...stack.natBeat.alarms.zoneFailing];
     assertHas('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.cloudwatch'],
         'detail-type': ['CloudWatch Alarm State Change'],
-        resources: zoneAlarms.map((a) => ({ 'Fn::GetAtt': [logicalId(a), 'Arn'] })),
-        detail: { state: { value: ['ALARM', 'OK'] } },
+        detail: {
+          alarmName: ZONES.map((z) => `${GROUP}-ZoneHeartbeat-${z}`),
+          state: { value: ['ALARM', 'OK'] },
+        },
       },
       Targets: [Match.objectLike({ Arn: reconcileArn })],
     });
     assertCount('AWS::Events::Rule', 4);
+  });
+
+  it('invokes reconcile on the trigger alarms only, never on the paging ones', () => {
+    const alarmRules = ofType('AWS::Events::Rule').filter(([, r]) => JSON.stringify(r.Properties.EventPattern ?? {}).includes('aws.cloudwatch'));
+    expect(alarmRules).toHaveLength(1);
+    const pattern = alarmRules[0]![1].Properties.EventPattern;
+    // Matched by name only: no resources/prefix clause that could let other alarms through.
+    expect(Object.keys(pattern).sort()).toEqual(['detail', 'detail-type', 'source']);
+    const names = pattern.detail.alarmName as string[];
+    const alarmNames = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties.AlarmName as string);
+    // Every matched name is a deployed alarm, and every one of them is a ZoneHeartbeat trigger.
+    for (const n of names) expect(alarmNames).toContain(n);
+    expect(names.filter((n) => !n.startsWith(`${GROUP}-ZoneHeartbeat-`))).toEqual([]);
+    expect(names.some((n) => n.includes('ZoneSilent'))).toBe(false);
   });
 
   it('sends the group’s lifecycle actions to the lifecycle Lambda', () => {
@@ -233,11 +258,37 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
       return found![1].Properties;
     };
 
-    it('has five controller alarms and two per AZ, each paging the topic on ALARM and OK', () => {
+    const isTrigger = (a: Resource) => String(a.Properties.AlarmName).startsWith(`${GROUP}-ZoneHeartbeat-`);
+
+    it('has five controller alarms and two per AZ; all but the zone triggers page the topic on ALARM and OK', () => {
       assertCount('AWS::CloudWatch::Alarm', 5 + 2 * ZONES.length);
-      for (const [, a] of ofType('AWS::CloudWatch::Alarm')) {
+      const all = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a);
+      const paging = all.filter((a) => !isTrigger(a));
+      expect(paging).toHaveLength(5 + ZONES.length);
+      for (const a of paging) {
         expect(a.Properties.AlarmActions).toEqual([topicRef()]);
         expect(a.Properties.OKActions).toEqual([topicRef()]);
+      }
+      // The triggers fire at the first missed heartbeat: paging on them would be noise.
+      const triggers = all.filter(isTrigger);
+      expect(triggers).toHaveLength(ZONES.length);
+      for (const a of triggers) {
+        expect(a.Properties.AlarmActions ?? []).toEqual([]);
+        expect(a.Properties.OKActions ?? []).toEqual([]);
+        expect(a.Properties.InsufficientDataActions ?? []).toEqual([]);
+      }
+    });
+
+    it('has exactly one high-resolution (sub-minute) alarm per AZ: each costs $0.30 a month', () => {
+      const highResolution = ofType('AWS::CloudWatch::Alarm').filter(([, a]) => (a.Properties.Period as number | undefined) !== undefined && a.Properties.Period < 60);
+      expect(highResolution).toHaveLength(ZONES.length);
+      const perZone = ZONES.map((z) => highResolution.filter(([, a]) => a.Properties.AlarmName === `${GROUP}-ZoneHeartbeat-${z}`).length);
+      expect(perZone).toEqual(ZONES.map(() => 1));
+      // Metric-math alarms (controller errors) carry their periods inside Metrics: all 60 s.
+      for (const [, a] of ofType('AWS::CloudWatch::Alarm')) {
+        for (const m of (a.Properties.Metrics ?? []) as { MetricStat?: { Period: number } }[]) {
+          if (m.MetricStat) expect(m.MetricStat.Period).toBeGreaterThanOrEqual(60);
+        }
       }
     });
 
@@ -296,35 +347,49 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
       expect(names).toEqual([ControllerMetric.Errors, 'Errors', 'Errors'].sort());
     });
 
-    it('watches each zone’s heartbeat at 10 s: silence breaches, an explicit 0 alarms at once', () => {
+    const dimensionsOf = (zone: string) => [
+      { Name: 'AutoScalingGroupName', Value: GROUP },
+      { Name: 'AvailabilityZone', Value: zone },
+    ];
+
+    it('triggers on each zone’s heartbeat at 10 s: one empty period or an explicit 0 alarms', () => {
       for (const zone of ZONES) {
-        const dimensions = [
-          { Name: 'AutoScalingGroupName', Value: GROUP },
-          { Name: 'AvailabilityZone', Value: zone },
-        ];
-        expect(alarm(`ZoneSilent-${zone}`)).toMatchObject({
+        expect(alarm(`ZoneHeartbeat-${zone}`)).toMatchObject({
           Namespace: HEARTBEAT_NAMESPACE,
           MetricName: HEARTBEAT_METRIC,
-          Dimensions: dimensions,
-          Period: 10,
-          Statistic: 'Maximum',
-          Threshold: 1,
-          ComparisonOperator: 'LessThanThreshold',
-          // 3 × 10 s ≥ the controller's 25 s silence window.
-          EvaluationPeriods: 3,
-          TreatMissingData: 'breaching',
-        });
-        expect(alarm(`ZoneFailing-${zone}`)).toMatchObject({
-          MetricName: HEARTBEAT_METRIC,
-          Dimensions: dimensions,
+          Dimensions: dimensionsOf(zone),
           Period: 10,
           Statistic: 'Minimum',
           Threshold: 1,
           ComparisonOperator: 'LessThanThreshold',
+          // The first empty period, not the whole silence window: reconcile waits for that itself.
           EvaluationPeriods: 1,
-          TreatMissingData: 'notBreaching',
+          TreatMissingData: 'breaching',
         });
       }
+    });
+
+    it('pages per zone after 2 minutes without a healthy heartbeat, at standard resolution', () => {
+      for (const zone of ZONES) {
+        const a = alarm(`ZoneSilent-${zone}`);
+        expect(a).toMatchObject({
+          Namespace: HEARTBEAT_NAMESPACE,
+          MetricName: HEARTBEAT_METRIC,
+          Dimensions: dimensionsOf(zone),
+          Period: 60,
+          Statistic: 'Maximum',
+          Threshold: 1,
+          ComparisonOperator: 'LessThanThreshold',
+          EvaluationPeriods: 2,
+          TreatMissingData: 'breaching',
+          AlarmActions: [topicRef()],
+          OKActions: [topicRef()],
+        });
+        expect(a.AlarmDescription).toContain(`No healthy heartbeat from ${zone} for 2 minutes`);
+        expect(a.AlarmDescription).toMatch(/natbeat has already moved its routes/);
+      }
+      // The old per-zone pair is gone.
+      expect(ofType('AWS::CloudWatch::Alarm').filter(([, r]) => String(r.Properties.AlarmName).includes('ZoneFailing'))).toEqual([]);
     });
   });
 
@@ -357,11 +422,15 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
       }
     });
 
-    it('lets the NAT publish metrics only in the NatBeat namespace and read only its package', () => {
+    const natStatements = () => {
       const role = logicalId(stack.natBeat.instanceRole);
       const policies = ofType('AWS::IAM::Policy').filter(([, p]) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === role));
-      const statements = policies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Record<string, Json>[]);
-      expect(statements.map((s) => s.Action).flat().sort()).toEqual(['cloudwatch:PutMetricData', 's3:GetObject']);
+      return policies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Record<string, Json>[]);
+    };
+
+    it('lets the NAT publish metrics only in the NatBeat namespace, read only its package, invoke only reconcile', () => {
+      const statements = natStatements();
+      expect(statements.map((s) => s.Action).flat().sort()).toEqual(['cloudwatch:PutMetricData', 'lambda:InvokeFunction', 's3:GetObject']);
       expect(statements.find((s) => s.Action === 'cloudwatch:PutMetricData')!.Condition).toEqual({
         StringEquals: { 'cloudwatch:namespace': HEARTBEAT_NAMESPACE },
       });
@@ -370,6 +439,19 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
         AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'ec2.amazonaws.com' } })] }),
         ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']] }],
       });
+    });
+
+    it('lets the NAT invoke the reconcile function by its exact ARN, nothing else and no wildcard', () => {
+      const invoke = natStatements().filter((s) => ([] as string[]).concat(s.Action).some((a) => a.startsWith('lambda:')));
+      expect(invoke).toHaveLength(1);
+      expect(invoke[0]).toMatchObject({ Effect: 'Allow', Action: 'lambda:InvokeFunction', Sid: 'ReportFailureToReconcile' });
+      const resource = JSON.stringify(invoke[0]!.Resource);
+      expect(resource).not.toContain('*');
+      expect(resource).toContain(':lambda:us-east-1:');
+      // The ARN names the function natbeat deploys (not the lifecycle one, not a qualifier).
+      const deployedName = resources[logicalId(stack.natBeat.reconcileFunction)]!.Properties.FunctionName as string;
+      expect(resource.endsWith(`:function:${deployedName}"]]}`)).toBe(true);
+      expect(resources[logicalId(stack.natBeat.lifecycleFunction)]!.Properties.FunctionName).toBeUndefined();
     });
 
     it('scopes the controller’s writes to its group, tagged route tables and its own NATs', () => {

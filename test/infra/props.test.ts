@@ -2,7 +2,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { describe, expect, it } from 'vitest';
-import { alarmPeriodFor, NatBeat, type NatBeatProps } from '../../infra/lib/natbeat';
+import { alarmPeriodFor, NatBeat, type NatBeatProps, reconcileFunctionName } from '../../infra/lib/natbeat';
 
 function vpcStack(subnets?: ec2.SubnetConfiguration[]) {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
@@ -77,10 +77,15 @@ describe('Construct: NatBeat settings', { timeout: 90_000 }, () => {
   it('derives the zone alarms and the controller settings from the heartbeat props', () => {
     const { stack } = build({ heartbeatPeriod: Duration.seconds(30), silenceWindow: Duration.seconds(90), dryRun: true });
     const template = Template.fromStack(stack);
-    const alarms = template.findResources('AWS::CloudWatch::Alarm', {
-      Properties: { AlarmName: 'g-ZoneSilent-us-east-1a', Period: 30, EvaluationPeriods: 3 },
+    // Trigger: one 30 s period. Page: 60 s periods covering the 90 s silence window plus one.
+    const trigger = template.findResources('AWS::CloudWatch::Alarm', {
+      Properties: { AlarmName: 'g-ZoneHeartbeat-us-east-1a', Period: 30, EvaluationPeriods: 1 },
     });
-    expect(Object.keys(alarms)).toHaveLength(1);
+    expect(Object.keys(trigger)).toHaveLength(1);
+    const page = template.findResources('AWS::CloudWatch::Alarm', {
+      Properties: { AlarmName: 'g-ZoneSilent-us-east-1a', Period: 60, EvaluationPeriods: 3, AlarmDescription: Match.stringLikeRegexp('for 3 minutes') },
+    });
+    expect(Object.keys(page)).toHaveLength(1);
     const functions = template.findResources('AWS::Lambda::Function', {
       Properties: {
         Environment: {
@@ -89,6 +94,27 @@ describe('Construct: NatBeat settings', { timeout: 90_000 }, () => {
       },
     });
     expect(Object.keys(functions)).toHaveLength(2);
+  });
+
+  it('pages on a slow heartbeat only after whole periods that hold one beat', () => {
+    const { stack } = build({ heartbeatPeriod: Duration.seconds(90), silenceWindow: Duration.seconds(200) });
+    const template = Template.fromStack(stack);
+    // 90 s beats: 120 s periods (a 60 s one could be empty while healthy); 200 s of silence → 2 + 1.
+    const page = template.findResources('AWS::CloudWatch::Alarm', {
+      Properties: { AlarmName: 'g-ZoneSilent-us-east-1b', Period: 120, EvaluationPeriods: 3 },
+    });
+    expect(Object.keys(page)).toHaveLength(1);
+  });
+
+  it('names the reconcile function after the group, within Lambda’s 64 characters', () => {
+    expect(reconcileFunctionName('natbeat-nat')).toBe('natbeat-nat-reconcile');
+    const long = reconcileFunctionName('x'.repeat(120));
+    expect(long).toMatch(/^x+-[0-9a-f]{8}-reconcile$/);
+    expect(long).toHaveLength(64);
+    // Dots are valid in group names, not in function names; the hash keeps a.b and a-b apart.
+    expect(reconcileFunctionName('a.b')).toMatch(/^a-b-[0-9a-f]{8}-reconcile$/);
+    expect(reconcileFunctionName('a.b')).not.toBe(reconcileFunctionName('a-b'));
+    expect(reconcileFunctionName('a.b')).not.toBe(reconcileFunctionName('a,b'));
   });
 
   it('grants AssociateAddress only on the pinned allocations and its own NATs’ interfaces', () => {
