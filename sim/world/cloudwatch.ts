@@ -1,7 +1,7 @@
 /**
  * CloudWatch: a metric store whose datapoints become visible a while after PutMetricData
- * (metricVisibilitySeconds), GetMetricData over it, and high-resolution alarms evaluated every
- * 10 s whose state changes are announced (to EventBridge). An ingestion outage either rejects
+ * (metricVisibilitySeconds), GetMetricData over it, and alarms (high resolution, evaluated every
+ * 10 s; standard, every minute) whose state changes are announced (to EventBridge). An ingestion outage either rejects
  * PutMetricData or holds the data back until it ends.
  */
 import { awsError } from './errors';
@@ -31,6 +31,11 @@ export interface AlarmDefinition {
   threshold: number;
   comparison: 'LessThanThreshold' | 'GreaterThanOrEqualToThreshold';
   treatMissingData: 'breaching' | 'notBreaching';
+  /**
+   * high: evaluated every alarmEvaluationSeconds (10 s) [AWS]; standard: every 60 s [AWS].
+   * @default 'high'
+   */
+  resolution?: 'high' | 'standard';
   /** The AZ it watches (for the timeline). */
   zone?: string;
 }
@@ -77,9 +82,10 @@ export class CloudWatchWorld {
     return alarm;
   }
 
-  /** Every alarmEvaluationSeconds. */
-  evaluateAlarms(): void {
+  /** High-resolution alarms every alarmEvaluationSeconds, standard ones every minute (all when no resolution is given). */
+  evaluateAlarms(resolution?: 'high' | 'standard'): void {
     for (const alarm of this.alarms) {
+      if (resolution !== undefined && (alarm.resolution ?? 'high') !== resolution) continue;
       const next = this.evaluate(alarm);
       if (next !== alarm.state) {
         const previous = alarm.state;

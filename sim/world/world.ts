@@ -71,6 +71,8 @@ export class SimWorld implements WorldApi {
   readonly metrics: CapturingMetrics[] = [];
   /** Unhealthy marks made through the API, with whether the NAT was routing then. */
   readonly marks: { at: number; instanceId: string; routing: boolean; lastBrokenAt?: number }[] = [];
+  /** Paging alarms (ZoneSilent) that went to ALARM. */
+  readonly pages: { at: number; alarm: string }[] = [];
   /** Last time each instance was seen not routing (for the "never mark a routing NAT" check). */
   readonly lastBrokenAt = new Map<string, number>();
   /** NATs launched in `zone` within [from, until) come up unable to forward. */
@@ -217,14 +219,25 @@ export class SimWorld implements WorldApi {
     this.reconcileLambda = reconcile;
     this.lifecycleLambda = lambda('natbeat-lifecycle', createLifecycleHandler, 60_000);
 
-    // Alarms as infra/ defines them, per zone on the zone aggregate.
-    const period = alarmPeriodFor(params.heartbeatPeriodSeconds);
+    // Alarms as infra/ defines them, per zone on the zone aggregate: the high-resolution trigger
+    // (one empty period or one explicit 0; its ALARM and OK changes invoke reconcile) and the
+    // standard-resolution page (no healthy beat for two minutes; it pages, it invokes nothing).
+    const triggerPeriod = alarmPeriodFor(params.heartbeatPeriodSeconds);
+    const pagePeriod = Math.max(60, alarmPeriodFor(params.heartbeatPeriodSeconds));
+    const pagePeriods = Math.max(2, Math.ceil(this.config.silenceSeconds / pagePeriod) + 1);
+    const triggers = new Set<string>();
     for (const zone of this.options.zones) {
-      const base = { namespace: HEARTBEAT_NAMESPACE, metricName: HEARTBEAT_METRIC, dimensions: zoneDimensions(GROUP_NAME, zone), periodSeconds: period, threshold: 1, comparison: 'LessThanThreshold' as const, zone };
-      this.cloudWatch.addAlarm({ ...base, name: `${GROUP_NAME}-ZoneSilent-${zone}`, stat: 'Maximum', evaluationPeriods: Math.max(1, Math.ceil(this.config.silenceSeconds / period)), treatMissingData: 'breaching' });
-      this.cloudWatch.addAlarm({ ...base, name: `${GROUP_NAME}-ZoneFailing-${zone}`, stat: 'Minimum', evaluationPeriods: 1, treatMissingData: 'notBreaching' });
+      const base = { namespace: HEARTBEAT_NAMESPACE, metricName: HEARTBEAT_METRIC, dimensions: zoneDimensions(GROUP_NAME, zone), threshold: 1, comparison: 'LessThanThreshold' as const, treatMissingData: 'breaching' as const, zone };
+      const trigger = this.cloudWatch.addAlarm({ ...base, name: `${GROUP_NAME}-ZoneHeartbeat-${zone}`, stat: 'Minimum', periodSeconds: triggerPeriod, evaluationPeriods: 1, resolution: 'high' });
+      triggers.add(trigger.name);
+      this.cloudWatch.addAlarm({ ...base, name: `${GROUP_NAME}-ZoneSilent-${zone}`, stat: 'Maximum', periodSeconds: pagePeriod, evaluationPeriods: pagePeriods, resolution: 'standard' });
     }
     this.cloudWatch.onAlarmStateChange = (alarm) => {
+      if (!triggers.has(alarm.name)) {
+        // The paging alarm: an operator is told (counted), reconcile is not invoked.
+        if (alarm.state === 'ALARM') this.pages.push({ at: clock.now(), alarm: alarm.name });
+        return;
+      }
       const event = {
         version: '0',
         id: `alarm-${clock.now()}-${alarm.name}`,
@@ -240,7 +253,9 @@ export class SimWorld implements WorldApi {
       this.events.send(event, (e) => reconcile.invoke(e, `alarm ${alarm.name.replace(`${GROUP_NAME}-`, '')} ${alarm.state}`), RELIABLE);
     };
     const alarmPeriod = params.alarmEvaluationSeconds * 1000;
-    clock.every(alarmPeriod, startAt + phase(this.options.alarmPhaseMs, alarmPeriod), () => this.cloudWatch.evaluateAlarms());
+    const alarmPhase = phase(this.options.alarmPhaseMs, alarmPeriod);
+    clock.every(alarmPeriod, startAt + alarmPhase, () => this.cloudWatch.evaluateAlarms('high'));
+    clock.every(60_000, startAt + alarmPhase, () => this.cloudWatch.evaluateAlarms('standard'));
     const schedulePeriod = params.schedulePeriodSeconds * 1000;
     this.events.schedule(startAt + phase(this.options.schedulePhaseMs, schedulePeriod), (e) => reconcile.invoke(e, 'schedule'));
   }
