@@ -6,7 +6,8 @@
  * - the agent sends one PutMetricData per heartbeat period carrying two datums (per-instance and
  *   per-zone series): 1 request, 2 custom metrics per NAT;
  * - every reconcile run reads one heartbeat metric per NAT with GetMetricData;
- * - the CDK construct creates 2 high-resolution alarms per AZ and a few standard fleet-wide alarms;
+ * - the CDK construct creates, per AZ, 1 high-resolution trigger alarm (zone heartbeat) and 1 standard
+ *   paging alarm (zone silent), and a few standard fleet-wide alarms;
  * - the controller emits its own EMF metrics (fleet-wide, shared by every AZ).
  *
  * Prices are us-east-1 list prices; free tiers are ignored (an account's other workloads use them).
@@ -57,8 +58,10 @@ export interface CostInputs {
   scheduleMinutes?: number;
   /** Hours in the billed month. @default HOURS_PER_MONTH (730) */
   hoursPerMonth?: number;
-  /** High-resolution alarm metrics per AZ (zone silent + zone failing). @default 2 */
+  /** High-resolution alarm metrics per AZ (the zone heartbeat trigger). @default 1 */
   highResolutionAlarmsPerAz?: number;
+  /** Standard-resolution alarm metrics per AZ (the zone silent page, 60 s periods). @default 1 */
+  standardAlarmsPerAz?: number;
   /**
    * Standard alarm metrics, fleet-wide: zone without same-AZ NAT, no NAT anywhere, reconcile
    * stopped (dead-man's switch), safety valve (1 each) and controller errors, whose metric math
@@ -85,7 +88,10 @@ export interface CostInputs {
    * transitions and the launch and terminate lifecycle events. @default 4
    */
   extraReconcilesPerReplacement?: number;
-  /** Extra alarm-triggered reconcile runs per month for anything else (failures, flapping). @default 0 */
+  /**
+   * Extra reconcile runs per month for anything else: failures, trigger-alarm flapping, the
+   * agents' failure hints. @default 0
+   */
   extraReconcilesPerMonth?: number;
   /** Controller Lambda memory. @default 256 (the construct's setting) */
   lambdaMemoryMb?: number;
@@ -134,7 +140,8 @@ export const COST_DEFAULTS: Omit<Required<CostInputs>, 'azs'> = {
   heartbeatPeriodSeconds: DEFAULT_HEARTBEAT_PERIOD_SECONDS,
   scheduleMinutes: 1,
   hoursPerMonth: HOURS_PER_MONTH,
-  highResolutionAlarmsPerAz: 2,
+  highResolutionAlarmsPerAz: 1,
+  standardAlarmsPerAz: 1,
   standardAlarmMetrics: 7,
   controllerMetrics: 1.5,
   queriesPerNatPerReconcile: 1,
@@ -170,6 +177,7 @@ export function resolveCostInputs(inputs: CostInputs): Required<CostInputs> {
   check('lambdaMemoryMb', r.lambdaMemoryMb, 128, true);
   for (const key of [
     'highResolutionAlarmsPerAz',
+    'standardAlarmsPerAz',
     'standardAlarmMetrics',
     'controllerMetrics',
     'queriesPerNatPerReconcile',
@@ -240,11 +248,19 @@ export function monthlyCost(inputs: CostInputs): CostReport {
   });
   add({
     category: 'controller',
-    item: 'High-resolution alarms (zone silent, zone failing)',
+    item: 'High-resolution alarms per zone (zone heartbeat trigger)',
     quantity: i.azs * i.highResolutionAlarmsPerAz,
     unit: 'alarm metric-months',
     unitPrice: PRICES.highResolutionAlarmMetricMonth,
     source: 'CloudWatch pricing [3P]: $0.30 per high-resolution alarm metric',
+  });
+  add({
+    category: 'controller',
+    item: 'Standard alarms per zone (zone silent page)',
+    quantity: i.azs * i.standardAlarmsPerAz,
+    unit: 'alarm metric-months',
+    unitPrice: PRICES.standardAlarmMetricMonth,
+    source: 'CloudWatch pricing [3P]: $0.10 per standard alarm metric',
   });
   add({
     category: 'controller',
@@ -369,7 +385,7 @@ export function monthlyCost(inputs: CostInputs): CostReport {
       `${nats} NAT(s): ${i.azs} AZ(s) × ${i.natsPerAz}; each sends 1 PutMetricData every ${i.heartbeatPeriodSeconds} s with a per-instance and a per-zone datum (failure reports are rare and not counted).`,
       `${Math.round(scheduled).toLocaleString('en-US')} scheduled reconcile runs (every ${i.scheduleMinutes} min) + ${round2(replacementRuns)} for replacements (${round2(i.replacementsPerNatMonth)} per NAT × ${i.extraReconcilesPerReplacement}: alarm ALARM/OK and lifecycle events) + ${i.extraReconcilesPerMonth} other; each reads ${i.queriesPerNatPerReconcile} heartbeat metric(s) per NAT.`,
       'Per-instance heartbeat metrics are prorated hourly, so a replacement costs only the overlap hours in which both the old and the new instance publish.',
-      `Alarms as the CDK construct creates them: ${i.highResolutionAlarmsPerAz} high-resolution per AZ, ${i.standardAlarmMetrics} standard alarm metrics fleet-wide (the controller-errors alarm's metric math reads 3 metrics); fleet-wide items are split evenly across AZs.`,
+      `Alarms as the CDK construct creates them: ${i.highResolutionAlarmsPerAz} high-resolution and ${i.standardAlarmsPerAz} standard per AZ, ${i.standardAlarmMetrics} standard alarm metrics fleet-wide (the controller-errors alarm's metric math reads 3 metrics); fleet-wide items are split evenly across AZs.`,
       `Lambda arm64, ${i.lambdaMemoryMb} MB, ${i.lambdaAvgMs} ms average per run (an estimate; measure it with the reconcile benchmark).`,
       'Not counted: internet data transfer out (the same for both), cross-AZ data while a zone fails over ($0.01/GB each way), SNS notifications, the dashboard.',
       `A NAT instance processes data at no charge; a NAT Gateway charges $${PRICES.natGatewayPerGb}/GB (${i.dataGbPerAzMonth} GB per AZ-month assumed).`,

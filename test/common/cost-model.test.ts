@@ -35,10 +35,24 @@ describe('Function: monthlyCost', () => {
     expect(line(r, 'GetMetricData').monthlyUsd).toBeCloseTo(0.87652, 8);
   });
 
-  it('prices the alarms the construct creates: 2 high-resolution per AZ and 7 standard alarm metrics', () => {
+  it('prices the alarms the construct creates: per AZ 1 high-resolution and 1 standard, 7 standard metrics fleet-wide', () => {
     const r = monthlyCost({ azs: 3 });
-    expect(line(r, 'High-resolution alarms').monthlyUsd).toBeCloseTo(1.8, 8);
-    expect(line(r, 'Standard alarms').monthlyUsd).toBeCloseTo(0.7, 8);
+    expect(line(r, 'High-resolution alarms').quantity).toBe(3);
+    expect(line(r, 'High-resolution alarms').monthlyUsd).toBeCloseTo(0.9, 8); // 3 × $0.30
+    expect(line(r, 'Standard alarms per zone').quantity).toBe(3);
+    expect(line(r, 'Standard alarms per zone').monthlyUsd).toBeCloseTo(0.3, 8); // 3 × $0.10
+    expect(line(r, 'Standard alarms (fleet-wide)').monthlyUsd).toBeCloseTo(0.7, 8);
+    // One more AZ adds $0.30 + $0.10 of alarms.
+    const alarms = (x: ReturnType<typeof monthlyCost>) =>
+      x.lines.filter((l) => /^(High-resolution|Standard) alarms/.test(l.item)).reduce((sum, l) => sum + l.monthlyUsd, 0);
+    expect(alarms(monthlyCost({ azs: 4 })) - alarms(r)).toBeCloseTo(0.4, 8);
+  });
+
+  it('takes the per-zone alarm counts as inputs and rejects negative ones', () => {
+    const r = monthlyCost({ azs: 2, highResolutionAlarmsPerAz: 2, standardAlarmsPerAz: 3 });
+    expect(line(r, 'High-resolution alarms').monthlyUsd).toBeCloseTo(1.2, 8); // 2 AZs × 2 × $0.30
+    expect(line(r, 'Standard alarms per zone').monthlyUsd).toBeCloseTo(0.6, 8); // 2 AZs × 3 × $0.10
+    expect(() => monthlyCost({ azs: 2, standardAlarmsPerAz: -1 })).toThrow(/standardAlarmsPerAz/);
   });
 
   it('splits fleet-wide items evenly across AZs', () => {
@@ -58,8 +72,9 @@ describe('Function: monthlyCost', () => {
       3 * 0.3 + // per-instance metrics
       3 * 0.3 + // per-zone metrics
       runs * 3 * 0.00001 + // GetMetricData
-      6 * 0.3 + // high-resolution alarms
-      7 * 0.1 + // standard alarms
+      3 * 0.3 + // high-resolution alarms: one trigger per AZ
+      3 * 0.1 + // standard alarms: one zone-silent page per AZ
+      7 * 0.1 + // standard alarms, fleet-wide
       1.5 * 0.3 + // controller metrics (ReconcileRuns + sparse counts)
       runs * 0.2e-6 + // Lambda requests
       runs * 0.25 * 0.4 * 0.0000133334; // Lambda GB-s
@@ -67,6 +82,28 @@ describe('Function: monthlyCost', () => {
     expect(r.natInstancePerAzMonthUsd).toBeCloseTo(730 * 0.0042 + 730 * 0.005 + 8 * 0.08, 8);
     expect(r.natGatewayPerAzMonthUsd).toBeCloseTo(730 * 0.045 + 730 * 0.005, 8);
     expect(r.savingsPerAzMonthUsd).toBeCloseTo(r.natGatewayPerAzMonthUsd - r.natbeatPerAzMonthUsd, 8);
+  });
+
+  it('computes the controller per AZ at 3 AZs with every default (hand-computed)', () => {
+    const r = monthlyCost({ azs: 3 });
+    // runs = 730 × 60 scheduled + 3 NATs × 30/14 replacements × 4 runs each
+    const runs = 43_800 + (3 * 30 * 4) / 14;
+    const controller =
+      3 * 262_800 * 0.00001 + // PutMetricData: 7.884
+      3 * (1 + 30 / 14 / 730) * 0.3 + // per-instance metrics with 1 h overlap per replacement
+      3 * 0.3 + // per-zone metrics
+      runs * 3 * 0.00001 + // GetMetricData
+      3 * 0.3 + // one high-resolution alarm per AZ
+      3 * 0.1 + // one standard zone-silent alarm per AZ
+      7 * 0.1 + // fleet-wide standard alarm metrics
+      1.5 * 0.3 + // controller EMF metrics
+      ((runs * 2048) / 1e9) * 0.5 + // logs
+      runs * 0.2e-6 + // Lambda requests
+      runs * 0.25 * 0.4 * 0.0000133334; // Lambda GB-s
+    expect(r.controllerPerAzMonthUsd).toBeCloseTo(controller / 3, 8);
+    // ≈ $4.49: the alarms are now $0.40 per AZ; the 10 s heartbeat's PutMetricData ($2.63) dominates.
+    expect(r.controllerPerAzMonthUsd).toBeGreaterThan(4.48);
+    expect(r.controllerPerAzMonthUsd).toBeLessThan(4.5);
   });
 
   it('charges a NAT Gateway for data processed and a NAT instance not', () => {
