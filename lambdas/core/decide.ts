@@ -11,6 +11,7 @@ import {
   type HeartbeatSample,
   type ManagedGroup,
   type NatAssessment,
+  type NatVerdict,
   type NatInstance,
   type Plan,
   type PrivateRouteTable,
@@ -145,24 +146,23 @@ function assessNat(
   const graceSeconds = Math.max(config.graceSeconds, group.healthCheckGracePeriodSeconds);
   const inGrace = launchedSecondsAgo !== undefined && launchedSecondsAgo < graceSeconds;
 
-  const base = {
+  // One object literal with a fixed shape per NAT (this runs for every NAT of every fleet).
+  const make = (verdict: NatVerdict, routable: boolean, stable: boolean, shouldMark: boolean, reason: string): Assessed => ({
     instance,
     instanceId: instance.instanceId,
     groupName: instance.groupName,
     availabilityZone: instance.availabilityZone,
     vpcId: instance.vpcId,
     lifecycleState: instance.lifecycleState,
-    lastHeartbeatAt: lastHealthy?.at,
-    launchedSecondsAgo,
-  };
-  const notServing = (verdict: 'leaving' | 'unhealthy', reason: string): Assessed => ({
-    ...base,
     verdict,
-    routable: false,
-    stable: false,
-    shouldMark: false,
+    routable,
+    stable,
+    lastHeartbeatAt: lastHealthy?.at,
     reason,
+    shouldMark,
+    launchedSecondsAgo,
   });
+  const notServing = (verdict: 'leaving' | 'unhealthy', reason: string) => make(verdict, false, false, false, reason);
 
   if (instance.ec2State !== 'running') {
     return notServing('leaving', `EC2 state is ${instance.ec2State ?? 'unknown (instance not found)'}`);
@@ -185,54 +185,37 @@ function assessNat(
   const hasEni = instance.networkInterfaceId !== undefined && instance.vpcId !== undefined;
 
   if (fresh && latest.value >= 1) {
-    return {
-      ...base,
-      verdict: 'healthy',
-      routable: hasEni,
+    return make(
+      'healthy',
+      hasEni,
       stable,
-      shouldMark: false,
-      reason: hasEni
+      false,
+      hasEni
         ? `healthy heartbeat ${ago(now, latest.at)} ago (${trailing} in a row)`
         : 'healthy heartbeat, but no primary network interface to route to',
-    };
+    );
   }
   // Replacement is destructive, so only a NAT that has not proved itself for a whole silence
   // window is marked; its routes move away at the first explicit failure already.
   const shouldMark = !launching && !inGrace && !healthyRecently;
   if (fresh) {
-    return {
-      ...base,
-      verdict: 'failing',
-      routable: false,
-      stable: false,
-      shouldMark,
-      reason: `agent reports a failed probe ${ago(now, latest.at)} ago${
-        lastHealthy ? `; last healthy heartbeat ${ago(now, lastHealthy.at)} ago` : ''
-      }`,
-    };
+    const since = lastHealthy ? `; last healthy heartbeat ${ago(now, lastHealthy.at)} ago` : '';
+    return make('failing', false, false, shouldMark, `agent reports a failed probe ${ago(now, latest.at)} ago${since}`);
   }
   if (launching || inGrace) {
-    return {
-      ...base,
-      verdict: 'booting',
-      routable: false,
-      stable: false,
-      shouldMark: false,
-      reason: `launched ${launchedSecondsAgo === undefined ? '?' : Math.round(launchedSecondsAgo)} s ago, no heartbeat yet (${
-        launching ? 'waiting for proof in its launch hook' : `grace period ${graceSeconds} s`
-      })`,
-    };
+    const launched = launchedSecondsAgo === undefined ? '?' : Math.round(launchedSecondsAgo);
+    const waiting = launching ? 'waiting for proof in its launch hook' : `grace period ${graceSeconds} s`;
+    return make('booting', false, false, false, `launched ${launched} s ago, no heartbeat yet (${waiting})`);
   }
-  return {
-    ...base,
-    verdict: 'silent',
-    routable: false,
-    stable: false,
+  return make(
+    'silent',
+    false,
+    false,
     shouldMark,
-    reason: lastHealthy
+    lastHealthy
       ? `no heartbeat for ${ago(now, lastHealthy.at)} (silence window ${config.silenceSeconds} s)`
       : `no heartbeat since launch ${Math.round(launchedSecondsAgo ?? 0)} s ago (silence window ${config.silenceSeconds} s)`,
-  };
+  );
 }
 
 /**
@@ -277,7 +260,7 @@ function prepareInstances(snapshot: Snapshot, assessed: Assessed[]): Action[] {
   }
   const holderOf = new Map(snapshot.elasticIps.map((a) => [a.allocationId, a.instanceId]));
   for (const group of snapshot.groups) {
-    for (const [zone, allocationId] of Object.entries(group.elasticIps).sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [zone, allocationId] of Object.entries(group.elasticIps).sort(([a], [b]) => byCodeUnit(a, b))) {
       const inZone = candidates
         .filter((n) => n.groupName === group.name && n.availabilityZone === zone && n.instance.networkInterfaceId)
         .sort(byPreference);
@@ -303,7 +286,7 @@ function byPreference(a: Assessed, b: Assessed): number {
   if (a.routable !== b.routable) return a.routable ? -1 : 1;
   const at = a.instance.launchTime?.getTime() ?? 0;
   const bt = b.instance.launchTime?.getTime() ?? 0;
-  return at - bt || a.instanceId.localeCompare(b.instanceId);
+  return at - bt || byCodeUnit(a.instanceId, b.instanceId);
 }
 
 function planRoutes(snapshot: Snapshot, assessed: Assessed[], config: DecideConfig) {
@@ -317,7 +300,7 @@ function planRoutes(snapshot: Snapshot, assessed: Assessed[], config: DecideConf
     assessed.filter((n) => n.instance.networkInterfaceId).map((n) => [n.instance.networkInterfaceId!, n]),
   );
   const tablesByVpc = groupBy(
-    [...snapshot.routeTables].sort((a, b) => a.routeTableId.localeCompare(b.routeTableId)),
+    [...snapshot.routeTables].sort((a, b) => byCodeUnit(a.routeTableId, b.routeTableId)),
     (t) => t.vpcId,
   );
   // Grouped once: filtering the whole fleet per VPC made this quadratic (seconds at 10,000 NATs).
@@ -326,13 +309,14 @@ function planRoutes(snapshot: Snapshot, assessed: Assessed[], config: DecideConf
     (n) => n.vpcId!,
   );
 
-  for (const [vpcId, tables] of [...tablesByVpc].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [vpcId, tables] of [...tablesByVpc].sort(([a], [b]) => byCodeUnit(a, b))) {
     if (unobserved.has(vpcId)) {
       for (const t of tables) routes.push(keepAsIs(t, 'VPC not fully observed in this run: left as it is', 'unknown'));
       continue;
     }
     const routable = routableByVpc.get(vpcId) ?? [];
-    const load = new Map(routable.map((n) => [n.instanceId, 0]));
+    const stableNats = routable.filter((n) => n.stable);
+    const load = new Map<string, number>();
     // What a new target must be: any routable NAT (the table has none), a stable one (moving off a
     // flapping NAT), or a stable one in the table's own AZ (failback).
     const pending: { table: PrivateRouteTable; current?: Assessed; why: string; need: 'any' | 'stable' | 'stable-home' }[] = [];
@@ -345,12 +329,12 @@ function planRoutes(snapshot: Snapshot, assessed: Assessed[], config: DecideConf
           ? (target.instanceId ? byInstance.get(target.instanceId) : undefined) ??
             (target.networkInterfaceId ? byEni.get(target.networkInterfaceId) : undefined)
           : undefined;
-      const zones = new Set(table.availabilityZones);
+      const zones = table.availabilityZones;
       // A healthy current NAT keeps its tables even if it could not be a new target (e.g. its
       // interface was not observed): moving traffic on missing data would be acting blindly.
       if (current?.verdict === 'healthy' && current.vpcId === vpcId) {
-        const sameAz = zones.has(current.availabilityZone);
-        const others = routable.filter((n) => n.stable && n.instanceId !== current.instanceId);
+        const sameAz = zones.includes(current.availabilityZone);
+        const others = stableNats.filter((n) => n !== current);
         if (!current.stable && others.length > 0) {
           // A NAT that keeps failing and recovering loses traffic each time: serve the table from
           // a stable NAT until this one has proved itself again (the failback rule brings it back).
@@ -362,7 +346,7 @@ function planRoutes(snapshot: Snapshot, assessed: Assessed[], config: DecideConf
           routes.push(assessment(table, current, 'same-az', `kept on ${current.instanceId}: healthy, same AZ`));
           continue;
         }
-        if (!others.some((n) => zones.has(n.availabilityZone))) {
+        if (!others.some((n) => zones.includes(n.availabilityZone))) {
           load.set(current.instanceId, (load.get(current.instanceId) ?? 0) + 1);
           routes.push(
             assessment(table, current, 'cross-az', `kept on ${current.instanceId} in ${current.availabilityZone}: no stable NAT in its own AZ yet`),
@@ -377,10 +361,10 @@ function planRoutes(snapshot: Snapshot, assessed: Assessed[], config: DecideConf
 
     // Pass 2: a new target for each remaining table: own AZ first, then the least-loaded peer.
     for (const { table, current, why, need } of pending) {
-      const zones = new Set(table.availabilityZones);
-      const candidates = routable.filter((n) => n.instanceId !== current?.instanceId);
-      const home = candidates.filter((n) => zones.has(n.availabilityZone));
-      const away = need === 'stable-home' ? [] : candidates.filter((n) => !zones.has(n.availabilityZone));
+      const zones = table.availabilityZones;
+      const candidates = routable.filter((n) => n !== current);
+      const home = candidates.filter((n) => zones.includes(n.availabilityZone));
+      const away = need === 'stable-home' ? [] : candidates.filter((n) => !zones.includes(n.availabilityZone));
       const stable = (list: Assessed[]) => list.filter((n) => n.stable);
       // Stable NATs first, own AZ before another; a table without any NAT takes an unstable one too.
       const chosen =
@@ -397,7 +381,7 @@ function planRoutes(snapshot: Snapshot, assessed: Assessed[], config: DecideConf
         continue;
       }
       load.set(chosen.instanceId, (load.get(chosen.instanceId) ?? 0) + 1);
-      const sameAz = zones.has(chosen.availabilityZone);
+      const sameAz = zones.includes(chosen.availabilityZone);
       const reason = `${why}: → ${chosen.instanceId} (${sameAz ? 'same AZ' : `cross-AZ, in ${chosen.availabilityZone}`})`;
       routeActions.push({
         kind: 'SetRoute',
@@ -444,7 +428,7 @@ function leastLoaded(candidates: Assessed[], load: Map<string, number>): Assesse
 }
 
 function tieBreak(a: Assessed, b: Assessed): number {
-  return a.availabilityZone.localeCompare(b.availabilityZone) || a.instanceId.localeCompare(b.instanceId);
+  return byCodeUnit(a.availabilityZone, b.availabilityZone) || byCodeUnit(a.instanceId, b.instanceId);
 }
 
 function planLifecycle(
@@ -532,8 +516,23 @@ function keepAsIs(table: PrivateRouteTable, reason: string, serving: 'none' | 'u
 }
 
 function publicAssessment(n: Assessed): NatAssessment {
-  const { instance: _instance, shouldMark: _shouldMark, launchedSecondsAgo: _launched, ...rest } = n;
-  return rest;
+  return {
+    instanceId: n.instanceId,
+    groupName: n.groupName,
+    availabilityZone: n.availabilityZone,
+    vpcId: n.vpcId,
+    lifecycleState: n.lifecycleState,
+    verdict: n.verdict,
+    routable: n.routable,
+    stable: n.stable,
+    lastHeartbeatAt: n.lastHeartbeatAt,
+    reason: n.reason,
+  };
+}
+
+/** Plain code-unit order: deterministic and far cheaper than localeCompare on thousands of ids. */
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
