@@ -25,7 +25,11 @@ export class Invocation {
   crashed = false;
   private crashNow: () => void = () => undefined;
   readonly crashSignal = new Promise<void>((resolve) => (this.crashNow = resolve));
-  constructor(readonly crashAfter: number | undefined) {}
+  constructor(
+    readonly crashAfter: number | undefined,
+    /** What invoked it (schedule, alarm …, report from i-…, …). */
+    readonly source = '',
+  ) {}
   /** Called by the SDK bridge after a mutating call took effect; true = the runtime dies now. */
   afterMutation(): boolean {
     this.mutatingCalls++;
@@ -88,7 +92,7 @@ export class SimLambda {
     this.coldNext = false;
     await clock.sleep(cold ? params.lambdaColdStartMs : params.lambdaWarmStartMs);
     const plan = this.crashPlans.find((p) => p.times > 0 && clock.now() >= p.from);
-    const invocation = new Invocation(plan?.afterMutatingCalls);
+    const invocation = new Invocation(plan?.afterMutatingCalls, source);
     const started = clock.now();
     const deadline = started + this.timeoutMs;
     const context = fakeContext(this.name, ++this.count, () => Math.max(0, deadline - clock.now()));

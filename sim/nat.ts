@@ -1,10 +1,13 @@
 /**
  * A NAT instance's life on the virtual clock: it boots, then does what its control scheme's
  * boot does, and (natbeat) runs the real agent loop: agent/run-loop.ts with the agent's own
- * HeartbeatSchedule and HeartbeatPublisher, publishing through a real CloudWatchClient into the
+ * HeartbeatSchedule, HeartbeatPublisher and FailureReporter, publishing through a real
+ * CloudWatchClient and reporting failures through a real LambdaClient, both answered by the
  * world. The simulated part is only the probe: it passes when the world says this NAT forwards.
  */
 import { CreateRouteCommand, DescribeRouteTablesCommand, ModifyInstanceAttributeCommand, ReplaceRouteCommand } from '@aws-sdk/client-ec2';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { FailureReporter } from '../agent/failure-report';
 import { createCloudWatchClient, HeartbeatPublisher, HeartbeatSchedule } from '../agent/publisher';
 import { runLoop } from '../agent/run-loop';
 import type { Logger as AgentLogger } from '../agent/log';
@@ -19,11 +22,16 @@ export interface NatEnvironment {
   ec2: Ec2World;
   mode: ControlMode;
   groupName: string;
+  /** The reconcile function the agent reports failures to (--reconcile-function); none: no reports. */
+  reconcileFunction?: string;
   /** The zone's private route table (the seed's boot script knows it from its user data). */
   privateSubnetOf: (zone: string) => string;
   /** fck-nat: the zone's static ENI that routes point at. */
   staticEniOf: (zone: string) => string | undefined;
 }
+
+/** agent/systemd/natbeat-agent.service: Restart=always, RestartSec=2. */
+const AGENT_RESTART_SECONDS = 2;
 
 /** Probe duration when the forward path works (a local connection). GUESS. */
 const HEALTHY_PROBE_MS = 20;
@@ -31,6 +39,8 @@ const HEALTHY_PROBE_MS = 20;
 export class NatHost {
   private agent?: AbortController;
   private firstBeatSeen = false;
+  /** Times the agent process died (an uncaught error in its run loop). */
+  agentCrashes = 0;
   private bootTimer?: { cancel(): void };
 
   constructor(
@@ -133,9 +143,20 @@ export class NatHost {
       { namespace: HEARTBEAT_NAMESPACE, groupName: this.env.groupName, instanceId: i.instanceId, availabilityZone: i.availabilityZone },
       { sleep: (ms, signal) => clock.sleep(ms, signal) },
     );
+    // The agent's failure report, with a LambdaClient built like createLambdaClient builds it
+    // (maxAttempts 1), whose Invoke the world answers; the InvokeCommand class is given directly
+    // rather than imported on first use (a real-time import would race the virtual clock).
+    const source = { instanceId: i.instanceId, groupName: this.env.groupName, availabilityZone: i.availabilityZone };
+    const reporter =
+      this.env.reconcileFunction && params.agentFailureReports
+        ? new FailureReporter(connect(new LambdaClient({ region: 'us-east-1', maxAttempts: 1 }), 'lambda', this.env.world), this.env.reconcileFunction, source, {
+            sleep: (ms, signal) => clock.sleep(ms, signal),
+            loadInvokeCommand: () => Promise.resolve(InvokeCommand),
+          })
+        : undefined;
     const intervalMs = params.probeIntervalSeconds * 1000;
     const log: AgentLogger = (_level, message) => {
-      if (message.startsWith('routing unhealthy') || message.startsWith('published failing') || message.startsWith('heartbeat')) {
+      if (message.startsWith('routing unhealthy') || message.startsWith('published failing') || message.startsWith('heartbeat') || message.startsWith('failure report')) {
         timeline.record('heartbeat', `${i.instanceId} agent: ${message}`, i.availabilityZone);
       } else if (message.startsWith('published healthy') && !this.firstBeatSeen) {
         this.firstBeatSeen = true;
@@ -144,7 +165,7 @@ export class NatHost {
         timeline.record('heartbeat', `${i.instanceId} agent: ${message}`, i.availabilityZone);
       }
     };
-    void runLoop({
+    runLoop({
       probe: async (signal) => {
         if (!this.alive()) {
           stop.abort(); // nothing runs on a hung, impaired or terminated instance
@@ -158,9 +179,19 @@ export class NatHost {
       publisher,
       schedule: new HeartbeatSchedule(params.heartbeatPeriodSeconds * 1000, intervalMs / 2),
       intervalMs,
-      clock: { now: () => clock.now(), sleep: (ms, signal) => clock.sleep(ms, signal) },
+      // Whole milliseconds, as Date.now() gives the real agent.
+      clock: { now: () => Math.floor(clock.now()), sleep: (ms, signal) => clock.sleep(ms, signal) },
       log,
       signal: stop.signal,
+      reporter,
+    }).catch((error: unknown) => {
+      // The agent process died: systemd restarts it (Restart=always, RestartSec=2).
+      this.agentCrashes++;
+      timeline.record('nat', `${i.instanceId} AGENT CRASHED: ${String(error).split('\n')[0]}; systemd restarts it in ${AGENT_RESTART_SECONDS} s`, i.availabilityZone);
+      stop.abort();
+      clock.after(AGENT_RESTART_SECONDS * 1000, () => {
+        if (this.alive()) this.startAgent();
+      });
     });
   }
 }

@@ -25,6 +25,11 @@ export interface WorldParams {
   lambdaWarmStartMs: number;
   /** Lambda: an environment idle this long is cold again. GUESS. */
   lambdaIdleColdSeconds: number;
+  /**
+   * Lambda: an asynchronous Invoke (InvocationType Event, the agent's failure report) is accepted
+   * at once (202) and handed to the function after this delay, ms range. GUESS (0.2–1 s).
+   */
+  lambdaAsyncInvokeDelayMs: [number, number];
   /** Async invocations older than this are dropped (reconcile: maxEventAge 2 min in infra). */
   lambdaMaxEventAgeSeconds: number;
   /** Any AWS API call: latency range in ms. GUESS (tens of ms in-Region). */
@@ -54,6 +59,11 @@ export interface WorldParams {
   natbeatReplacementOrder: 'launch-first' | 'terminate-first';
   /** Baselines (fck-nat, the seed's script) have no maintenance policy: terminate, then launch. */
   baselineReplacementOrder: 'launch-first' | 'terminate-first';
+  /**
+   * Agent: on the first failing cycle of an episode it invokes reconcile asynchronously with a
+   * failure report (agent/failure-report.ts; the agent's --reconcile-function). Off = alarms only.
+   */
+  agentFailureReports: boolean;
   /** Agent: seconds between probe cycles (common/heartbeat.ts). */
   probeIntervalSeconds: number;
   /** Agent: seconds between two heartbeats of the same value (common/heartbeat.ts). */
@@ -76,6 +86,7 @@ export const DEFAULT_WORLD_PARAMS: WorldParams = {
   lambdaColdStartMs: 300,
   lambdaWarmStartMs: 10,
   lambdaIdleColdSeconds: 600,
+  lambdaAsyncInvokeDelayMs: [200, 1000],
   lambdaMaxEventAgeSeconds: 120,
   apiLatencyMs: [20, 80],
   statusCheckIntervalSeconds: 60,
@@ -89,6 +100,7 @@ export const DEFAULT_WORLD_PARAMS: WorldParams = {
   healthCheckGraceSeconds: 300,
   natbeatReplacementOrder: 'launch-first',
   baselineReplacementOrder: 'terminate-first',
+  agentFailureReports: true,
   probeIntervalSeconds: DEFAULT_PROBE_INTERVAL_SECONDS,
   heartbeatPeriodSeconds: DEFAULT_HEARTBEAT_PERIOD_SECONDS,
   probeTimeoutSeconds: Math.min(1, DEFAULT_PROBE_INTERVAL_SECONDS / 2),

@@ -37,6 +37,12 @@ export interface Invariants {
   /** Unhealthy marks while CloudWatch ingestion was out (the safety valve must hold). */
   marksDuringMetricOutage: number;
   safetyValveTrips: number;
+  /** Unhealthy marks made by a run an agent's failure report invoked, of a NAT that was routing then. */
+  routingNatsMarkedOnReport: { instanceId: string; atSeconds: number }[];
+  /** Route writes that took a table off its own zone's healthy, in-service NAT (see SimWorld.falseMoves). */
+  falseRouteMoves: { zone: string; atSeconds: number; source: string }[];
+  /** Unhealthy marks of a NAT that was routing at that moment (whatever its recent past). */
+  marksOfRoutingNats: number;
 }
 
 export interface RunResult {
@@ -56,6 +62,10 @@ export interface RunResult {
   reconcileRuns: number;
   controllerMetrics: Record<string, number>;
   usage: { putMetricData: number; getMetricData: number; metricsRead: number; throttledCalls: number };
+  /** Failure reports the agents sent, paging alarms (ZoneSilent → ALARM), agent process crashes. */
+  reports: number;
+  pages: number;
+  agentCrashes: number;
 }
 
 export async function runScenario(scenario: Scenario, mode: ControlMode, options: RunOptions): Promise<RunResult> {
@@ -126,10 +136,16 @@ export async function runScenario(scenario: Scenario, mode: ControlMode, options
       convergence,
       marksDuringMetricOutage: world.marks.filter((m) => outages.some((o) => m.at >= o.from && m.at < o.until + signalDelayMs)).length,
       safetyValveTrips: totals.SafetyValveTrips ?? 0,
+      routingNatsMarkedOnReport: world.marks.filter((m) => m.routing && m.source.startsWith('report')).map((m) => ({ instanceId: m.instanceId, atSeconds: rel(m.at) })),
+      falseRouteMoves: world.falseMoves.map((m) => ({ zone: m.zone, atSeconds: rel(m.at), source: m.source })),
+      marksOfRoutingNats: world.marks.filter((m) => m.routing).length,
     },
     reconcileRuns: world.reconcileLambda?.records.length ?? 0,
     controllerMetrics: totals,
     usage: { ...world.cloudWatch.usage, throttledCalls: world.throttle.throttledCalls },
+    reports: world.reports.length,
+    pages: world.pages.length,
+    agentCrashes: [...world.nats.values()].reduce((n, h) => n + h.agentCrashes, 0),
   };
 }
 

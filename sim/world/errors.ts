@@ -6,13 +6,15 @@
 import { AutoScalingServiceException } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchServiceException } from '@aws-sdk/client-cloudwatch';
 import { EC2ServiceException } from '@aws-sdk/client-ec2';
+import { LambdaServiceException } from '@aws-sdk/client-lambda';
 
-export type Service = 'ec2' | 'autoscaling' | 'cloudwatch';
+export type Service = 'ec2' | 'autoscaling' | 'cloudwatch' | 'lambda';
 
 const EXCEPTIONS = {
   ec2: EC2ServiceException,
   autoscaling: AutoScalingServiceException,
   cloudwatch: CloudWatchServiceException,
+  lambda: LambdaServiceException,
 } as const;
 
 export function awsError(service: Service, code: string, message: string, httpStatusCode = 400): Error {
@@ -30,6 +32,7 @@ export const THROTTLING_CODE: Record<Service, string> = {
   ec2: 'RequestLimitExceeded',
   autoscaling: 'Throttling',
   cloudwatch: 'Throttling',
+  lambda: 'TooManyRequestsException',
 };
 
 export function isRetryableCode(code: string, httpStatusCode: number | undefined): boolean {

@@ -13,7 +13,7 @@ import { LAUNCH_DETAIL_TYPE, TERMINATE_DETAIL_TYPE } from '../../lambdas/core/ev
 import { HEARTBEAT_METRIC, HEARTBEAT_NAMESPACE, zoneDimensions } from '../../common/heartbeat';
 import { VirtualClock } from '../clock';
 import { EgressTracker } from '../egress';
-import { SimLambda } from '../lambda';
+import { invocationStorage, SimLambda } from '../lambda';
 import { NatHost, type ControlMode } from '../nat';
 import type { WorldParams } from '../params';
 import { CapturingMetrics, quietLogger } from '../powertools';
@@ -24,11 +24,13 @@ import { AutoScalingWorld, type SimGroup } from './autoscaling';
 import { CloudWatchWorld } from './cloudwatch';
 import { IdFactory, type Input, type WorldContext } from './context';
 import { Ec2World, type SimRouteTable } from './ec2';
-import type { Service } from './errors';
+import { awsError, type Service } from './errors';
 import { EventBus, RELIABLE, type DeliveryFaults } from './eventbridge';
 import { Throttle } from './throttle';
 
 export const GROUP_NAME = 'natbeat-nat';
+/** The reconcile function's fixed name (infra: `<group>-reconcile`), given to the agents. */
+export const RECONCILE_FUNCTION = `${GROUP_NAME}-reconcile`;
 
 export interface WorldOptions {
   mode: ControlMode;
@@ -69,8 +71,15 @@ export class SimWorld implements WorldApi {
   reconcileLambda?: SimLambda;
   lifecycleLambda?: SimLambda;
   readonly metrics: CapturingMetrics[] = [];
-  /** Unhealthy marks made through the API, with whether the NAT was routing then. */
-  readonly marks: { at: number; instanceId: string; routing: boolean; lastBrokenAt?: number }[] = [];
+  /** Unhealthy marks made through the API, with whether the NAT was routing then and what invoked the run. */
+  readonly marks: { at: number; instanceId: string; routing: boolean; lastBrokenAt?: number; source: string }[] = [];
+  /**
+   * Route writes that took a table off a NAT in the table's own zone that was routing, in
+   * service, and not being replaced: failovers nothing called for.
+   */
+  readonly falseMoves: { at: number; zone: string; from: string; to: string; source: string }[] = [];
+  /** Failure reports the agents sent (async Invoke accepted). */
+  readonly reports: { at: number; instanceId: string }[] = [];
   /** Paging alarms (ZoneSilent) that went to ALARM. */
   readonly pages: { at: number; alarm: string }[] = [];
   /** Last time each instance was seen not routing (for the "never mark a routing NAT" check). */
@@ -188,6 +197,7 @@ export class SimWorld implements WorldApi {
           ec2: this.ec2,
           mode: this.options.mode,
           groupName: GROUP_NAME,
+          reconcileFunction: this.options.mode === 'natbeat' ? RECONCILE_FUNCTION : undefined,
           privateSubnetOf: (zone) => this.privateSubnets.get(zone)!,
           staticEniOf: (zone) => this.staticEnis.get(zone),
         },
@@ -215,7 +225,7 @@ export class SimWorld implements WorldApi {
       return new SimLambda(this.ctx, name, make(runtime), reserved, timeoutMs);
     };
     // As infra/ deploys them: reconcile serialized (reserved concurrency 1), 55 s; lifecycle 60 s.
-    const reconcile = lambda('natbeat-reconcile', createReconcileHandler, 55_000, 1);
+    const reconcile = lambda(RECONCILE_FUNCTION, createReconcileHandler, 55_000, 1);
     this.reconcileLambda = reconcile;
     this.lifecycleLambda = lambda('natbeat-lifecycle', createLifecycleHandler, 60_000);
 
@@ -263,11 +273,20 @@ export class SimWorld implements WorldApi {
   handle(service: Service, command: string, input: Input): unknown {
     switch (service) {
       case 'ec2':
+        if (command === 'ReplaceRoute' || command === 'CreateRoute') {
+          const move = this.falseMove(input);
+          const output = this.ec2.handle(command, input);
+          if (move) this.falseMoves.push(move);
+          return output;
+        }
         return this.ec2.handle(command, input);
+      case 'lambda':
+        return this.invokeAsync(command, input);
       case 'autoscaling':
         if (command === 'SetInstanceHealth' && input.HealthStatus === 'Unhealthy') {
           const instance = this.ec2.instances.get(String(input.InstanceId));
           this.marks.push({
+            source: invocationStorage.getStore()?.source ?? 'outside a Lambda',
             at: this.ctx.clock.now(),
             instanceId: String(input.InstanceId),
             routing: instance !== undefined && this.ec2.natRoutes(instance),
@@ -278,6 +297,49 @@ export class SimWorld implements WorldApi {
       case 'cloudwatch':
         return this.cloudWatch.handle(command, input);
     }
+  }
+
+  /** Records a write that would take a private table off a healthy home NAT (a false failover). */
+  private falseMove(input: Input): SimWorld['falseMoves'][number] | undefined {
+    const zone = [...this.privateTables].find(([, t]) => t.routeTableId === input.RouteTableId)?.[0];
+    if (!zone || input.DestinationCidrBlock !== '0.0.0.0/0') return undefined;
+    const table = this.privateTables.get(zone)!;
+    const route = table.routes.find((r) => r.destinationCidrBlock === '0.0.0.0/0');
+    const from = route && this.ec2.routeTargetInstance(route);
+    if (!from || from.availabilityZone !== zone || !this.ec2.natRoutes(from)) return undefined;
+    const to = String(input.NetworkInterfaceId ?? input.InstanceId ?? '');
+    if (to === from.primaryEniId || to === from.instanceId) return undefined;
+    const member = this.group.instances.find((i) => i.instanceId === from.instanceId);
+    if (member?.lifecycleState !== 'InService' || member.healthStatus !== 'Healthy') return undefined;
+    return { at: this.ctx.clock.now(), zone, from: from.instanceId, to, source: invocationStorage.getStore()?.source ?? 'outside a Lambda' };
+  }
+
+  /**
+   * Lambda Invoke, asynchronous only (the agent's failure report): accepted at once (202), handed
+   * to the function after the async invoke delay; the function's reserved concurrency makes it
+   * wait behind a running invocation (its queue), like every other async source.
+   */
+  private invokeAsync(command: string, input: Input): unknown {
+    const lambda = this.reconcileLambda;
+    if (command !== 'Invoke') throw awsError('lambda', 'InvalidAction', `The action ${command} is not valid for this endpoint.`);
+    if (!lambda || (input.FunctionName !== lambda.name && !String(input.FunctionName).endsWith(`:function:${lambda.name}`))) {
+      throw awsError('lambda', 'ResourceNotFoundException', `Function not found: ${String(input.FunctionName)}`, 404);
+    }
+    if (input.InvocationType !== 'Event') throw awsError('lambda', 'InvalidParameterValueException', 'Only asynchronous (Event) invocations are modelled.');
+    const raw: unknown = input.Payload;
+    const text = typeof raw === 'string' ? raw : new TextDecoder().decode(raw as Uint8Array);
+    if (text.length > 256 * 1024) throw awsError('lambda', 'RequestTooLargeException', 'Request must be smaller than 262144 bytes for the InvokeAsync operation', 413);
+    let event: unknown;
+    try {
+      event = JSON.parse(text);
+    } catch {
+      throw awsError('lambda', 'InvalidRequestContentException', 'Could not parse request body into json');
+    }
+    const instanceId = String((event as { detail?: { instanceId?: unknown } }).detail?.instanceId ?? '?');
+    this.reports.push({ at: this.ctx.clock.now(), instanceId });
+    const [low, high] = this.ctx.params.lambdaAsyncInvokeDelayMs;
+    this.ctx.clock.after(this.ctx.rng.uniform(low, high), () => lambda.invoke(event, `report from ${instanceId}`));
+    return { StatusCode: 202 };
   }
 
   /** Every private table on a working NAT, or no NAT in the VPC works at all. */

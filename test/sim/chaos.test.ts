@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runScenario } from '../../sim/run';
-import { builtinScenarioNames, loadScenario } from '../../sim/scenario';
+import { builtinScenarioNames, loadScenario, parseScenario } from '../../sim/scenario';
 
 // Every built-in fault scenario, on natbeat's real handlers, checked for the controller's promises.
 describe('Chaos: natbeat on every built-in scenario', () => {
@@ -11,8 +11,36 @@ describe('Chaos: natbeat on every built-in scenario', () => {
       expect(run.invariants.brokenTablesAtEnd).toEqual([]);
       expect(run.invariants.convergence?.converged).toBe(true);
       expect(run.unrepaired).toBe(false);
+      // The agent's report is a hint: a run it starts acts on CloudWatch only, never on a routing NAT.
+      expect(run.invariants.routingNatsMarkedOnReport).toEqual([]);
     });
   }
+
+  it('a failure report the agent sends about a NAT that recovers at once moves nothing and marks nothing', async () => {
+    // The NAT stops forwarding for one probe cycle: its agent reports, publishes one 0, and routes again.
+    const scenario = parseScenario(
+      { name: 'blip', description: 'one failed probe', durationSeconds: 240, faults: [{ kind: 'stop-forwarding', at: 0, zone: 'a', restoreAt: 1.5 }] },
+      'blip',
+    );
+    let reported = 0;
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      const run = await runScenario(scenario, 'natbeat', { seed });
+      reported += run.reports;
+      expect(run.invariants.marksOfRoutingNats).toBe(0);
+      expect(run.invariants.routingNatsMarkedOnReport).toEqual([]);
+      expect(run.invariants.brokenTablesAtEnd).toEqual([]);
+    }
+    expect(reported).toBeGreaterThan(0);
+  });
+
+  it('an agent failure report makes the controller move the routes before the trigger alarm fires', async () => {
+    const run = await runScenario(loadScenario('routing-failure'), 'natbeat', { seed: 1 });
+    const firstRoute = run.timeline.find((e) => e.kind === 'route' && e.atMs >= run.faultAtMs);
+    const firstAlarm = run.timeline.find((e) => e.kind === 'alarm' && e.atMs >= run.faultAtMs && e.message.endsWith('→ ALARM'));
+    expect(run.reports).toBeGreaterThan(0);
+    expect(run.timeline.some((e) => e.kind === 'lambda' && e.message.includes('(report from') && e.message.includes('SetRoute done'))).toBe(true);
+    expect(firstRoute!.atMs).toBeLessThan(firstAlarm?.atMs ?? Number.POSITIVE_INFINITY);
+  });
 
   it('holds the safety valve while CloudWatch ingestion is out: nothing marked, the valve trips', async () => {
     const run = await runScenario(loadScenario('cloudwatch-outage'), 'natbeat', { seed: 3 });
