@@ -1177,12 +1177,16 @@ export class NatBeat extends Construct {
     );
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
-        title: 'Lambda duration (p99) and throttles',
+        title: 'Lambda duration (p99), reconcile invocations and throttles',
         width: 24,
         left: [this.reconcileFunction, this.lifecycleFunction].map((f, i) =>
           f.metricDuration({ statistic: 'p99', label: i === 0 ? 'reconcile p99' : 'lifecycle p99' }),
         ),
-        right: [this.reconcileFunction.metricThrottles({ label: 'reconcile throttles', statistic: 'Sum' })],
+        // Schedule (1/min) + alarm triggers + the NATs' failure hints: a NAT flooding hints shows here.
+        right: [
+          this.reconcileFunction.metricInvocations({ label: 'reconcile invocations', statistic: 'Sum' }),
+          this.reconcileFunction.metricThrottles({ label: 'reconcile throttles', statistic: 'Sum' }),
+        ],
       }),
     );
     return dashboard;
