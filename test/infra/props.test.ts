@@ -1,4 +1,4 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, Lazy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { describe, expect, it } from 'vitest';
@@ -115,6 +115,19 @@ describe('Construct: NatBeat settings', { timeout: 90_000 }, () => {
     expect(reconcileFunctionName('a.b')).toMatch(/^a-b-[0-9a-f]{8}-reconcile$/);
     expect(reconcileFunctionName('a.b')).not.toBe(reconcileFunctionName('a-b'));
     expect(reconcileFunctionName('a.b')).not.toBe(reconcileFunctionName('a,b'));
+  });
+
+  it('with a group name known only at deploy time, names the function from the construct path, in IAM and user data alike', () => {
+    const { stack } = build({ groupName: Lazy.string({ produce: () => 'late' }) });
+    const template = Template.fromStack(stack);
+    const fn = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('observe NATs') } }));
+    expect(fn).toHaveLength(1);
+    const name = (fn[0] as { Properties: { FunctionName: string } }).Properties.FunctionName;
+    expect(name).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
+    expect(name.endsWith('-reconcile')).toBe(true);
+    const text = JSON.stringify(template.toJSON());
+    expect(text).toContain(`NATBEAT_RECONCILE_FUNCTION=${name}'`);
+    expect(text).toContain(`:function:${name}"`);
   });
 
   it('grants AssociateAddress only on the pinned allocations and its own NATs’ interfaces', () => {
