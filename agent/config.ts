@@ -36,6 +36,8 @@ export interface AgentConfig {
   metricNamespace: string;
   imdsEndpoint: string;
   imdsTimeoutSeconds: number;
+  /** Name or ARN of the reconcile Lambda that gets the failure report; undefined: no report. */
+  reconcileFunction: string | undefined;
 }
 
 export const DEFAULT_PROBE_NAMESPACE = 'natbeat-probe';
@@ -72,6 +74,11 @@ export const FLAGS = {
   namespace: { env: 'NATBEAT_NAMESPACE', value: 'NAMESPACE', help: `CloudWatch namespace of the heartbeat (default ${HEARTBEAT_NAMESPACE})` },
   'imds-endpoint': { env: 'NATBEAT_IMDS_ENDPOINT', value: 'URL', help: `instance metadata base URL (default ${DEFAULT_IMDS_ENDPOINT})` },
   'imds-timeout': { env: 'NATBEAT_IMDS_TIMEOUT', value: 'SECONDS', help: `time limit of each instance metadata request (default ${DEFAULT_IMDS_TIMEOUT_SECONDS})` },
+  'reconcile-function': {
+    env: 'NATBEAT_RECONCILE_FUNCTION',
+    value: 'FUNCTION',
+    help: 'run: name or ARN of the reconcile Lambda, invoked asynchronously with a failure report on the first failing cycle of each failure episode (default: no report)',
+  },
 } as const satisfies Record<string, FlagSpec>;
 
 type FlagName = keyof typeof FLAGS;
@@ -133,6 +140,10 @@ const probeTarget = z.pipe(
   }),
 );
 
+/** A function name, or the ARN of a function (optionally with a version or alias qualifier). */
+const FUNCTION_NAME_OR_ARN =
+  /^(?:[A-Za-z0-9_-]{1,64}|arn:aws[a-z-]*:lambda:[a-z]{2}(?:-[a-z]+)+-\d{1,2}:\d{12}:function:[A-Za-z0-9_-]{1,64}(?::(?:\$LATEST|[A-Za-z0-9_-]{1,128}))?)$/;
+
 const optionalText = (flag: string, pattern: RegExp, what: string) => z.optional(matching(pattern, `--${flag} must be ${what}`));
 
 const schema = z
@@ -156,6 +167,11 @@ const schema = z
     ),
     'imds-endpoint': z._default(z.url({ error: '--imds-endpoint must be a URL' }), DEFAULT_IMDS_ENDPOINT),
     'imds-timeout': z._default(seconds('imds-timeout', 0.05, 60), DEFAULT_IMDS_TIMEOUT_SECONDS),
+    'reconcile-function': optionalText(
+      'reconcile-function',
+      FUNCTION_NAME_OR_ARN,
+      'a Lambda function name (1–64 letters, digits, - _) or a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER])',
+    ),
   })
   .check(
     z.refine((value: { interval: number; 'probe-timeout'?: number | undefined }) => value['probe-timeout'] === undefined || value['probe-timeout'] < value.interval, {
@@ -234,6 +250,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     metricNamespace: value.namespace,
     imdsEndpoint: value['imds-endpoint'].replace(/\/+$/, ''),
     imdsTimeoutSeconds: value['imds-timeout'],
+    reconcileFunction: value['reconcile-function'],
   };
   if (config.command !== 'setup' && config.probeTargets.length === 0) {
     throw new ConfigError(`${config.command} needs at least one --probe-target HOST:PORT (or NATBEAT_PROBE_TARGET) for the forward-path probe`);

@@ -6,6 +6,7 @@
 import { formatCidr } from './cidr';
 import { describeConfig, parseCli, usage, type AgentConfig } from './config';
 import { ConfigError, errorMessage } from './errors';
+import { createLambdaClient, FailureReporter, regionOfFunction } from './failure-report';
 import { ImdsClient, resolveIdentity, vpcCidrsFromMetadata } from './identity';
 import { jsonLogger, type Logger } from './log';
 import { formatReport, runProbes } from './probe-runner';
@@ -102,6 +103,11 @@ async function runCommand(config: AgentConfig, system: System, log: Logger, env:
   log('info', 'natbeat agent running', { identity, config: describeConfig(config) });
   const publisher = new HeartbeatPublisher(createCloudWatchClient(identity.region), { namespace: config.metricNamespace, ...identity });
   const intervalMs = config.intervalSeconds * 1000;
+  // Created once, here, so a failing cycle spends its time on the invoke, not on loading the SDK.
+  const reporter = config.reconcileFunction
+    ? new FailureReporter(await createLambdaClient(regionOfFunction(config.reconcileFunction, identity.region)), config.reconcileFunction, identity)
+    : undefined;
+  if (!reporter) log('info', 'no --reconcile-function: failures are reported by the heartbeat only');
   try {
     await runLoop({
       probe: () => runProbes(probes, config.probeTimeoutSeconds * 1000),
@@ -111,6 +117,7 @@ async function runCommand(config: AgentConfig, system: System, log: Logger, env:
       clock: systemClock,
       log,
       signal: stop.signal,
+      ...(reporter ? { reporter } : {}),
     });
   } finally {
     close();

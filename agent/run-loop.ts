@@ -3,6 +3,7 @@
  * the next, stop when `signal` aborts. The clock is injected so tests run cycles in no time.
  */
 import { HEARTBEAT_FAILING } from '../common/heartbeat';
+import type { FailureReporter } from './failure-report';
 import type { Logger } from './log';
 import { failingProbes, type ProbeReport } from './probe-runner';
 import type { HeartbeatPublisher, HeartbeatSchedule } from './publisher';
@@ -38,12 +39,19 @@ export interface RunLoopOptions {
   log: Logger;
   /** Aborting it stops the loop after the current step. */
   signal: AbortSignal;
+  /** Sends the failure report on the first failing cycle of an episode; absent: no report. */
+  reporter?: Pick<FailureReporter, 'due' | 'report'>;
   /** Stop after this many cycles (tests). */
   maxCycles?: number;
 }
 
 /** Publishing must end this long before the next cycle is due. */
 const CYCLE_MARGIN_MS = 50;
+/**
+ * When a report is due, the publish of the 0 leaves at least this much (at most half the cycle's
+ * budget) for it, so a CloudWatch that hangs cannot also swallow the report.
+ */
+export const REPORT_RESERVE_MS = 500;
 
 function failureSummary(report: ProbeReport): string {
   return failingProbes(report)
@@ -69,9 +77,12 @@ export async function runLoop(options: RunLoopOptions): Promise<{ cycles: number
       previousFailures = failing;
     }
 
+    const reportDue = options.reporter?.due(report.healthy) ?? false;
     const value = options.schedule.decide(report.healthy, started);
     if (value !== undefined) {
-      const budgetMs = Math.max(1, nextCycleAt - clock.now() - CYCLE_MARGIN_MS);
+      const leftMs = nextCycleAt - clock.now() - CYCLE_MARGIN_MS;
+      const reserveMs = reportDue ? Math.min(REPORT_RESERVE_MS, leftMs / 2) : 0;
+      const budgetMs = Math.max(1, leftMs - reserveMs);
       const outcome = await options.publisher.publish(value, new Date(started), AbortSignal.any([signal, AbortSignal.timeout(budgetMs)]));
       if (outcome.ok) {
         options.schedule.recordPublished(value, started);
@@ -80,6 +91,14 @@ export async function runLoop(options: RunLoopOptions): Promise<{ cycles: number
       } else {
         log('error', `heartbeat ${value} not published after ${outcome.attempts} attempt(s): ${outcome.error}; carrying on`);
       }
+    }
+    // After the 0 (sent or not): the report makes the controller look now; it then waits for the 0.
+    if (reportDue && options.reporter && !signal.aborted) {
+      const budgetMs = Math.max(1, nextCycleAt - clock.now() - CYCLE_MARGIN_MS);
+      const names = failingProbes(report).map((probe) => probe.name);
+      const outcome = await options.reporter.report(names, new Date(started), AbortSignal.any([signal, AbortSignal.timeout(budgetMs)]));
+      if (outcome.ok) log('info', `failure report sent to the controller: ${names.join(', ')}`);
+      else log('error', `failure report not sent after ${outcome.attempts} attempt(s): ${outcome.error}; carrying on (once per failure episode)`);
     }
     await clock.sleep(nextCycleAt - clock.now(), signal);
   }

@@ -4,7 +4,9 @@
  *   bundle size; steady-state RSS of the agent and of its probe helper; CPU per cycle (agent +
  *   helper + every ip/nft it spawned, from /proc/<pid>/stat) and the share of a core that makes at a
  *   10 s interval; time from a fault (FORWARD drop policy) to the last healthy and first failing
- *   heartbeat, read back from moto (1 s buckets) and from the agent's own log (ms).
+ *   heartbeat, read back from moto (1 s buckets) and from the agent's own log (ms); time from the
+ *   fault to the failure report reaching a local HTTP server posing as the Lambda endpoint (the
+ *   agent runs with --reconcile-function, so the Lambda client is in the RSS figures).
  * Environment: BENCH_CYCLES (default 30), BENCH_INTERVAL seconds (default 1; every cycle publishes).
  */
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
@@ -14,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HEARTBEAT_METRIC, HEARTBEAT_NAMESPACE, instanceDimensions } from '../common/heartbeat';
 import { buildAgentBundle } from '../test/agent/helpers/build-agent';
+import { FakeLambda } from '../test/agent/helpers/fake-lambda';
 import { Moto, UnixBridge } from '../test/agent/helpers/moto';
 import { NatTopology, netnsUnavailableReason, SERVER_IP, SERVER_PORT, VPC_CIDR, waitForExit } from '../test/agent/helpers/topology';
 
@@ -22,6 +25,8 @@ const INTERVAL_S = Number(process.env.BENCH_INTERVAL ?? 1);
 const GROUP = `nbbench-${process.pid}`;
 const INSTANCE = `i-0bench${process.pid.toString(16)}`;
 const BRIDGE_PORT = 4566;
+/** Port of the bridge to the fake Lambda endpoint inside the NAT namespace. */
+const LAMBDA_BRIDGE_PORT = 4567;
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
 const progress = (message: string) => process.stderr.write(`bench: ${message}\n`);
@@ -61,6 +66,8 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'natbeat-bench-'));
   let moto: Moto | undefined;
   let bridge: UnixBridge | undefined;
+  let lambda: FakeLambda | undefined;
+  let lambdaBridge: UnixBridge | undefined;
   try {
     const bundle = await buildAgentBundle(join(dir, 'natbeat-agent.mjs'));
     const bundleBytes = (await stat(bundle)).size;
@@ -69,6 +76,9 @@ async function main(): Promise<void> {
     moto = await Moto.start();
     bridge = await UnixBridge.toTcp(Number(new URL(moto.endpoint).port));
     topology.spawnIn(topology.nat, [process.execPath, '-e', bridge.namespaceSideScript(BRIDGE_PORT)]);
+    lambda = await FakeLambda.start();
+    lambdaBridge = await UnixBridge.toTcp(lambda.port);
+    topology.spawnIn(topology.nat, [process.execPath, '-e', lambdaBridge.namespaceSideScript(LAMBDA_BRIDGE_PORT)]);
     const flags = ['--vpc-cidr', VPC_CIDR, '--probe-namespace', topology.probe, '--probe-target', `${SERVER_IP}:${SERVER_PORT}`, '--interval', String(INTERVAL_S)];
     await topology.in(topology.nat, [process.execPath, bundle, 'setup', ...flags]);
 
@@ -79,6 +89,8 @@ async function main(): Promise<void> {
       NATBEAT_GROUP_NAME: GROUP,
       AWS_REGION: 'us-east-1',
       AWS_ENDPOINT_URL: `http://127.0.0.1:${BRIDGE_PORT}`,
+      AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${LAMBDA_BRIDGE_PORT}`,
+      NATBEAT_RECONCILE_FUNCTION: 'natbeat-bench-reconcile',
       AWS_ACCESS_KEY_ID: 'bench',
       AWS_SECRET_ACCESS_KEY: 'bench',
       NATBEAT_DEBUG: '1',
@@ -142,11 +154,17 @@ async function main(): Promise<void> {
     const failingLoggedAt = Math.min(...logged.filter((e) => e.message.startsWith('published failing heartbeat') && e.at >= faultAt).map((e) => e.at));
     const healthyLoggedAt = Math.max(...logged.filter((e) => e.message === 'published healthy heartbeat (1)' && e.at < failingLoggedAt).map((e) => e.at));
     cloudWatch.destroy();
+    for (let attempt = 0; attempt < 20 && lambda.invokes.length === 0; attempt++) await sleep(100);
+    const reportAt = lambda.invokes.find((invoke) => invoke.at >= faultAt)?.at ?? NaN;
+    // One report per episode: later failing cycles must not send more.
+    await sleep(2 * INTERVAL_S * 1000);
+    const reports = lambda.invokes.length;
 
     agent.kill('SIGTERM');
     const stopStarted = Date.now();
     const exitCode = await waitForExit(agent, 5000);
 
+    if (exitCode !== 0 || Number.isNaN(failingLoggedAt)) progress(`agent exited ${exitCode}; log tail:\n${log.slice(-3000)}`);
     const sorted = [...rssSamples].sort((a, b) => a - b);
     const result = {
       bundleBytes,
@@ -162,6 +180,9 @@ async function main(): Promise<void> {
       // From the agent's log (ms): when the publish call returned.
       faultToLastHealthyPublishMs: healthyLoggedAt - faultAt,
       faultToFirstFailingPublishMs: failingLoggedAt - faultAt,
+      // When the fake Lambda endpoint received the failure report (ms), and how many arrived.
+      faultToFailureReportMs: reportAt - faultAt,
+      failureReportsInEpisode: reports,
       // Read back from moto: datapoint timestamps (cycle start) in 1 s buckets, so ±1000 ms.
       moto: { faultToLastHealthyDatapointMs: lastHealthy - faultAt, faultToFirstFailingDatapointMs: firstFailing - faultAt, bucketMs: 1000 },
       unitEnvironment: unitEnv,
@@ -172,6 +193,8 @@ async function main(): Promise<void> {
   } finally {
     await topology.destroy();
     await bridge?.close();
+    await lambdaBridge?.close();
+    await lambda?.stop();
     await moto?.stop();
     await rm(dir, { recursive: true, force: true });
   }

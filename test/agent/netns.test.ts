@@ -11,7 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEARTBEAT_METRIC, instanceDimensions, zoneDimensions } from '../../common/heartbeat';
+import { agentFailureReport } from '../../lambdas/core/events';
 import { buildAgentBundle } from './helpers/build-agent';
+import { FakeLambda } from './helpers/fake-lambda';
 import { Moto, UnixBridge } from './helpers/moto';
 import {
   EGRESS_INTERFACE,
@@ -58,10 +60,17 @@ describe.runIf(requireMoto && !netnsReason)('moto prerequisite (NATBEAT_REQUIRE_
 
 const INTERVAL_S = 1;
 const GROUP = `nbt-group-${process.pid}`;
-const INSTANCE = `i-0nbt${process.pid.toString(16)}`;
+// Hex only: the controller's schema checks the instance id of a failure report.
+const INSTANCE = `i-0feed${process.pid.toString(16)}`;
 const ZONE = 'us-east-1a';
 /** Port of the moto bridge inside the NAT namespace. */
 const BRIDGE_PORT = 4566;
+/**
+ * Port of the bridge to a local HTTP server posing as the Lambda endpoint (moto's Lambda Invoke
+ * needs Docker): the agent's failure reports are read back from it.
+ */
+const LAMBDA_BRIDGE_PORT = 4567;
+const RECONCILE_FUNCTION = 'nbt-reconcile';
 
 interface CliResult {
   code: number;
@@ -76,6 +85,8 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
   let server: ChildProcess | undefined;
   let moto: Moto | undefined;
   let bridge: UnixBridge | undefined;
+  let lambda: FakeLambda | undefined;
+  let lambdaBridge: UnixBridge | undefined;
   let agent: ChildProcess | undefined;
   let agentLog = '';
   let cloudWatch: CloudWatchClient | undefined;
@@ -145,6 +156,9 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
       moto = await Moto.start();
       bridge = await UnixBridge.toTcp(Number(new URL(moto.endpoint).port));
       await waitForLine(topology.spawnIn(topology.nat, [process.execPath, '-e', bridge.namespaceSideScript(BRIDGE_PORT)]), 'bridging');
+      lambda = await FakeLambda.start();
+      lambdaBridge = await UnixBridge.toTcp(lambda.port);
+      await waitForLine(topology.spawnIn(topology.nat, [process.execPath, '-e', lambdaBridge.namespaceSideScript(LAMBDA_BRIDGE_PORT)]), 'bridging');
       cloudWatch = new CloudWatchClient({
         endpoint: moto.endpoint,
         region: 'us-east-1',
@@ -158,6 +172,8 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
     agent?.kill('SIGKILL');
     await topology.destroy();
     await bridge?.close();
+    await lambdaBridge?.close();
+    await lambda?.stop();
     await moto?.stop();
     cloudWatch?.destroy();
     if (bundleDir) await rm(bundleDir, { recursive: true, force: true });
@@ -238,6 +254,8 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
         NATBEAT_GROUP_NAME: GROUP,
         AWS_REGION: 'us-east-1',
         AWS_ENDPOINT_URL: `http://127.0.0.1:${BRIDGE_PORT}`,
+        AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${LAMBDA_BRIDGE_PORT}`,
+        NATBEAT_RECONCILE_FUNCTION: RECONCILE_FUNCTION,
         AWS_ACCESS_KEY_ID: 'test',
         AWS_SECRET_ACCESS_KEY: 'test',
       });
@@ -310,6 +328,7 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
       it(`${fault.name}: check names ${fault.mustFail.join(' + ')}, run stops heartbeating and publishes 0, both recover`, async () => {
         await waitFor('a healthy heartbeat before the fault', async () => ((await heartbeats(new Date(Date.now() - 1500))).some((b) => b.max === 1) ? true : undefined));
         const injectedAt = Date.now();
+        const reportsBefore = lambda!.invokes.length;
         await fault.inject();
         try {
           const failed = await check();
@@ -321,6 +340,12 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
           await waitFor('an explicit failing heartbeat (0)', async () =>
             (await heartbeats(new Date(injectedAt))).some((b) => b.min === 0 && b.at >= Math.floor(injectedAt / 1000) * 1000) ? true : undefined,
           );
+          const report = await waitFor('a failure report', async () => lambda!.invokes[reportsBefore]);
+          expect(report).toMatchObject({ functionName: RECONCILE_FUNCTION, invocationType: 'Event' });
+          const { detail } = agentFailureReport.parse(report.payload);
+          expect(detail).toMatchObject({ instanceId: INSTANCE, groupName: GROUP, availabilityZone: ZONE });
+          expect(fault.mustFail.some((name) => detail.failedProbes?.includes(name))).toBe(true);
+          for (const name of fault.mustPass) expect(detail.failedProbes).not.toContain(name);
           // Let two more intervals pass: any healthy beat after fault + 2 intervals would be a miss.
           await new Promise((resolve) => setTimeout(resolve, 2 * INTERVAL_S * 1000));
           const lastHealthy = Math.max(0, ...(await heartbeats(new Date(injectedAt - 1000))).filter((b) => b.max === 1).map((b) => b.at));
@@ -335,6 +360,8 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
           (await heartbeats(new Date(repairedAt))).some((b) => b.max === 1 && b.at >= Math.floor(repairedAt / 1000) * 1000) ? true : undefined,
         );
         expect(agentLog).toContain('routing unhealthy');
+        // One report for the whole episode (≥ 4 failing cycles); the next fault is a new episode.
+        expect(lambda!.invokes.length - reportsBefore).toBe(1);
       });
     }
 

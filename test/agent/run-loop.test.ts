@@ -2,6 +2,8 @@ import { describe, expect, it, vi } from 'vitest';
 import type { ProbeReport } from '../../agent/probe-runner';
 import { HeartbeatSchedule, type PublishOutcome } from '../../agent/publisher';
 import { runLoop, type Clock } from '../../agent/run-loop';
+import type { ReportOutcome } from '../../agent/failure-report';
+import { FailureReportRule } from '../../agent/failure-report';
 import type { LogLevel } from '../../agent/log';
 
 /** A clock that jumps instead of waiting. */
@@ -24,15 +26,38 @@ function fakeClock(): Clock & { sleeps: number[]; advance(ms: number): void } {
 const healthy: ProbeReport = { healthy: true, probes: [{ name: 'forward-path', ok: true, detail: 'connected', ms: 3 }] };
 const failing: ProbeReport = { healthy: false, probes: [{ name: 'forward-path', ok: false, detail: 'timed out', ms: 500 }] };
 
-function harness(reports: ProbeReport[], outcomes: PublishOutcome[] = [], probeMs = 0) {
+const twoFailing: ProbeReport = {
+  healthy: false,
+  probes: [
+    { name: 'forwarding', ok: false, detail: 'ip_forward = 0', ms: 1 },
+    { name: 'egress', ok: true, detail: 'up', ms: 1 },
+    { name: 'forward-path', ok: false, detail: 'timed out', ms: 500 },
+  ],
+};
+
+interface HarnessOptions {
+  /** With a reporter: the outcomes its report() returns in turn (default ok). */
+  reportOutcomes?: ReportOutcome[];
+  withReporter?: boolean;
+}
+
+function harness(reports: ProbeReport[], outcomes: PublishOutcome[] = [], probeMs = 0, options: HarnessOptions = {}) {
   const clock = fakeClock();
   const published: { value: number; at: number }[] = [];
   const logs: { level: LogLevel; message: string }[] = [];
   let cycle = 0;
   const publish = vi.fn(async (value: 0 | 1, timestamp: Date, _signal: AbortSignal) => {
     published.push({ value, at: timestamp.getTime() - 1_700_000_000_000 });
+    calls.push(`publish ${value}`);
     return outcomes.shift() ?? { ok: true, attempts: 1 };
   });
+  const calls: string[] = [];
+  const rule = new FailureReportRule();
+  const report = vi.fn(async (failedProbes: readonly string[], at: Date, _signal: AbortSignal): Promise<ReportOutcome> => {
+    calls.push(`report ${failedProbes.join(',')} @${at.getTime() - 1_700_000_000_000}`);
+    return options.reportOutcomes?.shift() ?? { ok: true, attempts: 1 };
+  });
+  const reporter = options.withReporter || options.reportOutcomes ? { due: (healthy: boolean) => rule.decide(healthy), report } : undefined;
   const run = () =>
     runLoop({
       probe: async () => {
@@ -46,8 +71,9 @@ function harness(reports: ProbeReport[], outcomes: PublishOutcome[] = [], probeM
       log: (level, message) => logs.push({ level, message }),
       signal: new AbortController().signal,
       maxCycles: reports.length,
+      ...(reporter ? { reporter } : {}),
     });
-  return { run, published, logs, clock, publish };
+  return { run, published, logs, clock, publish, report, calls };
 }
 
 describe('Function: runLoop', () => {
@@ -104,5 +130,88 @@ describe('Function: runLoop', () => {
       signal: stop.signal,
     });
     expect(result.cycles).toBe(3);
+  });
+
+  describe('with a failure reporter', () => {
+    it('reports once per failure episode, right after the 0, naming the failed probes', async () => {
+      const reports = [healthy, twoFailing, failing, failing, healthy, healthy, failing, failing] as ProbeReport[];
+      const { run, calls } = harness(reports, [], 0, { withReporter: true });
+      await run();
+      expect(calls).toEqual([
+        'publish 1',
+        'publish 0', // first failing cycle: the 0 first …
+        'report forwarding,forward-path @2000', // … then the report, with the cycle's time
+        'publish 1',
+        'publish 0', // a new episode after the recovery
+        'report forward-path @12000',
+      ]);
+    });
+
+    it('still reports when the 0 could not be published', async () => {
+      const { run, calls, logs } = harness([failing, failing], [{ ok: false, attempts: 3, error: 'ServiceUnavailable' }], 0, { withReporter: true });
+      await run();
+      expect(calls.slice(0, 2)).toEqual(['publish 0', 'report forward-path @0']);
+      expect(logs.some((log) => log.level === 'error' && log.message.startsWith('heartbeat 0 not published'))).toBe(true);
+    });
+
+    it('logs a failed report in one line and carries on without sending it again in the same episode', async () => {
+      const { run, report, logs, published } = harness([failing, failing, failing], [], 0, {
+        reportOutcomes: [{ ok: false, attempts: 3, error: 'TooManyRequestsException' }],
+      });
+      expect(await run()).toEqual({ cycles: 3 });
+      expect(report).toHaveBeenCalledTimes(1);
+      const errors = logs.filter((log) => log.message.startsWith('failure report not sent'));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]?.message).toContain('after 3 attempt(s): TooManyRequestsException');
+      expect(published.map((p) => p.value)).toEqual([0]); // the heartbeat schedule is untouched
+    });
+
+    it('logs a report that was sent', async () => {
+      const { run, logs } = harness([failing], [], 0, { withReporter: true });
+      await run();
+      expect(logs).toContainEqual({ level: 'info', message: 'failure report sent to the controller: forward-path' });
+    });
+
+    it('gives the report only what is left of the interval, so the cadence holds', async () => {
+      const { run, report, clock } = harness([failing, failing], [], 1_960, { withReporter: true });
+      await run();
+      const signal = report.mock.calls[0]?.[2] as AbortSignal;
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(signal.aborted).toBe(true); // 2 000 − 1 960 − 50 ms margin → the 1 ms floor
+      expect(clock.sleeps).toEqual([40, 40]);
+    });
+
+    it('makes the publish of the 0 leave room for the report when one is due', async () => {
+      // 2 000 − 1 000 probe − 50 margin = 950 ms: the publish gets 475 with a report due, 950 without.
+      const due = harness([failing], [], 1_000, { withReporter: true });
+      const notDue = harness([failing], [], 1_000);
+      await Promise.all([due.run(), notDue.run()]);
+      const dueSignal = due.publish.mock.calls[0]?.[2] as AbortSignal;
+      const plainSignal = notDue.publish.mock.calls[0]?.[2] as AbortSignal;
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      expect(dueSignal.aborted).toBe(true);
+      expect(plainSignal.aborted).toBe(false);
+    });
+
+    it('sends nothing when the agent is stopping', async () => {
+      const stop = new AbortController();
+      const report = vi.fn(async () => ({ ok: true, attempts: 1 }));
+      await runLoop({
+        probe: async () => failing,
+        publisher: {
+          publish: async () => {
+            stop.abort(); // SIGTERM while the 0 was being published
+            return { ok: true, attempts: 1 };
+          },
+        },
+        schedule: new HeartbeatSchedule(10_000),
+        intervalMs: 2_000,
+        clock: fakeClock(),
+        log: () => undefined,
+        signal: stop.signal,
+        reporter: { due: () => true, report },
+      });
+      expect(report).not.toHaveBeenCalled();
+    });
   });
 });
