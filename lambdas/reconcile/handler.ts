@@ -20,6 +20,11 @@ const MAX_ALARM_FOLLOW_UPS = 3;
 const REPORT_POLL_MS = 2_000;
 /** …but no longer than this (the report may be stale, or the NAT already recovered). */
 const REPORT_WAIT_MS = 20_000;
+/**
+ * At most one report-triggered run per this interval: one run covers the whole fleet, and a NAT
+ * that floods the function with reports (its role may invoke it) cannot buy more than this.
+ */
+export const REPORT_MIN_INTERVAL_MS = 10_000;
 /** Time kept back for the last run itself before Lambda's timeout. */
 const FOLLOW_UP_MARGIN_MS = 15_000;
 
@@ -55,6 +60,7 @@ export interface ReconcileResponse {
 
 export function createReconcileHandler(runtime: Runtime) {
   const { logger, metrics } = runtime;
+  let lastReportRunAt = Number.NEGATIVE_INFINITY;
   const run = async (event: unknown, context?: Partial<Context>): Promise<ReconcileResponse> => {
     if (runtime.config instanceof ConfigError) return reportConfigError(runtime, runtime.config);
     const config = runtime.config;
@@ -70,6 +76,15 @@ export function createReconcileHandler(runtime: Runtime) {
       ...(trigger.source === 'aws.cloudwatch' ? { alarmName: trigger.detail.alarmName, alarmState: trigger.detail.state.value } : {}),
       ...(trigger.source === 'natbeat.agent' ? { reportedBy: trigger.detail.instanceId, failedProbes: trigger.detail.failedProbes } : {}),
     });
+    if (trigger.source === 'natbeat.agent') {
+      const sinceLastMs = runtime.now().getTime() - lastReportRunAt;
+      if (sinceLastMs < REPORT_MIN_INTERVAL_MS) {
+        const message = `a report was acted on ${Math.round(sinceLastMs / 1000)} s ago; this one adds nothing`;
+        logger.info('report ignored', { reason: message });
+        return { status: 'ignored', message };
+      }
+      lastReportRunAt = runtime.now().getTime();
+    }
     try {
       const runOnce = () =>
         reconcile({ clients: runtime.clients(), config, log: actionLog(logger), metrics: metricsSink(metrics), now: runtime.now });

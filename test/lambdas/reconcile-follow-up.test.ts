@@ -216,6 +216,18 @@ describe('Function: reconcile handler, agent failure report', () => {
     expect(ec2).not.toHaveReceivedCommand(ReplaceRouteCommand);
   });
 
+  it('acts on at most one report in ten seconds, however many arrive', async () => {
+    const clock = { now: T0 + 500 };
+    reportingWorld(clock, 0);
+    const handler = handlerAt(clock, []);
+    expect((await handler(report('i-a1'), context)).status).toBe('reconciled');
+    clock.now += 5_000;
+    expect(await handler(report('i-a1'), context)).toMatchObject({ status: 'ignored', message: expect.stringMatching(/5 s ago/) });
+    clock.now += 5_000;
+    expect((await handler(report('i-a1'), context)).status).toBe('reconciled');
+    expect(autoScaling).toHaveReceivedCommandTimes(DescribeAutoScalingGroupsCommand, 2);
+  });
+
   it('ignores a report with a malformed instance id without calling AWS', async () => {
     const clock = { now: T0 };
     const response = await handlerAt(clock, [])(report('not-an-instance'), context);
