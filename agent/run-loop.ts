@@ -82,7 +82,8 @@ export async function runLoop(options: RunLoopOptions): Promise<{ cycles: number
     if (value !== undefined) {
       const leftMs = nextCycleAt - clock.now() - CYCLE_MARGIN_MS;
       const reserveMs = reportDue ? Math.min(REPORT_RESERVE_MS, leftMs / 2) : 0;
-      const budgetMs = Math.max(1, leftMs - reserveMs);
+      // Whole milliseconds: AbortSignal.timeout throws a RangeError on a fraction.
+      const budgetMs = Math.max(1, Math.floor(leftMs - reserveMs));
       const outcome = await options.publisher.publish(value, new Date(started), AbortSignal.any([signal, AbortSignal.timeout(budgetMs)]));
       if (outcome.ok) {
         options.schedule.recordPublished(value, started);
@@ -94,7 +95,7 @@ export async function runLoop(options: RunLoopOptions): Promise<{ cycles: number
     }
     // After the 0 (sent or not): the report makes the controller look now; it then waits for the 0.
     if (reportDue && options.reporter && !signal.aborted) {
-      const budgetMs = Math.max(1, nextCycleAt - clock.now() - CYCLE_MARGIN_MS);
+      const budgetMs = Math.max(1, Math.floor(nextCycleAt - clock.now() - CYCLE_MARGIN_MS));
       const names = failingProbes(report).map((probe) => probe.name);
       const outcome = await options.reporter.report(names, new Date(started), AbortSignal.any([signal, AbortSignal.timeout(budgetMs)]));
       if (outcome.ok) log('info', `failure report sent to the controller: ${names.join(', ')}`);

@@ -193,6 +193,14 @@ describe('Function: runLoop', () => {
       expect(plainSignal.aborted).toBe(false);
     });
 
+    it('survives budgets that are not whole milliseconds', async () => {
+      // 2 000 − 1 001 − 50 = 949 ms left: half of it is 474.5, which AbortSignal.timeout rejects.
+      const { run, publish, report } = harness([failing, failing], [], 1_001, { withReporter: true });
+      expect(await run()).toEqual({ cycles: 2 });
+      expect(publish).toHaveBeenCalled();
+      expect(report).toHaveBeenCalledTimes(1);
+    });
+
     it('sends nothing when the agent is stopping', async () => {
       const stop = new AbortController();
       const report = vi.fn(async () => ({ ok: true, attempts: 1 }));
