@@ -8,6 +8,11 @@ import { DEFAULT_HEARTBEAT_PERIOD_SECONDS, DEFAULT_PROBE_INTERVAL_SECONDS } from
 export interface WorldParams {
   /** CloudWatch: seconds from PutMetricData until GetMetricData and alarms see the datapoint. UNCONFIRMED ("a few seconds"). */
   metricVisibilitySeconds: number;
+  /**
+   * CloudWatch: extra visibility delay per datapoint, uniform in [0, this] seconds (0 = every
+   * datapoint takes exactly metricVisibilitySeconds). UNCONFIRMED; used as a sensitivity.
+   */
+  metricVisibilityJitterSeconds: number;
   /** CloudWatch: high-resolution (10/30 s) alarms are evaluated every 10 s [AWS PutMetricAlarm]. */
   alarmEvaluationSeconds: number;
   /**
@@ -79,6 +84,7 @@ export interface WorldParams {
 
 export const DEFAULT_WORLD_PARAMS: WorldParams = {
   metricVisibilitySeconds: 5,
+  metricVisibilityJitterSeconds: 0,
   alarmEvaluationSeconds: 10,
   alarmSkipsEmptyNewestPeriod: true,
   eventDeliverySeconds: 1,

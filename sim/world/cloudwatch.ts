@@ -137,7 +137,9 @@ export class CloudWatchWorld {
         throw awsError('cloudwatch', 'InvalidParameterValue', 'The parameter MetricData.member.1.Timestamp must specify a time within the past two weeks and not more than two hours in the future.');
       }
       const values: number[] = datum.Values ?? (datum.Value !== undefined ? [datum.Value] : []);
-      const visibleAt = Math.max(now + this.ctx.params.metricVisibilitySeconds * 1000, outage ? outage.until : 0);
+      const { metricVisibilitySeconds, metricVisibilityJitterSeconds } = this.ctx.params;
+      const jitterMs = metricVisibilityJitterSeconds > 0 ? this.ctx.rng.uniform(0, metricVisibilityJitterSeconds * 1000) : 0;
+      const visibleAt = Math.max(now + metricVisibilitySeconds * 1000 + jitterMs, outage ? outage.until : 0);
       const key = seriesKey(namespace, datum.MetricName, datum.Dimensions ?? []);
       let series = this.series.get(key);
       if (!series) this.series.set(key, (series = []));

@@ -16,7 +16,7 @@ describe('Chaos: natbeat on every built-in scenario', () => {
     });
   }
 
-  it('a failure report the agent sends about a NAT that recovers at once moves nothing and marks nothing', async () => {
+  it('a failure report about a NAT that recovers at once marks nothing and leaves every table working', async () => {
     // The NAT stops forwarding for one probe cycle: its agent reports, publishes one 0, and routes again.
     const scenario = parseScenario(
       { name: 'blip', description: 'one failed probe', durationSeconds: 240, faults: [{ kind: 'stop-forwarding', at: 0, zone: 'a', restoreAt: 1.5 }] },
