@@ -6,7 +6,8 @@
  *
  * `FailureReporter` takes any LambdaClient, so a simulator can plug in an in-memory one;
  * `FailureReportRule` is the pure "report now?" rule. The SDK is imported for its types only here and
- * loaded on first use: reports are rare, and a healthy agent should not carry the Lambda client.
+ * loaded dynamically (by createLambdaClient at start, or on the first report): an agent without a
+ * reconcile function never evaluates the Lambda client.
  */
 import type { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { errorMessage } from './errors';
