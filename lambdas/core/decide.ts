@@ -258,14 +258,19 @@ function prepareInstances(snapshot: Snapshot, assessed: Assessed[]): Action[] {
       });
     }
   }
-  const holderOf = new Map(snapshot.elasticIps.map((a) => [a.allocationId, a.instanceId]));
+  const associationOf = new Map(snapshot.elasticIps.map((a) => [a.allocationId, a]));
   for (const group of snapshot.groups) {
     for (const [zone, allocationId] of Object.entries(group.elasticIps).sort(([a], [b]) => byCodeUnit(a, b))) {
       const inZone = candidates
         .filter((n) => n.groupName === group.name && n.availabilityZone === zone && n.instance.networkInterfaceId)
         .sort(byPreference);
-      const holder = holderOf.get(allocationId);
-      if (inZone.length === 0 || inZone.some((n) => n.instanceId === holder)) continue;
+      const association = associationOf.get(allocationId);
+      // An address associated by ENI may come back without an instance id: match either.
+      const holds = (n: Assessed) =>
+        (association?.instanceId !== undefined && association.instanceId === n.instanceId) ||
+        (association?.networkInterfaceId !== undefined && association.networkInterfaceId === n.instance.networkInterfaceId);
+      if (inZone.length === 0 || inZone.some(holds)) continue;
+      const holder = association?.instanceId ?? association?.networkInterfaceId;
       const chosen = inZone[0]!;
       actions.push({
         kind: 'AssociateElasticIp',

@@ -362,6 +362,13 @@ describe('Function: decide', () => {
       expect(plan.actions[0]).toMatchObject({ kind: 'AssociateElasticIp', allocationId: 'eipalloc-a', instanceId: 'i-a2', networkInterfaceId: eni('i-a2') });
     });
 
+    it('recognises a pinned Elastic IP associated by network interface only', () => {
+      const { nats, tables } = healthyThreeAz();
+      const snapshot = world(nats, tables, { elasticIps: [{ allocationId: 'eipalloc-a', networkInterfaceId: eni('i-a1') }] });
+      snapshot.groups[0]!.elasticIps = { 'us-east-1a': 'eipalloc-a' };
+      expect(decide(snapshot, CONFIG, NOW).actions).toEqual([]);
+    });
+
     it('leaves a pinned Elastic IP where it serves', () => {
       const { nats, tables } = healthyThreeAz();
       const snapshot = world(nats, tables, { elasticIps: [{ allocationId: 'eipalloc-a', instanceId: 'i-a1' }] });
