@@ -138,7 +138,7 @@ function assessNat(
 ): Assessed {
   const samples = snapshot.heartbeats.get(instance.instanceId) ?? [];
   const latest = samples.at(-1);
-  const lastHealthy = findLast(samples, (s) => s.value >= 1);
+  const lastHealthy = lastHealthySample(samples);
   const silenceMs = config.silenceSeconds * 1000;
   const fresh = latest !== undefined && now.getTime() - latest.at.getTime() <= silenceMs;
   const healthyRecently = lastHealthy !== undefined && now.getTime() - lastHealthy.at.getTime() <= silenceMs;
@@ -146,32 +146,16 @@ function assessNat(
   const graceSeconds = Math.max(config.graceSeconds, group.healthCheckGracePeriodSeconds);
   const inGrace = launchedSecondsAgo !== undefined && launchedSecondsAgo < graceSeconds;
 
-  // One object literal with a fixed shape per NAT (this runs for every NAT of every fleet).
-  const make = (verdict: NatVerdict, routable: boolean, stable: boolean, shouldMark: boolean, reason: string): Assessed => ({
-    instance,
-    instanceId: instance.instanceId,
-    groupName: instance.groupName,
-    availabilityZone: instance.availabilityZone,
-    vpcId: instance.vpcId,
-    lifecycleState: instance.lifecycleState,
-    verdict,
-    routable,
-    stable,
-    lastHeartbeatAt: lastHealthy?.at,
-    reason,
-    shouldMark,
-    launchedSecondsAgo,
-  });
-  const notServing = (verdict: 'leaving' | 'unhealthy', reason: string) => make(verdict, false, false, false, reason);
+  const facts = { instance, lastHeartbeatAt: lastHealthy?.at, launchedSecondsAgo };
 
   if (instance.ec2State !== 'running') {
-    return notServing('leaving', `EC2 state is ${instance.ec2State ?? 'unknown (instance not found)'}`);
+    return judged(facts, 'leaving', false, false, false, `EC2 state is ${instance.ec2State ?? 'unknown (instance not found)'}`);
   }
   if (!SERVING_STATES.has(instance.lifecycleState)) {
-    return notServing('leaving', `lifecycle state ${instance.lifecycleState}`);
+    return judged(facts, 'leaving', false, false, false, `lifecycle state ${instance.lifecycleState}`);
   }
   if (instance.healthStatus !== 'Healthy') {
-    return notServing('unhealthy', `marked ${instance.healthStatus} in ${instance.groupName}, awaiting replacement`);
+    return judged(facts, 'unhealthy', false, false, false, `marked ${instance.healthStatus} in ${instance.groupName}, awaiting replacement`);
   }
 
   const launching = instance.lifecycleState !== LifecycleState.InService;
@@ -185,7 +169,8 @@ function assessNat(
   const hasEni = instance.networkInterfaceId !== undefined && instance.vpcId !== undefined;
 
   if (fresh && latest.value >= 1) {
-    return make(
+    return judged(
+      facts,
       'healthy',
       hasEni,
       stable,
@@ -200,14 +185,15 @@ function assessNat(
   const shouldMark = !launching && !inGrace && !healthyRecently;
   if (fresh) {
     const since = lastHealthy ? `; last healthy heartbeat ${ago(now, lastHealthy.at)} ago` : '';
-    return make('failing', false, false, shouldMark, `agent reports a failed probe ${ago(now, latest.at)} ago${since}`);
+    return judged(facts, 'failing', false, false, shouldMark, `agent reports a failed probe ${ago(now, latest.at)} ago${since}`);
   }
   if (launching || inGrace) {
     const launched = launchedSecondsAgo === undefined ? '?' : Math.round(launchedSecondsAgo);
     const waiting = launching ? 'waiting for proof in its launch hook' : `grace period ${graceSeconds} s`;
-    return make('booting', false, false, false, `launched ${launched} s ago, no heartbeat yet (${waiting})`);
+    return judged(facts, 'booting', false, false, false, `launched ${launched} s ago, no heartbeat yet (${waiting})`);
   }
-  return make(
+  return judged(
+    facts,
     'silent',
     false,
     false,
@@ -216,6 +202,40 @@ function assessNat(
       ? `no heartbeat for ${ago(now, lastHealthy.at)} (silence window ${config.silenceSeconds} s)`
       : `no heartbeat since launch ${Math.round(launchedSecondsAgo ?? 0)} s ago (silence window ${config.silenceSeconds} s)`,
   );
+}
+
+interface NatFacts {
+  instance: NatInstance;
+  lastHeartbeatAt?: Date;
+  launchedSecondsAgo?: number;
+}
+
+// One object literal with a fixed shape per NAT, built by a module-level function: this runs
+// for every NAT of every fleet, so no closures or spreads per call.
+function judged(
+  facts: NatFacts,
+  verdict: NatVerdict,
+  routable: boolean,
+  stable: boolean,
+  shouldMark: boolean,
+  reason: string,
+): Assessed {
+  const { instance } = facts;
+  return {
+    instance,
+    instanceId: instance.instanceId,
+    groupName: instance.groupName,
+    availabilityZone: instance.availabilityZone,
+    vpcId: instance.vpcId,
+    lifecycleState: instance.lifecycleState,
+    verdict,
+    routable,
+    stable,
+    lastHeartbeatAt: facts.lastHeartbeatAt,
+    reason,
+    shouldMark,
+    launchedSecondsAgo: facts.launchedSecondsAgo,
+  };
 }
 
 /**
@@ -551,8 +571,8 @@ function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
   return out;
 }
 
-function findLast<T>(items: T[], predicate: (item: T) => boolean): T | undefined {
-  for (let i = items.length - 1; i >= 0; i--) if (predicate(items[i]!)) return items[i];
+function lastHealthySample(samples: HeartbeatSample[]): HeartbeatSample | undefined {
+  for (let i = samples.length - 1; i >= 0; i--) if (samples[i]!.value >= 1) return samples[i];
   return undefined;
 }
 
