@@ -70,3 +70,15 @@ describe('Function: loadConfig', () => {
     expect(error?.context.problems).toHaveLength(2);
   });
 });
+
+describe('Document: README.md', () => {
+  it('has a row for every controller setting with its default', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const variable of Object.values(ENV)) {
+      expect(readme).toMatch(new RegExp(`\\| \`${variable}\` \\| `));
+    }
+    expect(readme).toContain(`| \`${ENV.silenceSeconds}\` | \`${DEFAULT_CONFIG.silenceSeconds}\` |`);
+    expect(readme).toContain(`| \`${ENV.heartbeatPeriodSeconds}\` | \`${DEFAULT_CONFIG.heartbeatPeriodSeconds}\` |`);
+  });
+});
