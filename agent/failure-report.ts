@@ -11,7 +11,7 @@
  */
 import type { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { errorMessage } from './errors';
-import { isRetryable } from './publisher';
+import { abortableSleep, withBoundedRetries, type AttemptOutcome, type RetryPolicy } from './bounded-retry';
 
 export const FAILURE_REPORT_SOURCE = 'natbeat.agent';
 export const FAILURE_REPORT_DETAIL_TYPE = 'NAT Failure Report';
@@ -66,11 +66,7 @@ export class FailureReportRule {
   }
 }
 
-export interface ReportOutcome {
-  ok: boolean;
-  attempts: number;
-  error?: string;
-}
+export type ReportOutcome = AttemptOutcome;
 
 export interface FailureReporterOptions {
   /** Attempts per report, first one included. */
@@ -86,19 +82,6 @@ export const DEFAULT_REPORT_ATTEMPTS = 3;
 const DEFAULT_BACKOFF_MS = 100;
 
 const loadInvokeCommand = async (): Promise<typeof InvokeCommand> => (await import('@aws-sdk/client-lambda')).InvokeCommand;
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 /** The client's region: the ARN's own when the function is given as an ARN, else `fallback`. */
 export function regionOfFunction(functionName: string, fallback: string | undefined): string | undefined {
@@ -118,9 +101,7 @@ export async function createLambdaClient(region: string | undefined): Promise<La
 
 export class FailureReporter {
   readonly rule = new FailureReportRule();
-  private readonly maxAttempts: number;
-  private readonly backoffMs: number;
-  private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  private readonly retry: RetryPolicy;
   private readonly loadInvokeCommand: () => Promise<typeof InvokeCommand>;
 
   constructor(
@@ -130,9 +111,11 @@ export class FailureReporter {
     private readonly source: FailureReportSource,
     options: FailureReporterOptions = {},
   ) {
-    this.maxAttempts = Math.max(1, options.maxAttempts ?? DEFAULT_REPORT_ATTEMPTS);
-    this.backoffMs = options.backoffMs ?? DEFAULT_BACKOFF_MS;
-    this.sleep = options.sleep ?? abortableSleep;
+    this.retry = {
+      maxAttempts: Math.max(1, options.maxAttempts ?? DEFAULT_REPORT_ATTEMPTS),
+      backoffMs: options.backoffMs ?? DEFAULT_BACKOFF_MS,
+      sleep: options.sleep ?? abortableSleep,
+    };
     this.loadInvokeCommand = options.loadInvokeCommand ?? loadInvokeCommand;
   }
 
@@ -146,7 +129,6 @@ export class FailureReporter {
    * non-retryable error, or when `signal` aborts (the cycle's deadline or shutdown).
    */
   async report(failedProbes: readonly string[], at: Date, signal: AbortSignal): Promise<ReportOutcome> {
-    let lastError = 'aborted before the first attempt';
     let Invoke: typeof InvokeCommand;
     try {
       Invoke = await this.loadInvokeCommand();
@@ -154,23 +136,13 @@ export class FailureReporter {
       return { ok: false, attempts: 0, error: `cannot load the Lambda client: ${errorMessage(error)}` };
     }
     const payload = new TextEncoder().encode(JSON.stringify(failureReport(this.source, failedProbes, at)));
-    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      if (signal.aborted) return { ok: false, attempts: attempt - 1, error: `deadline reached: ${lastError}` };
-      try {
-        const command = new Invoke({ FunctionName: this.functionName, InvocationType: 'Event', Payload: payload });
-        const response = await this.client.send(command, { abortSignal: signal });
-        // An accepted asynchronous invoke answers 202; anything else did not queue the event.
-        if (response.StatusCode !== undefined && response.StatusCode !== 202) {
-          throw Object.assign(new Error(`unexpected status ${response.StatusCode}`), { $metadata: { httpStatusCode: response.StatusCode } });
-        }
-        return { ok: true, attempts: attempt };
-      } catch (error) {
-        lastError = errorMessage(error);
-        if (signal.aborted) return { ok: false, attempts: attempt, error: `deadline reached: ${lastError}` };
-        if (!isRetryable(error) || attempt === this.maxAttempts) return { ok: false, attempts: attempt, error: lastError };
-        await this.sleep(this.backoffMs * 2 ** (attempt - 1), signal);
+    return withBoundedRetries(this.retry, signal, async () => {
+      const command = new Invoke({ FunctionName: this.functionName, InvocationType: 'Event', Payload: payload });
+      const response = await this.client.send(command, { abortSignal: signal });
+      // An accepted asynchronous invoke answers 202; anything else did not queue the event.
+      if (response.StatusCode !== undefined && response.StatusCode !== 202) {
+        throw Object.assign(new Error(`unexpected status ${response.StatusCode}`), { $metadata: { httpStatusCode: response.StatusCode } });
       }
-    }
-    return { ok: false, attempts: this.maxAttempts, error: lastError };
+    });
   }
 }

@@ -11,7 +11,7 @@ import {
   instanceDimensions,
   zoneDimensions,
 } from '../common/heartbeat';
-import { errorMessage } from './errors';
+import { abortableSleep, isRetryable, withBoundedRetries, type AttemptOutcome, type RetryPolicy } from './bounded-retry';
 
 export type HeartbeatValue = typeof HEARTBEAT_HEALTHY | typeof HEARTBEAT_FAILING;
 
@@ -50,11 +50,10 @@ export function createCloudWatchClient(region: string | undefined): CloudWatchCl
   return new CloudWatchClient({ ...(region ? { region } : {}), maxAttempts: 1, disableRequestCompression: true });
 }
 
-export interface PublishOutcome {
-  ok: boolean;
-  attempts: number;
-  error?: string;
-}
+export type PublishOutcome = AttemptOutcome;
+
+/** Re-exported: callers and tests know it from here. */
+export { isRetryable };
 
 export interface PublisherOptions {
   /** Attempts per publish, first one included. */
@@ -67,59 +66,26 @@ export interface PublisherOptions {
 export const DEFAULT_PUBLISH_ATTEMPTS = 3;
 const DEFAULT_BACKOFF_MS = 100;
 
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-/** Throttling, server errors and network failures may pass; a rejected request will not. */
-export function isRetryable(error: unknown): boolean {
-  const meta = (error as { $metadata?: { httpStatusCode?: number }; name?: string }) ?? {};
-  if (meta.name === 'AbortError') return false;
-  const status = meta.$metadata?.httpStatusCode;
-  if (status === undefined) return true;
-  return status >= 500 || status === 429 || /throttl/i.test(meta.name ?? '');
-}
-
 export class HeartbeatPublisher {
-  private readonly maxAttempts: number;
-  private readonly backoffMs: number;
-  private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  private readonly retry: RetryPolicy;
 
   constructor(
     private readonly client: CloudWatchClient,
     private readonly source: HeartbeatSource,
     options: PublisherOptions = {},
   ) {
-    this.maxAttempts = Math.max(1, options.maxAttempts ?? DEFAULT_PUBLISH_ATTEMPTS);
-    this.backoffMs = options.backoffMs ?? DEFAULT_BACKOFF_MS;
-    this.sleep = options.sleep ?? abortableSleep;
+    this.retry = {
+      maxAttempts: Math.max(1, options.maxAttempts ?? DEFAULT_PUBLISH_ATTEMPTS),
+      backoffMs: options.backoffMs ?? DEFAULT_BACKOFF_MS,
+      sleep: options.sleep ?? abortableSleep,
+    };
   }
 
   /** Never throws: gives up after maxAttempts, a non-retryable error, or when `signal` aborts. */
   async publish(value: HeartbeatValue, timestamp: Date, signal: AbortSignal): Promise<PublishOutcome> {
-    let lastError = 'aborted before the first attempt';
-    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      if (signal.aborted) return { ok: false, attempts: attempt - 1, error: `deadline reached: ${lastError}` };
-      try {
-        await this.client.send(heartbeatCommand(this.source, value, timestamp), { abortSignal: signal });
-        return { ok: true, attempts: attempt };
-      } catch (error) {
-        lastError = errorMessage(error);
-        if (signal.aborted) return { ok: false, attempts: attempt, error: `deadline reached: ${lastError}` };
-        if (!isRetryable(error) || attempt === this.maxAttempts) return { ok: false, attempts: attempt, error: lastError };
-        await this.sleep(this.backoffMs * 2 ** (attempt - 1), signal);
-      }
-    }
-    return { ok: false, attempts: this.maxAttempts, error: lastError };
+    return withBoundedRetries(this.retry, signal, async () => {
+      await this.client.send(heartbeatCommand(this.source, value, timestamp), { abortSignal: signal });
+    });
   }
 }
 
