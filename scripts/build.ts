@@ -4,6 +4,7 @@
  */
 import { build } from 'esbuild';
 import { rm } from 'node:fs/promises';
+import { NODE_BUNDLE_OPTIONS } from './bundle-options';
 
 const entries = [
   { in: 'lambdas/reconcile/handler.ts', out: 'lambdas/reconcile/index' },
@@ -17,17 +18,8 @@ const result = await build({
   entryPoints: entries,
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  minify: true,
-  sourcemap: true,
+  ...NODE_BUNDLE_OPTIONS,
   metafile: true,
-  legalComments: 'none',
-  // Some dependencies still call require(); give ESM bundles a require of their own.
-  banner: { js: "import { createRequire as __natbeatRequire } from 'node:module'; const require = __natbeatRequire(import.meta.url);" },
-  logLevel: 'warning',
 });
 for (const [file, info] of Object.entries(result.metafile.outputs)) {
   if (file.endsWith('.mjs')) console.log(`${file}\t${(info.bytes / 1024).toFixed(0)} KiB`);

@@ -9,15 +9,13 @@ import { buildSync } from 'esbuild';
 import { AssetHashType, DockerImage } from 'aws-cdk-lib';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { NODE_BUNDLE_OPTIONS } from '../../scripts/bundle-options';
 
 /** File names inside the asset; user data refers to them. */
 export const AGENT_BUNDLE_FILE = 'natbeat-agent.mjs';
 export const AGENT_UNIT_FILE = 'natbeat-agent.service';
 export const AGENT_INSTALL_FILE = 'install.sh';
 
-/** Same banner as scripts/build.ts: some dependencies still call require() inside an ESM bundle. */
-const REQUIRE_BANNER =
-  "import { createRequire as __natbeatRequire } from 'node:module'; const require = __natbeatRequire(import.meta.url);";
 
 export interface AgentAssetProps {
   /** Root of the natbeat sources (holds `agent/`). */
@@ -47,15 +45,7 @@ export function stageAgentPackage(sourceRoot: string, outputDir: string): void {
   buildSync({
     entryPoints: [src.entry],
     outfile: path.join(outputDir, AGENT_BUNDLE_FILE),
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    minify: true,
-    sourcemap: true,
-    legalComments: 'none',
-    banner: { js: REQUIRE_BANNER },
-    logLevel: 'warning',
+    ...NODE_BUNDLE_OPTIONS,
     absWorkingDir: sourceRoot,
   });
   copyFileSync(src.unit, path.join(outputDir, AGENT_UNIT_FILE));

@@ -18,7 +18,7 @@ import {
 import { HEARTBEAT_METRIC, instanceDimensions } from '../../common/heartbeat';
 import type { AwsClients } from './clients';
 import type { ControllerConfig } from './config';
-import { heartbeatLookbackSeconds } from './decide';
+import { heartbeatLookbackSeconds, type DecideConfig } from './decide';
 import { ObserveError, awsErrorCode, errorMessage } from './errors';
 import {
   DEFAULT_ROUTE_CIDR,
@@ -38,23 +38,9 @@ const IDS_PER_CALL = 200;
 /** DescribeAutoScalingGroups: MaxRecords ≤ 100; names per call likewise. */
 const GROUPS_PER_CALL = 100;
 
-type ObserveConfig = Pick<
-  ControllerConfig,
-  | 'groupTagKey'
-  | 'groupNames'
-  | 'routeTableTag'
-  | 'namespace'
-  | 'elasticIps'
-  | 'elasticIpTagPrefix'
-  | 'silenceSeconds'
-  | 'graceSeconds'
-  | 'failbackHeartbeats'
-  | 'maxUnhealthyShare'
-  | 'heartbeatPeriodSeconds'
-  | 'launchHookName'
-  | 'terminateHookName'
-  | 'launchProofTimeoutSeconds'
->;
+// What decide needs (the heartbeat window) plus where to look.
+type ObserveConfig = DecideConfig &
+  Pick<ControllerConfig, 'groupTagKey' | 'groupNames' | 'routeTableTag' | 'namespace' | 'elasticIps' | 'elasticIpTagPrefix'>;
 
 export async function observe(clients: AwsClients, config: ObserveConfig, now: Date): Promise<Snapshot> {
   const failures: ObservationFailure[] = [];

@@ -3,6 +3,7 @@ import { build } from 'esbuild';
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE_BUNDLE_OPTIONS } from '../../../scripts/bundle-options';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -13,15 +14,7 @@ export async function buildAgentBundle(outFile = resolve(REPO_ROOT, 'dist/agent/
     absWorkingDir: REPO_ROOT,
     entryPoints: [resolve(REPO_ROOT, 'agent/main.ts')],
     outfile: outFile,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    minify: true,
-    sourcemap: true,
-    legalComments: 'none',
-    banner: { js: "import { createRequire as __natbeatRequire } from 'node:module'; const require = __natbeatRequire(import.meta.url);" },
-    logLevel: 'warning',
+    ...NODE_BUNDLE_OPTIONS,
   });
   return outFile;
 }
