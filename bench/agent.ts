@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { HEARTBEAT_METRIC, HEARTBEAT_NAMESPACE, instanceDimensions } from '../common/heartbeat';
 import { buildAgentBundle } from '../test/agent/helpers/build-agent';
 import { FakeLambda } from '../test/agent/helpers/fake-lambda';
-import { Moto, UnixBridge } from '../test/agent/helpers/moto';
+import { startMoto, type MotoServer } from '../test/support/moto';
+import { UnixBridge } from '../test/agent/helpers/moto';
 import { NatTopology, netnsUnavailableReason, SERVER_IP, SERVER_PORT, VPC_CIDR, waitForExit } from '../test/agent/helpers/topology';
 
 const CYCLES = Number(process.env.BENCH_CYCLES ?? 30);
@@ -64,7 +65,7 @@ async function main(): Promise<void> {
   if (reason) throw new Error(`the agent benchmark needs a real kernel: ${reason}`);
   const topology = new NatTopology();
   const dir = await mkdtemp(join(tmpdir(), 'natbeat-bench-'));
-  let moto: Moto | undefined;
+  let moto: MotoServer | undefined;
   let bridge: UnixBridge | undefined;
   let lambda: FakeLambda | undefined;
   let lambdaBridge: UnixBridge | undefined;
@@ -73,7 +74,7 @@ async function main(): Promise<void> {
     const bundleBytes = (await stat(bundle)).size;
     await topology.create();
     await topology.startServer();
-    moto = await Moto.start();
+    moto = await startMoto();
     bridge = await UnixBridge.toTcp(Number(new URL(moto.endpoint).port));
     topology.spawnIn(topology.nat, [process.execPath, '-e', bridge.namespaceSideScript(BRIDGE_PORT)]);
     lambda = await FakeLambda.start();

@@ -14,7 +14,8 @@ import { HEARTBEAT_METRIC, instanceDimensions, zoneDimensions } from '../../comm
 import { agentFailureReport } from '../../lambdas/core/events';
 import { buildAgentBundle } from './helpers/build-agent';
 import { FakeLambda } from './helpers/fake-lambda';
-import { Moto, UnixBridge } from './helpers/moto';
+import { startMoto, type MotoServer } from '../support/moto';
+import { UnixBridge } from './helpers/moto';
 import {
   EGRESS_INTERFACE,
   INTERNET_GATEWAY_IP,
@@ -83,7 +84,7 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
   let bundleDir = '';
   let bundle = '';
   let server: ChildProcess | undefined;
-  let moto: Moto | undefined;
+  let moto: MotoServer | undefined;
   let bridge: UnixBridge | undefined;
   let lambda: FakeLambda | undefined;
   let lambdaBridge: UnixBridge | undefined;
@@ -153,7 +154,7 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
     await topology.create();
     server = await topology.startServer();
     if (!motoReason) {
-      moto = await Moto.start();
+      moto = await startMoto();
       bridge = await UnixBridge.toTcp(Number(new URL(moto.endpoint).port));
       await waitForLine(topology.spawnIn(topology.nat, [process.execPath, '-e', bridge.namespaceSideScript(BRIDGE_PORT)]), 'bridging');
       lambda = await FakeLambda.start();
