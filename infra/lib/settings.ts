@@ -1,0 +1,388 @@
+/**
+ * The NatBeat construct's props, their defaults and their validation: an invalid combination
+ * throws at synth with a message naming the prop and its allowed range.
+ */
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { Duration, Names, Token } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type { Construct } from 'constructs';
+import { DEFAULT_HEARTBEAT_PERIOD_SECONDS, DEFAULT_PROBE_INTERVAL_SECONDS } from '../../common/heartbeat';
+import { DEFAULT_CONFIG } from '../../lambdas/core/config';
+
+/** Root of the natbeat sources: the Lambda entries, the agent and the lock file live there. */
+export const NATBEAT_SOURCE_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Tag value that marks a group as managed (with the `natbeat:managed` key of the controller). */
+export const MANAGED_TAG_VALUE = 'true';
+
+/** Tag put on the NATs' network interfaces (launch template), used to scope AssociateAddress. */
+export const GROUP_TAG_KEY = 'natbeat:group';
+
+/** Periods a CloudWatch alarm accepts: 10, 20, 30 s or a multiple of 60 s (PutMetricAlarm). */
+export function alarmPeriodFor(seconds: number): number {
+  for (const p of [10, 20, 30]) if (seconds <= p) return p;
+  return Math.ceil(seconds / 60) * 60;
+}
+
+/**
+ * Fixed name of the reconcile Lambda, derived from the group name. The NATs' user data and IAM
+ * policy name the function by it, so the launch template does not depend on the function (a
+ * replaced function does not roll the NATs). Lambda names: 1–64 of [A-Za-z0-9_-].
+ */
+export function reconcileFunctionName(groupName: string): string {
+  const suffix = '-reconcile';
+  const base = groupName.replace(/[^A-Za-z0-9_-]/g, '-');
+  if (base.length + suffix.length <= 64 && base === groupName) return `${base}${suffix}`;
+  // Shortened or sanitized: a hash of the real group name keeps two such groups apart.
+  const hash = createHash('sha256').update(groupName).digest('hex').slice(0, 8);
+  return `${base.slice(0, 64 - suffix.length - hash.length - 1)}-${hash}${suffix}`;
+}
+
+/** Lifecycle hook timeouts must be 30–7200 s (PutLifecycleHook HeartbeatTimeout). */
+const HOOK_MIN_SECONDS = 30;
+const HOOK_MAX_SECONDS = 7200;
+
+export interface NatBeatProps {
+  /** The VPC whose private route tables natbeat serves. */
+  readonly vpc: ec2.IVpc;
+
+  /**
+   * Subnets the NATs are launched in: public subnets, one per Availability Zone.
+   * @default - the VPC's public subnets, one per AZ
+   */
+  readonly natSubnets?: ec2.SubnetSelection;
+
+  /**
+   * Private subnets whose route tables natbeat routes through the NATs. Their route tables are
+   * tagged with `routeTableTag` when they are defined in this app; imported route tables must be
+   * tagged by you.
+   * @default - the VPC's isolated subnets (`SubnetType.PRIVATE_ISOLATED`): their route tables have
+   * no default route of their own, so natbeat's is the only one
+   */
+  readonly privateSubnets?: ec2.SubnetSelection;
+
+  /**
+   * Tag (`key`, `value`) that marks the private route tables natbeat may route. It is also the
+   * IAM condition that limits CreateRoute/ReplaceRoute.
+   * @default - `network=private` (DEFAULT_CONFIG.routeTableTag)
+   */
+  readonly routeTableTag?: { readonly key: string; readonly value: string };
+
+  /**
+   * IPv4 ranges allowed to send traffic through the NATs (security group ingress, and the ranges
+   * the agent masquerades).
+   * @default - the VPC's primary CIDR block
+   */
+  readonly allowedCidrs?: string[];
+
+  /**
+   * NAT instance type.
+   * @default t4g.nano (arm64)
+   */
+  readonly instanceType?: ec2.InstanceType;
+
+  /**
+   * AMI of the NATs. Must be Amazon Linux 2023 (user data and install.sh use dnf and systemd)
+   * of the instance type's architecture.
+   * @default - latest Amazon Linux 2023 from its public SSM parameter, resolved at deploy time, of
+   * the instance type's architecture
+   */
+  readonly machineImage?: ec2.IMachineImage;
+
+  /**
+   * Key pair for SSH. No SSH ingress rule is added from outside the allowed CIDRs either way;
+   * use Session Manager.
+   * @default - no key pair
+   */
+  readonly keyPair?: ec2.IKeyPair;
+
+  /**
+   * NATs older than this are replaced (picking up a fresh AMI): 1–365 days.
+   * @default Duration.days(14)
+   */
+  readonly maxInstanceLifetime?: Duration;
+
+  /**
+   * Name of the Auto Scaling group. A fixed name lets the IAM policies, event rules and alarms
+   * refer to the group without depending on it, so the lifecycle rule exists before the first
+   * NAT launches.
+   * @default - a name unique to this construct in its stack
+   */
+  readonly groupName?: string;
+
+  /**
+   * Seconds between two healthy heartbeats (agent and controller).
+   * @default Duration.seconds(10)
+   */
+  readonly heartbeatPeriod?: Duration;
+
+  /**
+   * Seconds between two probe cycles on a NAT.
+   * @default Duration.seconds(2)
+   */
+  readonly probeInterval?: Duration;
+
+  /**
+   * A NAT with no heartbeat for this long is silent. Must exceed the heartbeat period.
+   * @default Duration.seconds(25) (DEFAULT_CONFIG.silenceSeconds)
+   */
+  readonly silenceWindow?: Duration;
+
+  /**
+   * No NAT is marked unhealthy during this long after it enters service.
+   * @default Duration.seconds(300) (DEFAULT_CONFIG.graceSeconds)
+   */
+  readonly gracePeriod?: Duration;
+
+  /**
+   * A launching NAT that has not published a heartbeat within this long is abandoned.
+   * @default Duration.seconds(600) (DEFAULT_CONFIG.launchProofTimeoutSeconds)
+   */
+  readonly launchProofTimeout?: Duration;
+
+  /**
+   * Heartbeat timeout of the launch lifecycle hook (DefaultResult ABANDON). Must exceed
+   * `launchProofTimeout` so the controller decides before Auto Scaling does.
+   * @default launchProofTimeout + 2 minutes
+   */
+  readonly launchHookTimeout?: Duration;
+
+  /**
+   * Heartbeat timeout of the terminate lifecycle hook (DefaultResult CONTINUE): the time the
+   * controller has to move routes off a leaving NAT.
+   * @default Duration.minutes(2)
+   */
+  readonly terminateHookTimeout?: Duration;
+
+  /**
+   * When more than this share of the fleet is silent or failing at once, nothing is marked
+   * unhealthy and the safety-valve alarm pages (0–1).
+   * @default 0.5
+   */
+  readonly maxUnhealthyShare?: number;
+
+  /**
+   * Consecutive healthy heartbeats an own-AZ NAT needs before routes fail back to it.
+   * @default 3
+   */
+  readonly failbackHeartbeats?: number;
+
+  /**
+   * Elastic IP allocation per Availability Zone (`us-east-1a` → `eipalloc-…`): the NAT of that
+   * zone gets it, so egress addresses survive replacement. AssociateAddress is granted on these
+   * allocations only.
+   * @default - none: NATs use auto-assigned public IPs and the controller may not associate any
+   */
+  readonly elasticIps?: Record<string, string>;
+
+  /**
+   * TCP targets (`host:port`) of the agent's forward-path probe; any one reachable counts.
+   * @default - the Region's CloudWatch endpoint on 443 (the agent needs it anyway) and
+   * checkip.amazonaws.com:443
+   */
+  readonly probeTargets?: string[];
+
+  /**
+   * Run the controller in dry-run mode: it logs and counts what it would do and changes nothing.
+   * @default false
+   */
+  readonly dryRun?: boolean;
+
+  /**
+   * Topic the alarms notify. When given, it is used as it is (its encryption and policy are yours).
+   * @default - a new topic encrypted with a new KMS key
+   */
+  readonly alarmTopic?: sns.ITopic;
+
+  /**
+   * E-mail address subscribed to the alarm topic.
+   * @default - no subscription
+   */
+  readonly alarmEmail?: string;
+
+  /**
+   * How long a zone's private route tables may lack a healthy same-AZ NAT before it pages.
+   * Whole minutes, 1–60.
+   * @default Duration.minutes(3)
+   */
+  readonly zoneWithoutNatAlarmAfter?: Duration;
+
+  /**
+   * How long without a completed reconcile run before the dead-man's switch pages. Whole
+   * minutes, 2–60.
+   * @default Duration.minutes(5)
+   */
+  readonly reconcileStoppedAlarmAfter?: Duration;
+
+  /**
+   * Retention of the Lambdas' log groups.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Create a CloudWatch dashboard.
+   * @default true
+   */
+  readonly dashboard?: boolean;
+
+  /**
+   * Root of the natbeat sources (Lambda entries, agent, package-lock.json).
+   * @default - the directory this package is installed in
+   */
+  readonly sourceRoot?: string;
+}
+
+/** Resolved settings; every default applied once, in one place. */
+export interface Settings {
+  readonly groupName: string;
+  readonly routeTableTag: { readonly key: string; readonly value: string };
+  readonly heartbeatSeconds: number;
+  readonly probeIntervalSeconds: number;
+  readonly silenceSeconds: number;
+  readonly graceSeconds: number;
+  readonly launchProofSeconds: number;
+  readonly launchHookSeconds: number;
+  readonly terminateHookSeconds: number;
+  readonly maxUnhealthyShare: number;
+  readonly failbackHeartbeats: number;
+  readonly maxInstanceLifetime: Duration;
+  readonly elasticIps: Record<string, string>;
+  readonly zoneWithoutNatMinutes: number;
+  readonly reconcileStoppedMinutes: number;
+}
+
+export function fail(message: string): never {
+  throw new Error(`NatBeat: ${message}`);
+}
+
+function wholeSeconds(name: string, d: Duration): number {
+  const s = d.toMilliseconds() / 1000;
+  if (!Number.isInteger(s)) fail(`${name} must be a whole number of seconds (got ${s})`);
+  return s;
+}
+
+function wholeMinutes(name: string, d: Duration, min: number, max: number): number {
+  const s = d.toMilliseconds() / 1000;
+  if (s % 60 !== 0 || s / 60 < min || s / 60 > max) {
+    fail(`${name} must be a whole number of minutes from ${min} to ${max} (got ${s} s)`);
+  }
+  return s / 60;
+}
+
+function inRange(name: string, value: number, min: number, max: number, unit = ''): number {
+  if (!(value >= min && value <= max)) fail(`${name} must be from ${min} to ${max}${unit} (got ${value}${unit})`);
+  return value;
+}
+
+/** Applies defaults and validates combinations; throws at synth with the offending prop named. */
+export function resolveSettings(scope: Construct, props: NatBeatProps): Settings {
+  const heartbeatSeconds = inRange(
+    'heartbeatPeriod',
+    wholeSeconds('heartbeatPeriod', props.heartbeatPeriod ?? Duration.seconds(DEFAULT_HEARTBEAT_PERIOD_SECONDS)),
+    1,
+    300,
+    ' s',
+  );
+  const probeIntervalSeconds = inRange(
+    'probeInterval',
+    (props.probeInterval ?? Duration.seconds(DEFAULT_PROBE_INTERVAL_SECONDS)).toMilliseconds() / 1000,
+    0.2,
+    heartbeatSeconds,
+    ' s (at most the heartbeat period)',
+  );
+  const silenceSeconds = inRange(
+    'silenceWindow',
+    wholeSeconds('silenceWindow', props.silenceWindow ?? Duration.seconds(DEFAULT_CONFIG.silenceSeconds)),
+    5,
+    3600,
+    ' s',
+  );
+  if (silenceSeconds <= heartbeatSeconds) {
+    fail(`silenceWindow (${silenceSeconds} s) must exceed heartbeatPeriod (${heartbeatSeconds} s), or every NAT looks silent between two beats`);
+  }
+  const graceSeconds = inRange(
+    'gracePeriod',
+    wholeSeconds('gracePeriod', props.gracePeriod ?? Duration.seconds(DEFAULT_CONFIG.graceSeconds)),
+    0,
+    7200,
+    ' s',
+  );
+  const launchProofSeconds = inRange(
+    'launchProofTimeout',
+    wholeSeconds('launchProofTimeout', props.launchProofTimeout ?? Duration.seconds(DEFAULT_CONFIG.launchProofTimeoutSeconds)),
+    HOOK_MIN_SECONDS,
+    HOOK_MAX_SECONDS,
+    ' s',
+  );
+  const launchHookSeconds = inRange(
+    'launchHookTimeout',
+    wholeSeconds('launchHookTimeout', props.launchHookTimeout ?? Duration.seconds(Math.min(launchProofSeconds + 120, HOOK_MAX_SECONDS))),
+    HOOK_MIN_SECONDS,
+    HOOK_MAX_SECONDS,
+    ' s',
+  );
+  if (launchHookSeconds <= launchProofSeconds) {
+    fail(`launchHookTimeout (${launchHookSeconds} s) must exceed launchProofTimeout (${launchProofSeconds} s), so the controller abandons an unproven NAT before the hook times out`);
+  }
+  const terminateHookSeconds = inRange(
+    'terminateHookTimeout',
+    wholeSeconds('terminateHookTimeout', props.terminateHookTimeout ?? Duration.minutes(2)),
+    HOOK_MIN_SECONDS,
+    HOOK_MAX_SECONDS,
+    ' s',
+  );
+  const maxUnhealthyShare = inRange('maxUnhealthyShare', props.maxUnhealthyShare ?? DEFAULT_CONFIG.maxUnhealthyShare, 0, 1);
+  const failbackHeartbeats = inRange('failbackHeartbeats', props.failbackHeartbeats ?? DEFAULT_CONFIG.failbackHeartbeats, 1, 100);
+  if (!Number.isInteger(failbackHeartbeats)) fail(`failbackHeartbeats must be a whole number (got ${failbackHeartbeats})`);
+
+  const maxInstanceLifetime = props.maxInstanceLifetime ?? Duration.days(14);
+  inRange('maxInstanceLifetime', maxInstanceLifetime.toMilliseconds() / 86_400_000, 1, 365, ' days');
+
+  const routeTableTag = props.routeTableTag ?? DEFAULT_CONFIG.routeTableTag;
+  if (!routeTableTag.key.trim() || !routeTableTag.value.trim() || routeTableTag.key.includes('=')) {
+    fail(`routeTableTag needs a non-empty key without "=" and a non-empty value (got ${JSON.stringify(routeTableTag)})`);
+  }
+
+  const elasticIps = props.elasticIps ?? {};
+  for (const [az, allocation] of Object.entries(elasticIps)) {
+    if (!/^[a-z0-9-]+$/.test(az)) fail(`elasticIps key "${az}" must be an Availability Zone name such as us-east-1a`);
+    if (!Token.isUnresolved(allocation) && !/^eipalloc-[0-9a-f]+$/.test(allocation)) {
+      fail(`elasticIps["${az}"] must be an allocation id eipalloc-… (got "${allocation}")`);
+    }
+  }
+
+  const groupName = props.groupName ?? Names.uniqueResourceName(scope, { maxLength: 120, separator: '-' });
+  if (!Token.isUnresolved(groupName) && !/^[\w.-]{1,255}$/.test(groupName)) {
+    fail(`groupName must be 1–255 letters, digits, _ . - (got "${groupName}")`);
+  }
+  if (props.alarmEmail !== undefined && !Token.isUnresolved(props.alarmEmail) && !/^[^@\s]+@[^@\s]+$/.test(props.alarmEmail)) {
+    fail(`alarmEmail must be an e-mail address (got "${props.alarmEmail}")`);
+  }
+  for (const target of props.probeTargets ?? []) {
+    if (!Token.isUnresolved(target) && !/^[A-Za-z0-9.-]+:\d{1,5}$/.test(target)) fail(`probeTargets entry "${target}" must be host:port`);
+  }
+  if (props.probeTargets !== undefined && props.probeTargets.length === 0) fail('probeTargets must not be empty');
+  if (props.allowedCidrs !== undefined && props.allowedCidrs.length === 0) fail('allowedCidrs must not be empty');
+
+  return {
+    groupName,
+    routeTableTag,
+    heartbeatSeconds,
+    probeIntervalSeconds,
+    silenceSeconds,
+    graceSeconds,
+    launchProofSeconds,
+    launchHookSeconds,
+    terminateHookSeconds,
+    maxUnhealthyShare,
+    failbackHeartbeats,
+    maxInstanceLifetime,
+    elasticIps,
+    zoneWithoutNatMinutes: wholeMinutes('zoneWithoutNatAlarmAfter', props.zoneWithoutNatAlarmAfter ?? Duration.minutes(3), 1, 60),
+    reconcileStoppedMinutes: wholeMinutes('reconcileStoppedAlarmAfter', props.reconcileStoppedAlarmAfter ?? Duration.minutes(5), 2, 60),
+  };
+}
