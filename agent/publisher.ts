@@ -90,9 +90,10 @@ export class HeartbeatPublisher {
 }
 
 /**
- * When to publish: 1 at most once per heartbeat period while healthy; 0 on the first failing cycle,
- * then at most once per period while failing. A publish that failed is not recorded, so the next
- * cycle tries again. `slackMs` absorbs timer jitter (a cycle a few ms early still counts).
+ * When to publish: 1 at most once per heartbeat period while healthy, and at once on recovery
+ * after a 0; 0 on the first failing cycle, then at most once per period while failing. A publish
+ * that failed is not recorded, so the next cycle tries again. `slackMs` absorbs timer jitter (a
+ * cycle a few ms early still counts).
  */
 export class HeartbeatSchedule {
   private lastHealthyAt: number | undefined;
@@ -111,7 +112,10 @@ export class HeartbeatSchedule {
   decide(healthy: boolean, now: number): HeartbeatValue | undefined {
     if (healthy) {
       this.failingSince = undefined;
-      return this.due(this.lastHealthyAt, now) ? HEARTBEAT_HEALTHY : undefined;
+      // After a 0 the controller's newest value says "failing": correct it at once, so a short
+      // blip is seen as over before the controller moves routes on it.
+      const lastSentFailing = this.lastFailingAt !== undefined && (this.lastHealthyAt ?? -Infinity) < this.lastFailingAt;
+      return lastSentFailing || this.due(this.lastHealthyAt, now) ? HEARTBEAT_HEALTHY : undefined;
     }
     this.failingSince ??= now;
     const reportedThisFailure = this.lastFailingAt !== undefined && this.lastFailingAt >= this.failingSince;

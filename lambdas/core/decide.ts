@@ -43,6 +43,8 @@ interface Assessed extends NatAssessment {
   instance: NatInstance;
   /** Past grace with no healthy heartbeat in the silence window: to be replaced. */
   shouldMark: boolean;
+  /** Healthy now, but failed more than once in the heartbeat window. */
+  flapping: boolean;
   launchedSecondsAgo?: number;
 }
 
@@ -146,7 +148,7 @@ function assessNat(
   const graceSeconds = Math.max(config.graceSeconds, group.healthCheckGracePeriodSeconds);
   const inGrace = launchedSecondsAgo !== undefined && launchedSecondsAgo < graceSeconds;
 
-  const facts = { instance, lastHeartbeatAt: lastHealthy?.at, launchedSecondsAgo };
+  const facts: NatFacts = { instance, lastHeartbeatAt: lastHealthy?.at, launchedSecondsAgo };
 
   if (instance.ec2State !== 'running') {
     return judged(facts, 'leaving', false, false, false, `EC2 state is ${instance.ec2State ?? 'unknown (instance not found)'}`);
@@ -162,13 +164,14 @@ function assessNat(
   const trailing = trailingHealthyRun(samples, silenceMs);
   // Stable = may take traffic for good: enough healthy beats in a row since its last failure, or
   // no failure in sight at all (a fresh NAT has no history to flap on: its first beat is enough).
-  const stable =
-    fresh &&
-    latest.value >= 1 &&
-    (trailing >= config.failbackHeartbeats || !showsFailure(samples, launching || inGrace, config, now));
+  const episodes = failureEpisodes(samples, launching || inGrace, config, now);
+  const stable = fresh && latest.value >= 1 && (trailing >= config.failbackHeartbeats || episodes === 0);
+  // Failed, recovered and failed again within the window: keeps costing traffic if it keeps its tables.
+  const flapping = fresh && latest.value >= 1 && !stable && episodes >= 2;
   const hasEni = instance.networkInterfaceId !== undefined && instance.vpcId !== undefined;
 
   if (fresh && latest.value >= 1) {
+    facts.flapping = flapping;
     return judged(
       facts,
       'healthy',
@@ -208,6 +211,7 @@ interface NatFacts {
   instance: NatInstance;
   lastHeartbeatAt?: Date;
   launchedSecondsAgo?: number;
+  flapping?: boolean;
 }
 
 // One object literal with a fixed shape per NAT, built by a module-level function: this runs
@@ -234,22 +238,27 @@ function judged(
     lastHeartbeatAt: facts.lastHeartbeatAt,
     reason,
     shouldMark,
+    flapping: facts.flapping ?? false,
     launchedSecondsAgo: facts.launchedSecondsAgo,
   };
 }
 
 /**
- * Whether the heartbeat window shows a failure: an explicit 0, a gap longer than the silence
- * window between beats, or — unless the NAT is still booting — a silence before its first beat.
+ * Failure episodes in the heartbeat window: runs of explicit 0s, gaps longer than the silence
+ * window between beats, and — unless the NAT is still booting — a silence before its first beat.
  */
-function showsFailure(samples: HeartbeatSample[], booting: boolean, config: DecideConfig, now: Date): boolean {
+function failureEpisodes(samples: HeartbeatSample[], booting: boolean, config: DecideConfig, now: Date): number {
   const silenceMs = config.silenceSeconds * 1000;
   let previous = booting ? undefined : now.getTime() - heartbeatLookbackSeconds(config) * 1000;
+  let episodes = 0;
+  let failing = false;
   for (const sample of samples) {
-    if (sample.value < 1 || (previous !== undefined && sample.at.getTime() - previous > silenceMs)) return true;
+    const gap = previous !== undefined && sample.at.getTime() - previous > silenceMs;
+    if ((gap || sample.value < 1) && !failing) episodes++;
+    failing = sample.value < 1;
     previous = sample.at.getTime();
   }
-  return false;
+  return episodes;
 }
 
 /** Healthy samples at the end of the series with no gap longer than the silence window. */
@@ -360,10 +369,11 @@ function planRoutes(snapshot: Snapshot, assessed: Assessed[], config: DecideConf
       if (current?.verdict === 'healthy' && current.vpcId === vpcId) {
         const sameAz = zones.includes(current.availabilityZone);
         const others = stableNats.filter((n) => n !== current);
-        if (!current.stable && others.length > 0) {
+        if (current.flapping && others.length > 0) {
           // A NAT that keeps failing and recovering loses traffic each time: serve the table from
           // a stable NAT until this one has proved itself again (the failback rule brings it back).
-          pending.push({ table, current, why: `current NAT ${current.instanceId} is flapping (failed within the last ${heartbeatLookback} s)`, need: 'stable' });
+          // One failure and a recovery is not flapping: its tables stay.
+          pending.push({ table, current, why: `current NAT ${current.instanceId} is flapping (failed more than once in the last ${heartbeatLookback} s)`, need: 'stable' });
           continue;
         }
         if (sameAz) {

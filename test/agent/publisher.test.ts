@@ -131,6 +131,17 @@ describe('Class: HeartbeatSchedule', () => {
     expect(schedule.decide(false, 4_000)).toBe(0);
   });
 
+  it('publishes 1 at once on recovery after a 0, then keeps the period', () => {
+    const schedule = new HeartbeatSchedule(PERIOD);
+    schedule.recordPublished(HEARTBEAT_HEALTHY, 0);
+    expect(schedule.decide(false, 2_000)).toBe(0);
+    schedule.recordPublished(0, 2_000);
+    expect(schedule.decide(true, 4_000)).toBe(1);
+    schedule.recordPublished(1, 4_000);
+    expect(schedule.decide(true, 6_000)).toBeUndefined();
+    expect(schedule.decide(true, 14_000)).toBe(1);
+  });
+
   it('tries again next cycle when a publish failed (nothing recorded)', () => {
     const schedule = new HeartbeatSchedule(PERIOD);
     expect(schedule.decide(false, 0)).toBe(0);

@@ -210,6 +210,14 @@ describe('Function: decide', () => {
       expect(routesSet(decide(later, CONFIG, NOW))).toEqual({ 'rtb-a': 'i-a1' });
     });
 
+    it('keeps the tables of a NAT that failed once and recovered (a blip is not flapping)', () => {
+      const blip = [...beats(4, 22), { at: at(-8), value: 0 }, { at: at(-6), value: 1 }, { at: at(-2), value: 1 }];
+      const { nats, tables } = healthyThreeAz({ a: { samples: blip } });
+      const plan = decide(world(nats, tables), CONFIG, NOW);
+      expect(plan.nats.find((n) => n.instanceId === 'i-a1')).toMatchObject({ verdict: 'healthy', stable: false });
+      expect(plan.actions).toEqual([]);
+    });
+
     it('keeps a flapping NAT’s tables when no stable NAT exists anywhere', () => {
       const flapping = [{ at: at(-24), value: 0 }, { at: at(-2), value: 1 }];
       const plan = decide(world([{ id: 'i-a1', az: 'us-east-1a', samples: flapping }], [{ id: 'rtb-a', azs: ['us-east-1a'], to: 'i-a1' }]), CONFIG, NOW);
