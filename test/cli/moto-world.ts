@@ -11,22 +11,15 @@ import {
   DescribeAutoScalingGroupsCommand,
   UpdateAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
-  AssociateRouteTableCommand,
-  CreateLaunchTemplateCommand,
   CreateRouteCommand,
-  CreateRouteTableCommand,
-  CreateSubnetCommand,
-  CreateVpcCommand,
-  DescribeImagesCommand,
   ModifyInstanceAttributeCommand,
   ReplaceRouteCommand,
   RunInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { HEARTBEAT_METRIC, HEARTBEAT_NAMESPACE, HEARTBEAT_STORAGE_RESOLUTION, instanceDimensions, zoneDimensions } from '../../common/heartbeat';
 import type { AwsClients } from '../../lambdas/core/clients';
+import { createNatLaunchTemplate, createNatNetwork, putBeats } from '../support/moto-network';
 
 export const MOTO_GROUP = 'natbeat-nat';
 export const MOTO_AZS = ['us-east-1a', 'us-east-1b'] as const;
@@ -47,27 +40,11 @@ export interface MotoFleet {
 
 export async function createFleet(clients: AwsClients): Promise<MotoFleet> {
   const { ec2, autoScaling } = clients;
-  const vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16' }))).Vpc!.VpcId!;
-  const imageId = (await ec2.send(new DescribeImagesCommand({}))).Images![0]!.ImageId!;
-  const publicSubnets: string[] = [];
-  const routeTables: MotoFleet['routeTables'] = [];
-  for (const [i, az] of MOTO_AZS.entries()) {
-    const pub = await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `10.0.${i}.0/24`, AvailabilityZone: az }));
-    publicSubnets.push(pub.Subnet!.SubnetId!);
-    const priv = await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `10.0.${10 + i}.0/24`, AvailabilityZone: az }));
-    const table = await ec2.send(
-      new CreateRouteTableCommand({
-        VpcId: vpcId,
-        TagSpecifications: [{ ResourceType: 'route-table', Tags: [{ Key: 'network', Value: 'private' }, { Key: 'Name', Value: `private-${az}` }] }],
-      }),
-    );
-    const routeTableId = table.RouteTable!.RouteTableId!;
-    await ec2.send(new AssociateRouteTableCommand({ RouteTableId: routeTableId, SubnetId: priv.Subnet!.SubnetId! }));
-    routeTables.push({ routeTableId, availabilityZone: az });
-  }
-  await ec2.send(
-    new CreateLaunchTemplateCommand({ LaunchTemplateName: 'natbeat-nat', LaunchTemplateData: { ImageId: imageId, InstanceType: 't4g.nano' } }),
-  );
+  const network = await createNatNetwork(clients, MOTO_AZS, MOTO_GROUP);
+  const { vpcId, imageId } = network;
+  const publicSubnets = network.zones.map((z) => z.publicSubnetId);
+  const routeTables: MotoFleet['routeTables'] = network.zones.map((z) => ({ routeTableId: z.routeTableId, availabilityZone: z.az }));
+  await createNatLaunchTemplate(clients, 'natbeat-nat', imageId);
   await autoScaling.send(
     new CreateAutoScalingGroupCommand({
       AutoScalingGroupName: MOTO_GROUP,
@@ -106,22 +83,14 @@ export async function launchInstance(clients: AwsClients, imageId: string, subne
 
 /** Publishes `count` healthy heartbeats 10 s apart, the newest `newestAgoSeconds` ago, as the agent does. */
 export async function publishHeartbeats(clients: AwsClients, nat: MotoNat, now: Date, newestAgoSeconds: number, count = 6, value = 1) {
-  for (let k = count - 1; k >= 0; k--) {
-    const timestamp = new Date(now.getTime() - (newestAgoSeconds + k * 10) * 1000);
-    await clients.cloudWatch.send(
-      new PutMetricDataCommand({
-        Namespace: HEARTBEAT_NAMESPACE,
-        MetricData: [instanceDimensions(MOTO_GROUP, nat.instanceId), zoneDimensions(MOTO_GROUP, nat.availabilityZone)].map((Dimensions) => ({
-          MetricName: HEARTBEAT_METRIC,
-          Dimensions,
-          Value: value,
-          Unit: 'Count',
-          Timestamp: timestamp,
-          StorageResolution: HEARTBEAT_STORAGE_RESOLUTION,
-        })),
-      }),
-    );
-  }
+  const beats = Array.from({ length: count }, (_, k) => ({
+    groupName: MOTO_GROUP,
+    instanceId: nat.instanceId,
+    availabilityZone: nat.availabilityZone,
+    at: new Date(now.getTime() - (newestAgoSeconds + (count - 1 - k) * 10) * 1000),
+    value,
+  }));
+  await putBeats(clients, beats);
 }
 
 export async function routeTo(clients: AwsClients, routeTableId: string, networkInterfaceId: string) {

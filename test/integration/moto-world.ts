@@ -14,28 +14,10 @@ import {
   UpdateAutoScalingGroupCommand,
   type Tag,
 } from '@aws-sdk/client-auto-scaling';
-import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import {
-  AssociateRouteTableCommand,
-  AttachInternetGatewayCommand,
-  CreateInternetGatewayCommand,
-  CreateLaunchTemplateCommand,
-  CreateRouteCommand,
-  CreateRouteTableCommand,
-  CreateSubnetCommand,
-  CreateVpcCommand,
-  DescribeImagesCommand,
-  DescribeInstancesCommand,
-  DescribeRouteTablesCommand,
-} from '@aws-sdk/client-ec2';
-import {
-  HEARTBEAT_METRIC,
-  HEARTBEAT_NAMESPACE,
-  HEARTBEAT_STORAGE_RESOLUTION,
-  instanceDimensions,
-} from '../../common/heartbeat';
+import { DescribeInstancesCommand, DescribeRouteTablesCommand } from '@aws-sdk/client-ec2';
 import type { AwsClients } from '../../lambdas/core/clients';
 import { DEFAULT_CONFIG } from '../../lambdas/core/config';
+import { createNatLaunchTemplate, createNatNetwork, putBeats, type Beat } from '../support/moto-network';
 
 export const ZONES = ['us-east-1a', 'us-east-1b', 'us-east-1c'] as const;
 
@@ -63,36 +45,12 @@ export interface WorldOptions {
 }
 
 export async function buildWorld(clients: AwsClients, options: WorldOptions): Promise<MotoWorld> {
-  const { ec2, autoScaling } = clients;
-  const vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16' }))).Vpc!.VpcId!;
-  const igw = (await ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway!.InternetGatewayId!;
-  await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: vpcId }));
-  const publicTable = (await ec2.send(new CreateRouteTableCommand({ VpcId: vpcId }))).RouteTable!.RouteTableId!;
-  await ec2.send(new CreateRouteCommand({ RouteTableId: publicTable, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igw }));
-
-  const image = (await ec2.send(new DescribeImagesCommand({}))).Images?.[0]?.ImageId;
-  if (!image) throw new Error('moto offers no AMI to launch NATs from');
+  const { autoScaling } = clients;
+  const network = await createNatNetwork(clients, ZONES, options.prefix);
   const launchTemplateName = `${options.prefix}-nat`;
-  await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: launchTemplateName, LaunchTemplateData: { ImageId: image, InstanceType: 't4g.nano' } }));
-
-  const zones: MotoZone[] = [];
-  for (const [i, az] of ZONES.entries()) {
-    const subnet = async (cidr: string) =>
-      (await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: cidr, AvailabilityZone: az }))).Subnet!.SubnetId!;
-    const publicSubnetId = await subnet(`10.0.${i}.0/24`);
-    const privateSubnetId = await subnet(`10.0.${10 + i}.0/24`);
-    await ec2.send(new AssociateRouteTableCommand({ RouteTableId: publicTable, SubnetId: publicSubnetId }));
-    const routeTableId = (
-      await ec2.send(
-        new CreateRouteTableCommand({
-          VpcId: vpcId,
-          TagSpecifications: [{ ResourceType: 'route-table', Tags: [{ Key: 'network', Value: 'private' }, { Key: 'Name', Value: `${options.prefix}-private-${az}` }] }],
-        }),
-      )
-    ).RouteTable!.RouteTableId!;
-    await ec2.send(new AssociateRouteTableCommand({ RouteTableId: routeTableId, SubnetId: privateSubnetId }));
-    zones.push({ az, publicSubnetId, privateSubnetId, routeTableId, groupName: `${options.prefix}-nat-${az}` });
-  }
+  await createNatLaunchTemplate(clients, launchTemplateName, network.imageId);
+  const vpcId = network.vpcId;
+  const zones: MotoZone[] = network.zones.map((z) => ({ ...z, groupName: `${options.prefix}-nat-${z.az}` }));
 
   for (const zone of zones) {
     const tags = { [DEFAULT_CONFIG.groupTagKey]: 'true', ...options.groupTags?.(zone) };
@@ -142,22 +100,13 @@ export async function listNats(clients: AwsClients, world: MotoWorld): Promise<M
 
 /** Healthy heartbeats every 10 s over [from, to], as the agent publishes them (high resolution). */
 export async function putHeartbeats(clients: AwsClients, nats: MotoNat[], from: Date, to: Date, value = 1): Promise<void> {
-  const data = nats.flatMap((nat) => {
-    const beats = [];
+  const beats: Beat[] = [];
+  for (const nat of nats) {
     for (let t = to.getTime(); t >= from.getTime(); t -= DEFAULT_CONFIG.heartbeatPeriodSeconds * 1000) {
-      beats.push({
-        MetricName: HEARTBEAT_METRIC,
-        Dimensions: instanceDimensions(nat.groupName, nat.instanceId),
-        Timestamp: new Date(t),
-        Value: value,
-        StorageResolution: HEARTBEAT_STORAGE_RESOLUTION,
-      });
+      beats.push({ groupName: nat.groupName, instanceId: nat.instanceId, at: new Date(t), value });
     }
-    return beats;
-  });
-  for (let i = 0; i < data.length; i += 1000) {
-    await clients.cloudWatch.send(new PutMetricDataCommand({ Namespace: HEARTBEAT_NAMESPACE, MetricData: data.slice(i, i + 1000) }));
   }
+  await putBeats(clients, beats);
 }
 
 /** The ENI each private table's 0.0.0.0/0 route points at (undefined: no default route). */
