@@ -19,6 +19,19 @@ export interface RetryPolicy {
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
+export type RetryOptions = Partial<RetryPolicy>;
+
+const DEFAULT_BACKOFF_MS = 100;
+
+/** A policy from a caller's options: at least one attempt, 100 ms first back-off, real sleep. */
+export function retryPolicy(options: RetryOptions, defaultAttempts: number): RetryPolicy {
+  return {
+    maxAttempts: Math.max(1, options.maxAttempts ?? defaultAttempts),
+    backoffMs: options.backoffMs ?? DEFAULT_BACKOFF_MS,
+    sleep: options.sleep ?? abortableSleep,
+  };
+}
+
 export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();

@@ -11,7 +11,7 @@
  */
 import type { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { errorMessage } from './errors';
-import { abortableSleep, withBoundedRetries, type AttemptOutcome, type RetryPolicy } from './bounded-retry';
+import { retryPolicy, withBoundedRetries, type AttemptOutcome, type RetryOptions, type RetryPolicy } from './bounded-retry';
 
 export const FAILURE_REPORT_SOURCE = 'natbeat.agent';
 export const FAILURE_REPORT_DETAIL_TYPE = 'NAT Failure Report';
@@ -68,18 +68,13 @@ export class FailureReportRule {
 
 export type ReportOutcome = AttemptOutcome;
 
-export interface FailureReporterOptions {
-  /** Attempts per report, first one included. */
-  maxAttempts?: number;
-  /** Back-off before the second attempt; doubles after that. */
-  backoffMs?: number;
-  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+/** Attempts per report (first included), back-off and sleep (see bounded-retry.ts), and: */
+export interface FailureReporterOptions extends RetryOptions {
   /** How the InvokeCommand class is obtained; default: a dynamic import of @aws-sdk/client-lambda. */
   loadInvokeCommand?: () => Promise<typeof InvokeCommand>;
 }
 
 export const DEFAULT_REPORT_ATTEMPTS = 3;
-const DEFAULT_BACKOFF_MS = 100;
 
 const loadInvokeCommand = async (): Promise<typeof InvokeCommand> => (await import('@aws-sdk/client-lambda')).InvokeCommand;
 
@@ -111,11 +106,7 @@ export class FailureReporter {
     private readonly source: FailureReportSource,
     options: FailureReporterOptions = {},
   ) {
-    this.retry = {
-      maxAttempts: Math.max(1, options.maxAttempts ?? DEFAULT_REPORT_ATTEMPTS),
-      backoffMs: options.backoffMs ?? DEFAULT_BACKOFF_MS,
-      sleep: options.sleep ?? abortableSleep,
-    };
+    this.retry = retryPolicy(options, DEFAULT_REPORT_ATTEMPTS);
     this.loadInvokeCommand = options.loadInvokeCommand ?? loadInvokeCommand;
   }
 

@@ -11,7 +11,7 @@ import {
   instanceDimensions,
   zoneDimensions,
 } from '../common/heartbeat';
-import { abortableSleep, isRetryable, withBoundedRetries, type AttemptOutcome, type RetryPolicy } from './bounded-retry';
+import { isRetryable, retryPolicy, withBoundedRetries, type AttemptOutcome, type RetryOptions, type RetryPolicy } from './bounded-retry';
 
 export type HeartbeatValue = typeof HEARTBEAT_HEALTHY | typeof HEARTBEAT_FAILING;
 
@@ -55,16 +55,10 @@ export type PublishOutcome = AttemptOutcome;
 /** Re-exported: callers and tests know it from here. */
 export { isRetryable };
 
-export interface PublisherOptions {
-  /** Attempts per publish, first one included. */
-  maxAttempts?: number;
-  /** Back-off before the second attempt; doubles after that. */
-  backoffMs?: number;
-  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
-}
+/** Attempts per publish (first included), back-off and sleep: see bounded-retry.ts. */
+export type PublisherOptions = RetryOptions;
 
 export const DEFAULT_PUBLISH_ATTEMPTS = 3;
-const DEFAULT_BACKOFF_MS = 100;
 
 export class HeartbeatPublisher {
   private readonly retry: RetryPolicy;
@@ -74,11 +68,7 @@ export class HeartbeatPublisher {
     private readonly source: HeartbeatSource,
     options: PublisherOptions = {},
   ) {
-    this.retry = {
-      maxAttempts: Math.max(1, options.maxAttempts ?? DEFAULT_PUBLISH_ATTEMPTS),
-      backoffMs: options.backoffMs ?? DEFAULT_BACKOFF_MS,
-      sleep: options.sleep ?? abortableSleep,
-    };
+    this.retry = retryPolicy(options, DEFAULT_PUBLISH_ATTEMPTS);
   }
 
   /** Never throws: gives up after maxAttempts, a non-retryable error, or when `signal` aborts. */
