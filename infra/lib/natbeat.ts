@@ -23,6 +23,7 @@ import { Construct } from 'constructs';
 import { controllerServiceName } from '../../common/controller-metrics';
 import { HEARTBEAT_NAMESPACE } from '../../common/heartbeat';
 import { DEFAULT_CONFIG, ENV } from '../../lambdas/core/config';
+import { NODE_BUNDLE_OPTIONS } from '../../scripts/bundle-options';
 import { AGENT_BUNDLE_FILE, AGENT_INSTALL_FILE, AgentAsset } from './agent-asset';
 import { alarmName, createAlarms, createDashboard, type MonitoringTarget, type NatBeatAlarms } from './monitoring';
 import {
@@ -465,8 +466,7 @@ export class NatBeat extends Construct {
         mainFields: ['module', 'main'],
         // Bundle the AWS SDK (as scripts/build.ts does): the version we test is the version that runs.
         externalModules: [],
-        banner:
-          "import { createRequire as __natbeatRequire } from 'node:module'; const require = __natbeatRequire(import.meta.url);",
+        banner: NODE_BUNDLE_OPTIONS.banner.js,
         forceDockerBundling: false,
         logLevel: nodejs.LogLevel.WARNING,
       },
