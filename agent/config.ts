@@ -157,7 +157,7 @@ const schema = z
     'egress-interface': z.optional(interfaceName('egress-interface')),
     'probe-namespace': z._default(matching(/^[A-Za-z0-9_.-]{1,64}$/, '--probe-namespace must be 1–64 letters, digits, _ . -'), DEFAULT_PROBE_NAMESPACE),
     'probe-cidr': z.optional(cidr('probe-cidr').check(z.refine((block: Ipv4Cidr) => block.prefixLength === 30, { error: '--probe-cidr must be a /30' }))),
-    'instance-id': optionalText('instance-id', /^i-[0-9a-zA-Z]+$/, 'an instance id (i-…)'),
+    'instance-id': optionalText('instance-id', /^i-[0-9a-f]+$/, 'an instance id (i- and lowercase hex)'),
     'availability-zone': optionalText('availability-zone', /^[a-z0-9-]+$/, 'an Availability Zone name'),
     region: optionalText('region', /^[a-z0-9-]+$/, 'a Region name'),
     'group-name': optionalText('group-name', /^.{1,255}$/, '1–255 characters'),

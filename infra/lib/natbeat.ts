@@ -23,6 +23,7 @@ import { Construct } from 'constructs';
 import { controllerServiceName } from '../../common/controller-metrics';
 import { HEARTBEAT_NAMESPACE } from '../../common/heartbeat';
 import { DEFAULT_CONFIG, ENV } from '../../lambdas/core/config';
+import { FLAGS as AGENT_FLAGS } from '../../agent/config';
 import { NODE_BUNDLE_OPTIONS } from '../../scripts/bundle-options';
 import { AGENT_BUNDLE_FILE, AGENT_INSTALL_FILE, AgentAsset } from './agent-asset';
 import { alarmName, createAlarms, createDashboard, type MonitoringTarget, type NatBeatAlarms } from './monitoring';
@@ -181,15 +182,16 @@ export class NatBeat extends Construct {
       bucketKey: agentAsset.s3ObjectKey,
       localFile: '/opt/natbeat/natbeat-agent.zip',
     });
+    // Keys are the agent's own flag twins, so the two cannot drift apart.
     const agentSettings: Record<string, string> = {
-      NATBEAT_GROUP_NAME: settings.groupName,
-      NATBEAT_NAMESPACE: HEARTBEAT_NAMESPACE,
-      NATBEAT_VPC_CIDR: allowedCidrs.join(','),
-      NATBEAT_PROBE_TARGET: probeTargets.join(','),
-      NATBEAT_HEARTBEAT_PERIOD: String(settings.heartbeatSeconds),
-      NATBEAT_INTERVAL: String(settings.probeIntervalSeconds),
-      NATBEAT_REGION: Aws.REGION,
-      NATBEAT_RECONCILE_FUNCTION: reconcileName,
+      [AGENT_FLAGS['group-name'].env]: settings.groupName,
+      [AGENT_FLAGS.namespace.env]: HEARTBEAT_NAMESPACE,
+      [AGENT_FLAGS['vpc-cidr'].env]: allowedCidrs.join(','),
+      [AGENT_FLAGS['probe-target'].env]: probeTargets.join(','),
+      [AGENT_FLAGS['heartbeat-period'].env]: String(settings.heartbeatSeconds),
+      [AGENT_FLAGS.interval.env]: String(settings.probeIntervalSeconds),
+      [AGENT_FLAGS.region.env]: Aws.REGION,
+      [AGENT_FLAGS['reconcile-function'].env]: reconcileName,
     };
     userData.addCommands(
       'mkdir -p /opt/natbeat/package',
@@ -288,8 +290,12 @@ export class NatBeat extends Construct {
       description: 'natbeat: handle Auto Scaling launch/terminate lifecycle actions',
       environment,
       logRetention,
+      // Serialized like reconcile. Both write from a fresh snapshot and only what differs, so their
+      // runs may overlap and still converge (the simulator's chaos tests run them side by side).
+      reservedConcurrentExecutions: 1,
       timeout: Duration.seconds(60),
-      retryAttempts: 2,
+      // Level-triggered: a failed run is finished by the next reconcile, not by a retry.
+      retryAttempts: 0,
       maxEventAge: Duration.seconds(Math.max(60, settings.launchHookSeconds)),
     });
     for (const fn of [this.reconcileFunction, this.lifecycleFunction]) {
@@ -355,7 +361,6 @@ export class NatBeat extends Construct {
     if (props.dashboard ?? true) this.dashboard = createDashboard(this.monitoringTarget(), this.alarms, settings);
   }
 
-  /** Tags the route tables of the private subnets defined in this app; warns about the others. */
   private monitoringTarget(): MonitoringTarget {
     return {
       scope: this,
@@ -367,6 +372,7 @@ export class NatBeat extends Construct {
     };
   }
 
+  /** Tags the route tables of the private subnets defined in this app; warns about the others. */
   private tagRouteTables(subnets: ec2.ISubnet[], tag: { key: string; value: string }): void {
     for (const subnet of subnets) {
       const routeTable = subnet.node.tryFindChild('RouteTable');
@@ -609,8 +615,6 @@ export class NatBeat extends Construct {
     );
     return { topic, key };
   }
-
-  /** Every alarm is named `<group>-<suffix>` (the alarm topic's policy relies on the prefix). */
 }
 
 /**

@@ -37,7 +37,9 @@ export function heartbeatLookbackSeconds(config: DecideConfig): number {
 }
 
 // States in which an instance may carry traffic (launching ones only once proved).
-const SERVING_STATES = new Set<string>([LifecycleState.InService, LifecycleState.PendingWait, 'Pending:Proceed']);
+const SERVING_STATES = new Set<string>([LifecycleState.InService, 'Pending', LifecycleState.PendingWait, 'Pending:Proceed']);
+// EC2 states from which a launching instance will never serve.
+const GONE_EC2_STATES = new Set(['shutting-down', 'terminated', 'stopping', 'stopped']);
 
 interface Assessed extends NatAssessment {
   instance: NatInstance;
@@ -480,8 +482,10 @@ function planLifecycle(
     if (state === LifecycleState.PendingWait) {
       if (nat.routable) {
         actions.push(complete(nat, config.launchHookName, 'CONTINUE', `proved it routes: ${nat.reason}`));
-      } else if (nat.instance.ec2State !== 'running' && nat.instance.ec2State !== 'pending') {
-        actions.push(complete(nat, config.launchHookName, 'ABANDON', `launching instance is ${nat.instance.ec2State ?? 'gone'}`));
+      } else if (nat.instance.ec2State !== undefined && GONE_EC2_STATES.has(nat.instance.ec2State)) {
+        // Only a known end: right after launch EC2 may not list the instance yet (eventual
+        // consistency), and abandoning it then would replace a healthy launch.
+        actions.push(complete(nat, config.launchHookName, 'ABANDON', `launching instance is ${nat.instance.ec2State}`));
       } else if ((nat.launchedSecondsAgo ?? 0) >= config.launchProofTimeoutSeconds) {
         actions.push(
           complete(nat, config.launchHookName, 'ABANDON', `no healthy heartbeat within ${config.launchProofTimeoutSeconds} s of launch`),

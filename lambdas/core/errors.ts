@@ -11,14 +11,8 @@ export class NatbeatError extends Error {
 /** A setting is missing or out of range. Raised at cold start; the function does nothing. */
 export class ConfigError extends NatbeatError {}
 
-/** An event did not match any shape natbeat handles. Logged with its reason; nothing is done. */
-export class EventValidationError extends NatbeatError {}
-
 /** An AWS read failed, so the part of the snapshot it feeds is unknown. */
 export class ObserveError extends NatbeatError {}
-
-/** An AWS write failed; the next reconcile retries it. */
-export class ActError extends NatbeatError {}
 
 /** The error code of an AWS SDK exception (`name`, or `Code` for query protocols). */
 export function awsErrorCode(error: unknown): string {

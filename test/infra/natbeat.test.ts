@@ -159,7 +159,14 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
         expect([...Object.values(ENV), 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'NODE_OPTIONS']).toContain(name);
       }
     }
-    expect(resources[logicalId(stack.natBeat.reconcileFunction)]!.Properties.ReservedConcurrentExecutions).toBe(1);
+    // Each writer is serialized; neither retries (the next reconcile finishes what a run left).
+    for (const fn of [stack.natBeat.reconcileFunction, stack.natBeat.lifecycleFunction]) {
+      expect(resources[logicalId(fn)]!.Properties.ReservedConcurrentExecutions).toBe(1);
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: logicalId(fn) },
+        MaximumRetryAttempts: 0,
+      });
+    }
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: Match.anyValue() });
   });
 

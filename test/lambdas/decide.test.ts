@@ -319,6 +319,20 @@ describe('Function: decide', () => {
       expect(plan.actions).toEqual([expect.objectContaining({ kind: 'CompleteLifecycle', instanceId: 'i-a2', result: 'ABANDON' })]);
     });
 
+    it('does not abandon a launching NAT that EC2 does not list yet, only one that is gone', () => {
+      const { nats, tables } = healthyThreeAz();
+      nats.push({ id: 'i-a2', az: 'us-east-1a', lifecycle: 'Pending:Wait', launchedAgo: 5, samples: [] });
+      const snapshot = world(nats, tables);
+      const launching = snapshot.groups[0]!.instances.find((i) => i.instanceId === 'i-a2')!;
+      launching.ec2State = undefined;
+      launching.launchTime = undefined;
+      expect(decide(snapshot, CONFIG, NOW).actions).toEqual([]);
+      launching.ec2State = 'terminated';
+      expect(decide(snapshot, CONFIG, NOW).actions).toEqual([
+        expect.objectContaining({ kind: 'CompleteLifecycle', instanceId: 'i-a2', result: 'ABANDON', reason: 'launching instance is terminated' }),
+      ]);
+    });
+
     it('does not let a launching NAT that reports a failure take routes', () => {
       const { nats, tables } = healthyThreeAz({ a: { samples: beats(6, 90) } });
       nats.push({ id: 'i-a2', az: 'us-east-1a', lifecycle: 'Pending:Wait', launchedAgo: 60, samples: [{ at: at(-1), value: 0 }] });
