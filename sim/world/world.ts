@@ -224,10 +224,10 @@ export class SimWorld implements WorldApi {
       });
       return new SimLambda(this.ctx, name, make(runtime), reserved, timeoutMs);
     };
-    // As infra/ deploys them: reconcile serialized (reserved concurrency 1), 55 s; lifecycle 60 s.
+    // As infra/ deploys them: each serialized (reserved concurrency 1); reconcile 55 s, lifecycle 60 s.
     const reconcile = lambda(RECONCILE_FUNCTION, createReconcileHandler, 55_000, 1);
     this.reconcileLambda = reconcile;
-    this.lifecycleLambda = lambda('natbeat-lifecycle', createLifecycleHandler, 60_000);
+    this.lifecycleLambda = lambda('natbeat-lifecycle', createLifecycleHandler, 60_000, 1);
 
     // Alarms as infra/ defines them, per zone on the zone aggregate: the high-resolution trigger
     // (one empty period or one explicit 0; its ALARM and OK changes invoke reconcile) and the
