@@ -23,6 +23,7 @@ import { Construct } from 'constructs';
 import { controllerServiceName } from '../../common/controller-metrics';
 import { HEARTBEAT_NAMESPACE } from '../../common/heartbeat';
 import { DEFAULT_CONFIG, ENV } from '../../lambdas/core/config';
+import { LAUNCH_DETAIL_TYPE, TERMINATE_DETAIL_TYPE } from '../../lambdas/core/events';
 import { FLAGS as AGENT_FLAGS } from '../../agent/config';
 import { NODE_BUNDLE_OPTIONS } from '../../scripts/bundle-options';
 import { AGENT_BUNDLE_FILE, AGENT_INSTALL_FILE, AgentAsset } from './agent-asset';
@@ -308,26 +309,24 @@ export class NatBeat extends Construct {
       targets: [new targets.LambdaFunction(this.reconcileFunction, { retryAttempts: 0 })],
     });
 
-    const launchRule = new events.Rule(this, 'LaunchLifecycleRule', {
-      description: 'natbeat: launch lifecycle actions of the NAT group',
-      eventPattern: {
-        source: ['aws.autoscaling'],
-        detailType: ['EC2 Instance-launch Lifecycle Action'],
-        detail: { AutoScalingGroupName: [settings.groupName], LifecycleHookName: [DEFAULT_CONFIG.launchHookName] },
-      },
-      targets: [new targets.LambdaFunction(this.lifecycleFunction)],
-    });
-    const terminateRule = new events.Rule(this, 'TerminateLifecycleRule', {
-      description: 'natbeat: terminate lifecycle actions of the NAT group',
-      eventPattern: {
-        source: ['aws.autoscaling'],
-        detailType: ['EC2 Instance-terminate Lifecycle Action'],
-        detail: { AutoScalingGroupName: [settings.groupName], LifecycleHookName: [DEFAULT_CONFIG.terminateHookName] },
-      },
-      targets: [new targets.LambdaFunction(this.lifecycleFunction)],
-    });
+    // One rule per hook, with the detail-types the lifecycle handler accepts.
+    const lifecycleRules = [
+      { id: 'LaunchLifecycleRule', what: 'launch', detailType: LAUNCH_DETAIL_TYPE, hookName: DEFAULT_CONFIG.launchHookName },
+      { id: 'TerminateLifecycleRule', what: 'terminate', detailType: TERMINATE_DETAIL_TYPE, hookName: DEFAULT_CONFIG.terminateHookName },
+    ].map(
+      (hook) =>
+        new events.Rule(this, hook.id, {
+          description: `natbeat: ${hook.what} lifecycle actions of the NAT group`,
+          eventPattern: {
+            source: ['aws.autoscaling'],
+            detailType: [hook.detailType],
+            detail: { AutoScalingGroupName: [settings.groupName], LifecycleHookName: [hook.hookName] },
+          },
+          targets: [new targets.LambdaFunction(this.lifecycleFunction)],
+        }),
+    );
     // The rules and the function exist before the first NAT launches and waits in its hook.
-    this.autoScalingGroup.node.addDependency(launchRule, terminateRule, this.lifecycleFunction);
+    this.autoScalingGroup.node.addDependency(...lifecycleRules, this.lifecycleFunction);
 
     // --- Alarms ----------------------------------------------------------------------------------
     if (props.alarmTopic) {

@@ -35,16 +35,7 @@ describe('cdk-nag AwsSolutions', { timeout: 90_000 }, () => {
   it('reports none with Elastic IPs, an existing topic, a key pair and an x86 instance type either', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     const stack = new Stack(app, 'Variant', { env: { region: 'eu-west-1' } });
-    const vpc = new ec2.Vpc(stack, 'Vpc', {
-      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
-      natGateways: 0,
-      subnetConfiguration: [
-        { name: 'public', subnetType: ec2.SubnetType.PUBLIC },
-        { name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-      ],
-      restrictDefaultSecurityGroup: false,
-    });
-    Validations.of(vpc).acknowledge({ id: 'AwsSolutions-VPC7', reason: 'Test VPC: flow logs are the example stack’s concern, not the construct’s.' });
+    const vpc = natVpc(stack, ['eu-west-1a', 'eu-west-1b']);
     const topic = new sns.Topic(stack, 'Pager', { enforceSSL: true });
     Validations.of(topic).acknowledge({ id: 'AwsSolutions-SNS2', reason: 'Test topic standing in for one the user brings.' });
     new NatBeat(stack, 'NatBeat', {
@@ -61,15 +52,7 @@ describe('cdk-nag AwsSolutions', { timeout: 90_000 }, () => {
   it('reports none in an environment-agnostic stack, whose zones and ARNs are tokens', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     const stack = new Stack(app, 'Agnostic');
-    const vpc = new ec2.Vpc(stack, 'Vpc', {
-      natGateways: 0,
-      subnetConfiguration: [
-        { name: 'public', subnetType: ec2.SubnetType.PUBLIC },
-        { name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-      ],
-      restrictDefaultSecurityGroup: false,
-    });
-    Validations.of(vpc).acknowledge({ id: 'AwsSolutions-VPC7', reason: 'Test VPC: flow logs are the example stack’s concern, not the construct’s.' });
+    const vpc = natVpc(stack);
     const natBeat = new NatBeat(stack, 'NatBeat', { vpc });
     expect(natBeat.availabilityZones).toHaveLength(2);
     expect(nagFindings(app)).toEqual([]);
@@ -97,3 +80,18 @@ describe('cdk-nag AwsSolutions', { timeout: 90_000 }, () => {
     );
   });
 });
+
+/** A VPC shaped as the construct expects (public + isolated subnets, no NAT gateway). */
+function natVpc(stack: Stack, availabilityZones?: string[]): ec2.Vpc {
+  const vpc = new ec2.Vpc(stack, 'Vpc', {
+    ...(availabilityZones ? { availabilityZones } : {}),
+    natGateways: 0,
+    subnetConfiguration: [
+      { name: 'public', subnetType: ec2.SubnetType.PUBLIC },
+      { name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    ],
+    restrictDefaultSecurityGroup: false,
+  });
+  Validations.of(vpc).acknowledge({ id: 'AwsSolutions-VPC7', reason: 'Test VPC: flow logs are the example stack’s concern, not the construct’s.' });
+  return vpc;
+}
