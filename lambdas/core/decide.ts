@@ -3,6 +3,7 @@
  * time, it computes every action the controller should take and why. No I/O, no clock.
  */
 import type { ControllerConfig } from './config';
+import { describeRouteTarget, routeOwner, type RouteOwner } from './route-target';
 import {
   DEFAULT_ROUTE_CIDR,
   LifecycleState,
@@ -331,6 +332,8 @@ function planRoutes(snapshot: Snapshot, assessed: Assessed[], config: DecideConf
   const routes: RouteAssessment[] = [];
   const routeAlerts: Alert[] = [];
   const unobserved = new Set(snapshot.unobservedVpcIds);
+  const formerNats = new Set(snapshot.formerNatIds ?? []);
+  const unresolved = new Set(snapshot.unresolvedTargetIds ?? []);
   const byInstance = new Map(assessed.map((n) => [n.instanceId, n]));
   const byEni = new Map(
     assessed.filter((n) => n.instance.networkInterfaceId).map((n) => [n.instance.networkInterfaceId!, n]),
@@ -366,10 +369,23 @@ function planRoutes(snapshot: Snapshot, assessed: Assessed[], config: DecideConf
             (target.networkInterfaceId ? byEni.get(target.networkInterfaceId) : undefined)
           : undefined;
       const zones = table.availabilityZones;
+      if (!current) {
+        const owner = routeOwner(target, formerNats, unresolved);
+        if (owner.owner !== 'ours') {
+          routes.push(leaveUnowned(table, owner, routeAlerts));
+          continue;
+        }
+      }
       // A healthy current NAT keeps its tables even if it could not be a new target (e.g. its
       // interface was not observed): moving traffic on missing data would be acting blindly.
       if (current?.verdict === 'healthy' && current.vpcId === vpcId) {
         const sameAz = zones.includes(current.availabilityZone);
+        if (zones.length === 0 && !current.flapping) {
+          // No subnet uses it, so it has no AZ to fail back to: any healthy NAT will do.
+          load.set(current.instanceId, (load.get(current.instanceId) ?? 0) + 1);
+          routes.push(assessment(table, current, 'any-az', `kept on ${current.instanceId}: healthy; the table has no subnet, any AZ serves it`));
+          continue;
+        }
         const others = stableNats.filter((n) => n !== current);
         if (current.flapping && others.length > 0) {
           // A NAT that keeps failing and recovering loses traffic each time: serve the table from
@@ -419,7 +435,9 @@ function planRoutes(snapshot: Snapshot, assessed: Assessed[], config: DecideConf
       }
       load.set(chosen.instanceId, (load.get(chosen.instanceId) ?? 0) + 1);
       const sameAz = zones.includes(chosen.availabilityZone);
-      const reason = `${why}: → ${chosen.instanceId} (${sameAz ? 'same AZ' : `cross-AZ, in ${chosen.availabilityZone}`})`;
+      const zoneless = zones.length === 0;
+      const where = sameAz ? 'same AZ' : zoneless ? `no subnet: least-loaded NAT, in ${chosen.availabilityZone}` : `cross-AZ, in ${chosen.availabilityZone}`;
+      const reason = `${why}: → ${chosen.instanceId} (${where})`;
       routeActions.push({
         kind: 'SetRoute',
         routeTableId: table.routeTableId,
@@ -430,8 +448,8 @@ function planRoutes(snapshot: Snapshot, assessed: Assessed[], config: DecideConf
         previousInstanceId: current?.instanceId ?? table.defaultRoute?.instanceId,
         reason,
       });
-      routes.push(assessment(table, chosen, sameAz ? 'same-az' : 'cross-az', reason));
-      if (!sameAz) {
+      routes.push(assessment(table, chosen, sameAz ? 'same-az' : zoneless ? 'any-az' : 'cross-az', reason));
+      if (!sameAz && !zoneless) {
         routeAlerts.push({
           kind: 'CrossAzFailover',
           message: `route table ${table.routeTableId} served from another AZ by ${chosen.instanceId}`,
@@ -447,8 +465,17 @@ function describeLoss(target: PrivateRouteTable['defaultRoute'], current: Assess
   if (!target) return `no ${DEFAULT_ROUTE_CIDR} route`;
   if (target.state === 'blackhole') return `${DEFAULT_ROUTE_CIDR} route is a blackhole`;
   if (current) return `current NAT ${current.instanceId} is ${current.verdict} (${current.reason})`;
-  const what = target.instanceId ?? target.networkInterfaceId ?? target.natGatewayId ?? target.gatewayId ?? 'unknown';
-  return `current target ${what} is not a natbeat NAT`;
+  return `current target ${describeRouteTarget(target).id} is no NAT any more (a NAT of this deployment that left its group, or terminated)`;
+}
+
+/** A table whose route is someone else's (alerted on) or whose owner is unknown in this run. */
+function leaveUnowned(table: PrivateRouteTable, owner: Exclude<RouteOwner, { owner: 'ours' }>, alerts: Alert[]): RouteAssessment {
+  if (owner.owner === 'unresolved') {
+    return keepAsIs(table, `owner of the current target ${owner.id} could not be read: left as it is`, 'unknown');
+  }
+  const message = `route table ${table.routeTableId}: ${DEFAULT_ROUTE_CIDR} leads to ${owner.kind} ${owner.id}, which is not a NAT of this deployment; left alone (remove the table's tag, or the route, to let natbeat manage it)`;
+  alerts.push({ kind: 'ForeignRoute', message, resourceIds: [table.routeTableId, owner.id] });
+  return keepAsIs(table, `${DEFAULT_ROUTE_CIDR} leads to ${owner.kind} ${owner.id}, not a NAT of this deployment: left alone`, 'foreign');
 }
 
 function leastLoaded(candidates: Assessed[], load: Map<string, number>): Assessed | undefined {
@@ -530,7 +557,7 @@ function complete(nat: Assessed, hookName: string, result: 'CONTINUE' | 'ABANDON
   return { kind: 'CompleteLifecycle', groupName: nat.groupName, hookName, instanceId: nat.instanceId, result, reason };
 }
 
-function assessment(table: PrivateRouteTable, nat: Assessed, serving: 'same-az' | 'cross-az', reason: string): RouteAssessment {
+function assessment(table: PrivateRouteTable, nat: Assessed, serving: 'same-az' | 'cross-az' | 'any-az', reason: string): RouteAssessment {
   return {
     routeTableId: table.routeTableId,
     vpcId: table.vpcId,
@@ -542,7 +569,7 @@ function assessment(table: PrivateRouteTable, nat: Assessed, serving: 'same-az' 
   };
 }
 
-function keepAsIs(table: PrivateRouteTable, reason: string, serving: 'none' | 'unknown' = 'none'): RouteAssessment {
+function keepAsIs(table: PrivateRouteTable, reason: string, serving: 'none' | 'unknown' | 'foreign' = 'none'): RouteAssessment {
   return {
     routeTableId: table.routeTableId,
     vpcId: table.vpcId,
