@@ -3,6 +3,7 @@
  * time, it computes every action the controller should take and why. No I/O, no clock.
  */
 import type { ControllerConfig } from './config';
+import { planElasticIps } from './elastic-ips';
 import { describeRouteTarget, routeOwner, type RouteOwner } from './route-target';
 import {
   DEFAULT_ROUTE_CIDR,
@@ -93,7 +94,7 @@ export function decide(snapshot: Snapshot, config: DecideConfig, now: Date): Pla
     });
   }
 
-  const prepare = prepareInstances(snapshot, assessed);
+  const candidates = assessed.filter((n) => n.verdict !== 'leaving' && n.verdict !== 'unhealthy');
   const { routeActions, routes, routeAlerts } = planRoutes(snapshot, assessed, config);
   alerts.push(...routeAlerts);
   const lifecycle = planLifecycle(snapshot, assessed, routeActions, config, alerts);
@@ -107,10 +108,22 @@ export function decide(snapshot: Snapshot, config: DecideConfig, now: Date): Pla
         reason: n.reason,
       }));
 
+  // A pinned address never goes to a NAT this same plan replaces or abandons.
+  const goingAway = new Set([...marks, ...lifecycle].flatMap((a) => (a.kind === 'SetUnhealthy' || (a.kind === 'CompleteLifecycle' && a.result === 'ABANDON') ? [a.instanceId] : [])));
+  const elasticIps = planElasticIps(
+    snapshot.groups,
+    snapshot.elasticIps,
+    candidates
+      .filter((n) => !goingAway.has(n.instanceId))
+      .sort(byPreference)
+      .map((n) => ({ instanceId: n.instanceId, groupName: n.groupName, availabilityZone: n.availabilityZone, networkInterfaceId: n.instance.networkInterfaceId })),
+  );
+  alerts.push(...elasticIps.alerts);
+
   return {
     // Order matters to act: prepare a NAT before routing to it, move routes before a hook
     // completes and before a NAT is marked for replacement.
-    actions: [...prepare, ...routeActions, ...lifecycle, ...marks],
+    actions: [...sourceDestCheckActions(candidates), ...elasticIps.actions, ...routeActions, ...lifecycle, ...marks],
     alerts,
     nats: assessed.map(publicAssessment),
     routes,
@@ -277,45 +290,15 @@ function trailingHealthyRun(samples: HeartbeatSample[], silenceMs: number): numb
   return run;
 }
 
-/** Source/dest check off and pinned Elastic IPs, for every NAT that is or may soon be serving. */
-function prepareInstances(snapshot: Snapshot, assessed: Assessed[]): Action[] {
-  const actions: Action[] = [];
-  const candidates = assessed.filter((n) => n.verdict !== 'leaving' && n.verdict !== 'unhealthy');
-  for (const nat of candidates) {
-    if (nat.instance.sourceDestCheck === true) {
-      actions.push({
-        kind: 'DisableSourceDestCheck',
-        instanceId: nat.instanceId,
-        reason: 'a NAT forwards traffic that is not its own: source/destination check must be off',
-      });
-    }
-  }
-  const associationOf = new Map(snapshot.elasticIps.map((a) => [a.allocationId, a]));
-  for (const group of snapshot.groups) {
-    for (const [zone, allocationId] of Object.entries(group.elasticIps).sort(([a], [b]) => byCodeUnit(a, b))) {
-      const inZone = candidates
-        .filter((n) => n.groupName === group.name && n.availabilityZone === zone && n.instance.networkInterfaceId)
-        .sort(byPreference);
-      const association = associationOf.get(allocationId);
-      // An address associated by ENI may come back without an instance id: match either.
-      const holds = (n: Assessed) =>
-        (association?.instanceId !== undefined && association.instanceId === n.instanceId) ||
-        (association?.networkInterfaceId !== undefined && association.networkInterfaceId === n.instance.networkInterfaceId);
-      if (inZone.length === 0 || inZone.some(holds)) continue;
-      const holder = association?.instanceId ?? association?.networkInterfaceId;
-      const chosen = inZone[0]!;
-      actions.push({
-        kind: 'AssociateElasticIp',
-        allocationId,
-        instanceId: chosen.instanceId,
-        networkInterfaceId: chosen.instance.networkInterfaceId!,
-        reason: holder
-          ? `pinned address of ${zone} is on ${holder}, which no longer serves the zone`
-          : `pinned address of ${zone} is not associated`,
-      });
-    }
-  }
-  return actions;
+/** Source/dest check off for every NAT that is or may soon be serving. */
+function sourceDestCheckActions(candidates: Assessed[]): Action[] {
+  return candidates
+    .filter((nat) => nat.instance.sourceDestCheck === true)
+    .map((nat) => ({
+      kind: 'DisableSourceDestCheck' as const,
+      instanceId: nat.instanceId,
+      reason: 'a NAT forwards traffic that is not its own: source/destination check must be off',
+    }));
 }
 
 // Proven NATs first, then the oldest (it has served longest), then by id: deterministic.
