@@ -67,6 +67,11 @@ export const verifiedSelfReport = z.object({
 });
 export type VerifiedSelfReport = z.infer<typeof verifiedSelfReport>;
 
+/** The event the intake sends once it has verified the caller (`detail` as it verified it). */
+export function selfReportEvent(detail: VerifiedSelfReport['detail'], receivedAt: Date): VerifiedSelfReport {
+  return { source: SELF_REPORT_SOURCE, 'detail-type': SELF_REPORT_DETAIL_TYPE, time: receivedAt.toISOString(), detail };
+}
+
 export const LAUNCH_DETAIL_TYPE = 'EC2 Instance-launch Lifecycle Action';
 export const TERMINATE_DETAIL_TYPE = 'EC2 Instance-terminate Lifecycle Action';
 

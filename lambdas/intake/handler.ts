@@ -12,24 +12,15 @@
 import { AutoScalingClient, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { identityFromRoleArn, readReportBody, verifyCaller, type IntakeIdentity } from '../core/caller-identity';
+import { readReportBody, verifyCaller } from '../core/caller-identity';
 import { awsErrorCode, errorMessage } from '../core/errors';
-import { SELF_REPORT_DETAIL_TYPE, SELF_REPORT_SOURCE, type VerifiedSelfReport } from '../core/events';
+import { selfReportEvent } from '../core/events';
+import { intakeSettings, type IntakeSettings } from './settings';
+
+export { INTAKE_ENV, intakeSettings } from './settings';
 
 /** One accepted report per instance per this interval (per execution environment). */
 export const REPORT_INTERVAL_MS = 10_000;
-
-export const INTAKE_ENV = {
-  natRoleArn: 'NATBEAT_NAT_ROLE_ARN',
-  reconcileFunction: 'NATBEAT_RECONCILE_FUNCTION',
-  groupNames: 'NATBEAT_GROUP_NAMES',
-} as const;
-
-export interface IntakeSettings {
-  identity: IntakeIdentity;
-  reconcileFunction: string;
-  groupNames: string[];
-}
 
 export interface IntakeDeps {
   settings: IntakeSettings | Error;
@@ -43,20 +34,6 @@ export interface FunctionUrlResponse {
   statusCode: number;
   headers: Record<string, string>;
   body: string;
-}
-
-export function intakeSettings(env: Record<string, string | undefined>): IntakeSettings | Error {
-  const roleArn = env[INTAKE_ENV.natRoleArn] ?? '';
-  const identity = identityFromRoleArn(roleArn);
-  const reconcileFunction = (env[INTAKE_ENV.reconcileFunction] ?? '').trim();
-  const groupNames = (env[INTAKE_ENV.groupNames] ?? '').split(',').map((g) => g.trim()).filter(Boolean);
-  const problems = [
-    ...(identity ? [] : [`${INTAKE_ENV.natRoleArn}=${JSON.stringify(roleArn)}: must be an IAM role ARN`]),
-    ...(reconcileFunction ? [] : [`${INTAKE_ENV.reconcileFunction}: must name the reconcile function`]),
-    ...(groupNames.length > 0 ? [] : [`${INTAKE_ENV.groupNames}: must list the managed groups`]),
-  ];
-  if (problems.length > 0 || !identity) return new Error(`Invalid intake configuration: ${problems.join('; ')}`);
-  return { identity, reconcileFunction, groupNames };
 }
 
 const answer = (statusCode: number, body: Record<string, unknown>): FunctionUrlResponse => ({
@@ -108,18 +85,10 @@ export function createIntakeHandler(deps: IntakeDeps) {
       return answer(403, { message: `${instanceId} is not a NAT of this deployment` });
     }
 
-    const report: VerifiedSelfReport = {
-      source: SELF_REPORT_SOURCE,
-      'detail-type': SELF_REPORT_DETAIL_TYPE,
-      time: new Date(nowMs).toISOString(),
-      detail: {
-        instanceId,
-        groupName: member.AutoScalingGroupName,
-        availabilityZone: member.AvailabilityZone ?? 'unknown',
-        failedProbes: body.failedProbes,
-        callerArn,
-      },
-    };
+    const report = selfReportEvent(
+      { instanceId, groupName: member.AutoScalingGroupName, availabilityZone: member.AvailabilityZone ?? 'unknown', failedProbes: body.failedProbes, callerArn },
+      new Date(nowMs),
+    );
     try {
       await deps.lambda().send(
         new InvokeCommand({ FunctionName: settings.reconcileFunction, InvocationType: 'Event', Payload: new TextEncoder().encode(JSON.stringify(report)) }),
