@@ -7,7 +7,8 @@ export type TimelineKind =
   | 'lambda' // a controller invocation
   | 'asg' // Auto Scaling activity: health, launch, terminate, hooks
   | 'route' // a default route written or gone blackhole
-  | 'egress'; // a zone lost or regained internet egress
+  | 'egress' // a zone lost or regained internet egress
+  | 'flows'; // traffic started following a new route: the connections it reset
 
 export interface TimelineEntry {
   atMs: number;

@@ -52,6 +52,11 @@ export interface SimRouteTable {
   subnetIds: string[];
   tags: Record<string, string>;
   routes: SimRoute[];
+  /**
+   * While a written default route propagates (routePropagationSeconds), traffic still follows the
+   * route that was in effect before the write, until `until`.
+   */
+  propagating?: { previous: SimRoute | undefined; until: number };
 }
 
 export interface SimSubnet {
@@ -74,6 +79,8 @@ export class Ec2World {
   readonly addresses = new Map<string, SimAddress>();
   /** Called whenever a default route is written, with who wrote it. */
   onRouteWritten?: (table: SimRouteTable, route: SimRoute) => void;
+  /** Called when traffic starts following a written default route (after the propagation delay). */
+  onRouteEffective?: (table: SimRouteTable, previous: SimRoute | undefined, route: SimRoute) => void;
 
   constructor(
     private readonly ctx: WorldContext,
@@ -172,8 +179,14 @@ export class Ec2World {
     );
   }
 
+  /** The default route as written (the control plane: what DescribeRouteTables shows). */
   defaultRoute(table: SimRouteTable): SimRoute | undefined {
     return table.routes.find((r) => r.destinationCidrBlock === '0.0.0.0/0');
+  }
+
+  /** The default route traffic follows now (the data plane: the written one once it has propagated). */
+  effectiveDefaultRoute(table: SimRouteTable): SimRoute | undefined {
+    return table.propagating ? table.propagating.previous : this.defaultRoute(table);
   }
 
   /** active while the target ENI is attached to a live instance, blackhole otherwise. */
@@ -374,9 +387,31 @@ export class Ec2World {
       throw awsError('ec2', 'InvalidRoute.NotFound', `There is no route defined for '${cidr}' in the route table. Use CreateRoute instead.`);
     }
     const route: SimRoute = { destinationCidrBlock: cidr, networkInterfaceId: eniId };
+    const inEffect = this.effectiveDefaultRoute(table);
     table.routes = [...table.routes.filter((r) => r.destinationCidrBlock !== cidr), route];
     this.onRouteWritten?.(table, route);
+    if (cidr === '0.0.0.0/0') this.propagate(table, inEffect, route);
     return mode === 'create' ? { Return: true } : {};
+  }
+
+  /**
+   * Traffic follows a written default route routePropagationSeconds later; a second write while
+   * one propagates restarts the wait (the data plane keeps the route it had).
+   */
+  private propagate(table: SimRouteTable, inEffect: SimRoute | undefined, route: SimRoute): void {
+    const delayMs = this.ctx.params.routePropagationSeconds * 1000;
+    if (delayMs <= 0) {
+      this.onRouteEffective?.(table, inEffect, route);
+      return;
+    }
+    const until = this.ctx.clock.now() + delayMs;
+    const previous = table.propagating ? table.propagating.previous : inEffect;
+    table.propagating = { previous, until };
+    this.ctx.clock.at(until, () => {
+      if (table.propagating?.until !== until) return;
+      table.propagating = undefined;
+      this.onRouteEffective?.(table, previous, route);
+    });
   }
 }
 
