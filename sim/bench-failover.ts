@@ -17,7 +17,7 @@
 import { parseArgs } from 'node:util';
 import { monthlyCost } from '../common/cost-model';
 import { DEFAULT_CONFIG } from '../lambdas/core/config';
-import { constructAlarmCounts } from './bench/construct';
+import { constructAlarmCountsInChild } from './bench/construct';
 import { moreSweeps } from './bench/more-sweeps';
 import { CLASSES, quiet, trials, type TrialStats } from './bench/trials';
 import type { ControlMode } from './nat';
@@ -41,6 +41,7 @@ async function main(): Promise<void> {
   const seed = values.seed !== undefined ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31);
   const rng = new Random(seed);
   const started = Date.now();
+  const alarmCounts = constructAlarmCountsInChild(['us-east-1a', 'us-east-1b', 'us-east-1c']);
   // Baselines do nothing clever (their gaps barely vary) and sweeps show trends: fewer trials
   // keep `--trials 40` under 3 minutes on a small shared machine.
   const baselineTrials = Math.max(4, Math.round(count / 8));
@@ -81,7 +82,7 @@ async function main(): Promise<void> {
   }
   progress('route-propagation sweep done', started);
 
-  const alarms = await constructAlarmCounts(['us-east-1a', 'us-east-1b', 'us-east-1c']);
+  const alarms = await alarmCounts;
   const costOf = (heartbeatPeriodSeconds?: number) =>
     monthlyCost({
       azs: 3,
