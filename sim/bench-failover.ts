@@ -58,28 +58,28 @@ async function main(): Promise<void> {
   const quietFleet = await quiet(profile, quietRuns, rng, {});
   const withoutReports = await trials(profile, 'routing-failure', 'natbeat', sweepTrials, rng, { world: { agentFailureReports: false } });
 
+  /** One row per value of a world parameter, natbeat's trials of the given classes in each. */
+  const sweep = async (param: 'alarmEvaluationRangePeriods' | 'routePropagationSeconds', label: string, values: number[], runs: [key: string, name: string, trials: number][]) => {
+    const rows: Record<string, unknown>[] = [];
+    for (const value of values) {
+      const row: Record<string, unknown> = { [label]: value };
+      for (const [key, name, n] of runs) row[key] = brief(await trials(profile, name, 'natbeat', n, rng, { world: { [param]: value } }));
+      rows.push(row);
+    }
+    return rows;
+  };
   // CloudWatch's evaluation range is undocumented: how much of the gap it is.
-  const evaluationRange = [];
-  for (const periods of EVALUATION_RANGES) {
-    const overrides = { world: { alarmEvaluationRangePeriods: periods } };
-    evaluationRange.push({
-      periods,
-      routingFailure: brief(await trials(profile, 'routing-failure', 'natbeat', sweepTrials, rng, overrides)),
-      silentDeath: brief(await trials(profile, 'silent-death', 'natbeat', sweepTrials, rng, overrides)),
-    });
-  }
+  const evaluationRange = await sweep('alarmEvaluationRangePeriods', 'periods', EVALUATION_RANGES, [
+    ['routingFailure', 'routing-failure', sweepTrials],
+    ['silentDeath', 'silent-death', sweepTrials],
+  ]);
   progress('evaluation-range sweep done', started);
-  // Nobody has published how long a written route takes to carry traffic.
-  const routePropagation = [];
-  for (const seconds of PROPAGATION_SECONDS) {
-    const overrides = { world: { routePropagationSeconds: seconds } };
-    routePropagation.push({
-      seconds,
-      routingFailure: brief(await trials(profile, 'routing-failure', 'natbeat', sweepTrials, rng, overrides)),
-      // Nearly deterministic: the gap is the propagation delay itself.
-      plannedTermination: brief(await trials(profile, 'planned-termination', 'natbeat', plannedSweepTrials, rng, overrides)),
-    });
-  }
+  // Nobody has published how long a written route takes to carry traffic. A planned termination's
+  // gap is nearly deterministic (the propagation delay itself): fewer trials.
+  const routePropagation = await sweep('routePropagationSeconds', 'seconds', PROPAGATION_SECONDS, [
+    ['routingFailure', 'routing-failure', sweepTrials],
+    ['plannedTermination', 'planned-termination', plannedSweepTrials],
+  ]);
   progress('route-propagation sweep done', started);
 
   const alarms = await alarmCounts;
