@@ -216,6 +216,9 @@ export function createDashboard(t: MonitoringTarget, alarms: NatBeatAlarms, s: S
       left: [
         controllerMetric(t, ControllerMetric.TablesWithoutSameAzNat, 'Maximum').with({ label: 'without same-AZ NAT' }),
         controllerMetric(t, ControllerMetric.TablesWithoutAnyNat, 'Maximum').with({ label: 'without any NAT' }),
+        // Not paged: a table no subnet uses, and a route natbeat leaves to its owner.
+        controllerMetric(t, ControllerMetric.TablesWithoutSubnet, 'Maximum').with({ label: 'without a subnet (any AZ serves it)' }),
+        controllerMetric(t, ControllerMetric.ForeignRouteTables, 'Maximum').with({ label: 'route not natbeat’s (left alone)' }),
       ],
     }),
   );
