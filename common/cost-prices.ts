@@ -62,5 +62,6 @@ export const FREE_RESOURCE_TYPES: Record<string, string> = {
   'AWS::EC2::LaunchTemplate': 'launch templates are free; the instances are billed (NAT instances)',
   'AWS::Lambda::Permission': 'resource policies are free',
   'AWS::Lambda::EventInvokeConfig': 'async invoke settings are free',
+  'AWS::Lambda::Url': 'a Function URL is free; its requests are billed as invocations of the intake (Lambda requests and compute), which runs only when a NAT reports its own failure',
   'AWS::SNS::TopicPolicy': 'topic policies are free',
 };
