@@ -1,4 +1,7 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatReport, runProbes } from '../../agent/probe-runner';
 import { CONNECT_HELPER_SCRIPT, NamespaceConnector, type Connector } from '../../agent/probes/connect-helper';
@@ -144,24 +147,19 @@ describe('Class: NamespaceConnector (helper run without a namespace, on loopback
   });
 
   it('kills a timed-out attempt by the pid the helper reported', async () => {
-    // Stand-in helper: announces a sleeping child as the attempt, never answers.
-    const connector = new NamespaceConnector(['bash', '-c', 'while read -r id h p; do sleep 30 & echo "$id pid $!"; done']);
+    // Stand-in helper: announces a sleeping child as the attempt (and leaves its pid in a file), never answers.
+    const dir = await mkdtemp(join(tmpdir(), 'natbeat-helper-'));
+    const pidFile = join(dir, 'pid');
+    const connector = new NamespaceConnector(['bash', '-c', `while read -r id h p; do sleep 30 & echo $! > ${pidFile}; echo "$id pid $!"; done`]);
     try {
-      const timeout = AbortSignal.timeout(300);
-      const pidSeen = new Promise<number>((resolve) => {
-        const original = process.kill;
-        process.kill = ((pid: number, signal?: string) => {
-          process.kill = original;
-          resolve(pid);
-          return original(pid, signal);
-        }) as typeof process.kill;
-      });
-      expect(await connector.connect('127.0.0.1', 1, timeout)).toEqual({ ok: false, detail: 'timed out' });
-      const pid = await pidSeen;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await connector.connect('127.0.0.1', 1, AbortSignal.timeout(300))).toEqual({ ok: false, detail: 'timed out' });
+      const pid = Number(await readFile(pidFile, 'utf8'));
+      expect(pid).toBeGreaterThan(0);
+      await new Promise((resolve) => setTimeout(resolve, 100));
       expect(() => process.kill(pid, 0)).toThrow(); // gone
     } finally {
       connector.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
