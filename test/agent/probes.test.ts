@@ -150,11 +150,19 @@ describe('Class: NamespaceConnector (helper run without a namespace, on loopback
     // Stand-in helper: announces a sleeping child as the attempt (and leaves its pid in a file), never answers.
     const dir = await mkdtemp(join(tmpdir(), 'natbeat-helper-'));
     const pidFile = join(dir, 'pid');
-    const connector = new NamespaceConnector(['bash', '-c', `while read -r id h p; do sleep 30 & echo $! > ${pidFile}; echo "$id pid $!"; done`]);
+    const connector = new NamespaceConnector(['bash', '-c', `while read -r id h p; do sleep 30 & echo "$id pid $!"; echo $! > ${pidFile}; done`]);
     try {
-      expect(await connector.connect('127.0.0.1', 1, AbortSignal.timeout(300))).toEqual({ ok: false, detail: 'timed out' });
-      const pid = Number(await readFile(pidFile, 'utf8'));
-      expect(pid).toBeGreaterThan(0);
+      const timeout = new AbortController();
+      const attempt = connector.connect('127.0.0.1', 1, timeout.signal);
+      // Time out only once the attempt is announced: a loaded machine may take a while to start bash.
+      let pid = NaN;
+      while (!(pid > 0)) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        pid = Number(await readFile(pidFile, 'utf8').catch(() => ''));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the pid line reaches the connector
+      timeout.abort();
+      expect(await attempt).toEqual({ ok: false, detail: 'timed out' });
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(() => process.kill(pid, 0)).toThrow(); // gone
     } finally {
