@@ -16,7 +16,7 @@ export default {
   // Two shared cores: one test runner at a time keeps the machine usable.
   concurrency: 1,
   timeoutMS: 10_000,
-  reporters: ['json', 'clear-text'],
+  reporters: ['json', 'clear-text', 'progress-append-only'],
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   clearTextReporter: { allowColor: false, logTests: false, reportMutants: true, reportScoreTable: true },
   ignorePatterns: ['cdk.out', 'dist', 'coverage', 'sim-output', 'reports'],
