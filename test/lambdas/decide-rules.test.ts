@@ -407,3 +407,115 @@ describe('Rule: what a table points at', () => {
     expect(kinds(plan(nats, tables))).toEqual(['DisableSourceDestCheck', 'SetRoute', 'CompleteLifecycle', 'SetUnhealthy']);
   });
 });
+
+describe('Rule: every verdict and route says why, and what could not be observed is reported', () => {
+  it.each([
+    { name: 'healthy', spec: { samples: beats(4, 2) }, reason: 'healthy heartbeat 2 s ago (4 in a row)' },
+    { name: 'failing', spec: { samples: [...beats(2, 12), { at: at(-2), value: 0 }] }, reason: 'agent reports a failed probe 2 s ago; last healthy heartbeat 12 s ago' },
+    { name: 'failing since launch', spec: { samples: [{ at: at(-2), value: 0 }] }, reason: 'agent reports a failed probe 2 s ago' },
+    { name: 'silent', spec: { samples: beats(3, 40) }, reason: 'no heartbeat for 40 s (silence window 25 s)' },
+    { name: 'never beat', spec: { samples: [], launchedAgo: 400 }, reason: 'no heartbeat since launch 400 s ago (silence window 25 s)' },
+    { name: 'booting', spec: { samples: [], launchedAgo: 120 }, reason: 'launched 120 s ago, no heartbeat yet (grace period 300 s)' },
+    { name: 'launching', spec: { samples: [], launchedAgo: 30, lifecycle: 'Pending:Wait' }, reason: 'launched 30 s ago, no heartbeat yet (waiting for proof in its launch hook)' },
+    { name: 'stopped', spec: { ec2State: 'stopped' }, reason: 'EC2 state is stopped' },
+    { name: 'standby', spec: { lifecycle: 'Standby' }, reason: 'lifecycle state Standby' },
+    { name: 'unhealthy', spec: { health: 'Unhealthy' }, reason: 'marked Unhealthy in nat-asg, awaiting replacement' },
+  ])('$name: $reason', ({ spec, reason }) => {
+    expect(plan([nat('i-a1', 'a', spec)], []).nats[0]!.reason).toBe(reason);
+  });
+
+  it('a NAT EC2 does not know, launched when nobody knows', () => {
+    const snapshot = world([nat('i-a1', 'a', { lifecycle: 'Pending:Wait', samples: [] }), nat('i-b1', 'b')], []);
+    Object.assign(snapshot.groups[0]!.instances[0]!, { ec2State: undefined, launchTime: undefined });
+    snapshot.groups[0]!.instances[1]!.ec2State = undefined;
+    const result = decide(snapshot, CONFIG, NOW);
+    expect(result.nats.map((n) => n.reason)).toEqual(['EC2 state is unknown (instance not found)', 'EC2 state is unknown (instance not found)']);
+  });
+
+  it('a NAT without heartbeats listed at all is judged on an empty history', () => {
+    const snapshot = world([nat('i-a1', 'a', { samples: [], launchedAgo: 100 }), nat('i-b1', 'b')], [table('rtb-a', 'a', 'i-b1')]);
+    snapshot.heartbeats.delete('i-a1');
+    const result = decide(snapshot, CONFIG, NOW);
+    expect(result.nats[0]).toMatchObject({ verdict: 'booting', routable: false, stable: false, lastHeartbeatAt: undefined });
+  });
+
+  it('a healthy NAT without an interface cannot take routes, and says so', () => {
+    const snapshot = world([nat('i-a1', 'a')], [table('rtb-a', 'a')]);
+    snapshot.groups[0]!.instances[0]!.networkInterfaceId = undefined;
+    const result = decide(snapshot, CONFIG, NOW);
+    expect(result.nats[0]).toMatchObject({ verdict: 'healthy', routable: false, reason: 'healthy heartbeat, but no primary network interface to route to' });
+    expect(result.alerts).toEqual([expect.objectContaining({ kind: 'NoHealthyNat', resourceIds: ['rtb-a', 'vpc-1'] })]);
+  });
+
+  it('publishes each NAT’s assessment', () => {
+    const result = plan([nat('i-a1', 'a', { samples: beats(2, 2) })], []);
+    expect(result.nats).toEqual([
+      {
+        instanceId: 'i-a1',
+        groupName: 'nat-asg',
+        availabilityZone: AZ('a'),
+        vpcId: 'vpc-1',
+        lifecycleState: 'InService',
+        verdict: 'healthy',
+        routable: true,
+        stable: false,
+        lastHeartbeatAt: at(-2),
+        reason: 'healthy heartbeat 2 s ago (2 in a row)',
+      },
+    ]);
+  });
+
+  it.each([
+    { name: 'no route', spec: table('rtb-a', 'a'), why: 'no 0.0.0.0/0 route: → i-a1 (same AZ)' },
+    { name: 'a blackhole', spec: { id: 'rtb-a', azs: [AZ('a')], to: 'i-gone', blackhole: true }, why: '0.0.0.0/0 route is a blackhole: → i-a1 (same AZ)' },
+    { name: 'a NAT gateway', spec: table('rtb-a', 'a', 'nat-0123'), why: 'current target nat-0123 is not a natbeat NAT: → i-a1 (same AZ)' },
+    { name: 'a zone without a NAT', spec: table('rtb-c', 'c'), why: `no 0.0.0.0/0 route: → i-a1 (cross-AZ, in ${AZ('a')})` },
+  ])('a table with $name: the route’s reason says so', ({ spec, why }) => {
+    const result = plan([nat('i-a1', 'a')], [spec]);
+    expect(result.actions[0]!.reason).toBe(why);
+    expect(result.routes[0]!.reason).toBe(why);
+  });
+
+  it('names the table and the NAT of a cross-AZ failover, and tells a table of several AZs by none', () => {
+    const result = plan([nat('i-a1', 'a')], [{ id: 'rtb-bc', azs: [AZ('b'), AZ('c')] }]);
+    expect(result.alerts).toEqual([expect.objectContaining({ kind: 'CrossAzFailover', resourceIds: ['rtb-bc', 'i-a1'] })]);
+    expect(result.routes[0]).toMatchObject({ availabilityZone: undefined, serving: 'cross-az', desiredInstanceId: 'i-a1' });
+  });
+
+  it('a table left without a NAT says why, serving none', () => {
+    const result = plan([nat('i-a1', 'a', { samples: beats(6, 90) })], [{ id: 'rtb-a', azs: [AZ('a')], to: 'i-a1' }, { id: 'rtb-x', azs: [] }]);
+    expect(result.routes).toEqual([
+      expect.objectContaining({ routeTableId: 'rtb-a', serving: 'none', desiredInstanceId: undefined, availabilityZone: AZ('a') }),
+      expect.objectContaining({ routeTableId: 'rtb-x', serving: 'none', availabilityZone: undefined }),
+    ]);
+    expect(result.routes[1]!.reason).toBe('no 0.0.0.0/0 route; no healthy NAT anywhere in the VPC');
+  });
+
+  it('reports what could not be observed, and acts on the rest', () => {
+    const result = plan([nat('i-a1', 'a', { samples: beats(6, 90) }), nat('i-b1', 'b')], [table('rtb-a', 'a', 'i-a1')], {
+      failures: [{ scope: 'nat-other', message: 'AccessDenied' }],
+    });
+    expect(result.alerts[0]).toEqual({ kind: 'ObservationFailed', message: 'could not observe nat-other: AccessDenied', resourceIds: ['nat-other'] });
+    expect(routesSet(result)).toEqual({ 'rtb-a': 'i-b1' });
+  });
+
+  it('without heartbeats judges nothing: no valve, nothing overdue, every NAT still listed', () => {
+    const result = plan([nat('i-a1', 'a', { samples: beats(6, 14) })], [table('rtb-a', 'a', 'i-a1')], { heartbeatsObserved: false });
+    expect(result).toMatchObject({ actions: [], valveTripped: false, overdue: [] });
+    expect(result.nats.map((n) => n.instanceId)).toEqual(['i-a1']);
+    expect(result.routes[0]).toMatchObject({ serving: 'unknown', reason: 'heartbeats unknown: left as it is', desiredInstanceId: undefined });
+  });
+
+  it('the valve’s alert names the NATs it spared', () => {
+    const result = plan([nat('i-a1', 'a', { samples: beats(6, 90) }), nat('i-b1', 'b', { samples: beats(6, 90) }), nat('i-c1', 'c')], []);
+    expect(result.alerts).toEqual([expect.objectContaining({ kind: 'SafetyValveTripped', resourceIds: ['i-a1', 'i-b1'] })]);
+    expect(result.alerts[0]!.message).toBe('2 of 3 in-service NATs have no healthy heartbeat (limit 50 %): suspecting the metric pipeline, marking none');
+  });
+
+  it('a leaving NAT without an interface strands no table that targets something else', () => {
+    const snapshot = world([nat('i-a1', 'a', { lifecycle: 'Terminating:Wait' })], [table('rtb-x', 'a', 'nat-0123')]);
+    snapshot.groups[0]!.instances[0]!.networkInterfaceId = undefined;
+    const result = decide(snapshot, CONFIG, NOW);
+    expect(alertKinds(result)).not.toContain('LeavingWithoutSuccessor');
+  });
+});
