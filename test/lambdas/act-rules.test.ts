@@ -3,7 +3,7 @@
  * The clients here are recorders: each call is logged with its input and may be told to fail.
  */
 import { describe, expect, it } from 'vitest';
-import { act, type ActionResult } from '../../lambdas/core/act';
+import { act, describe as describe_, resourceIds, type ActionResult } from '../../lambdas/core/act';
 import type { AwsClients } from '../../lambdas/core/clients';
 import type { ActionLog } from '../../lambdas/core/log';
 import type { Action } from '../../lambdas/core/types';
@@ -209,4 +209,52 @@ describe('act(): what each call asks for', () => {
     expect(calls.map((c) => c.command)).toEqual(expected);
     expect(result?.status).toBe(status);
   });
+});
+
+describe('act(): what it logs', () => {
+  it.each([
+    { action: mark('i-a'), text: 'mark i-a Unhealthy in nat-asg', ids: { instanceId: 'i-a', groupName: 'nat-asg' } },
+    { action: sdc('i-b'), text: 'turn off source/dest check on i-b', ids: { instanceId: 'i-b' } },
+    {
+      action: { kind: 'AssociateElasticIp', allocationId: 'eipalloc-1', instanceId: 'i-b', networkInterfaceId: 'eni-i-b', reason: 'test' } as Action,
+      text: 'associate eipalloc-1 with i-b',
+      ids: { instanceId: 'i-b', allocationId: 'eipalloc-1' },
+    },
+    {
+      action: route('rtb-1', 'i-b', 'i-a', 'create'),
+      text: 'create 0.0.0.0/0 in rtb-1 → i-b',
+      ids: { instanceId: 'i-b', routeTableId: 'rtb-1', networkInterfaceId: 'eni-i-b', previousInstanceId: 'i-a' },
+    },
+    { action: route('rtb-1', 'i-b'), text: 'replace 0.0.0.0/0 in rtb-1 → i-b', ids: { instanceId: 'i-b', routeTableId: 'rtb-1', networkInterfaceId: 'eni-i-b' } },
+    { action: hook('i-a', 'ABANDON'), text: 'complete natbeat-terminate for i-a with ABANDON', ids: { instanceId: 'i-a', groupName: 'nat-asg' } },
+  ])('$text', async ({ action, text, ids }) => {
+    expect(describe_(action)).toBe(text);
+    expect(resourceIds(action)).toEqual(ids);
+    const logged: { message: string; extra: unknown }[] = [];
+    const log: ActionLog = {
+      debug: () => undefined,
+      info: (message, extra) => logged.push({ message, extra }),
+      warn: () => undefined,
+      error: () => undefined,
+    };
+    await act(recorder().clients, [action], { dryRun: false, log });
+    expect(logged).toEqual([{ message: text, extra: { action: action.kind, ...ids, reason: 'test' } }]);
+  });
+});
+
+it('logs a failure with its error and a held-back action with what it waits for', async () => {
+  const logged: unknown[] = [];
+  const log: ActionLog = {
+    debug: () => undefined,
+    info: (message, extra) => logged.push({ message, extra }),
+    warn: (message, extra) => logged.push({ message, extra }),
+    error: (message, extra) => logged.push({ message, extra }),
+  };
+  await act(recorder({ fail: failRouteOf('rtb-1') }).clients, [route('rtb-1', 'i-b', 'i-a'), hook('i-a')], { dryRun: false, log });
+  await act(recorder().clients, [route('rtb-2', 'i-b')], { dryRun: true, log });
+  expect(logged).toEqual([
+    { message: 'failed to replace 0.0.0.0/0 in rtb-1 → i-b', extra: { action: 'SetRoute', instanceId: 'i-b', routeTableId: 'rtb-1', networkInterfaceId: 'eni-i-b', previousInstanceId: 'i-a', error: 'UnauthorizedOperation: denied' } },
+    { message: 'action skipped', extra: { action: 'CompleteLifecycle', instanceId: 'i-a', groupName: 'nat-asg', reason: 'waiting for replace 0.0.0.0/0 in rtb-1 → i-b' } },
+    { message: 'dry run: would replace 0.0.0.0/0 in rtb-2 → i-b', extra: { action: 'SetRoute', instanceId: 'i-b', routeTableId: 'rtb-2', networkInterfaceId: 'eni-i-b', reason: 'test' } },
+  ]);
 });
