@@ -186,3 +186,66 @@ describe('Class: NamespaceConnector (helper run without a namespace, on loopback
     expect(await connector.connect('$(reboot)', 80, new AbortController().signal)).toEqual({ ok: false, detail: 'not an IPv4 address: $(reboot)' });
   });
 });
+
+describe('Class: NamespaceConnector (protocol edge cases, stand-in helpers)', () => {
+  const signal = () => new AbortController().signal;
+
+  it('reports a failure without a reason as "connect failed", and ignores lines it did not ask for', async () => {
+    const connector = new NamespaceConnector(['bash', '-c', 'while read -r id h p; do echo "999 ok"; echo "x y"; echo "$id fail"; done']);
+    try {
+      expect(await connector.connect('127.0.0.1', 1, signal())).toEqual({ ok: false, detail: 'connect failed' });
+      expect(await connector.connect('127.0.0.1', 1, signal())).toEqual({ ok: false, detail: 'connect failed' });
+    } finally {
+      connector.close();
+    }
+  });
+
+  it('passes a multi-word reason on whole', async () => {
+    const connector = new NamespaceConnector(['bash', '-c', 'while read -r id h p; do echo "$id fail No route to host"; done']);
+    try {
+      expect(await connector.connect('127.0.0.1', 1, signal())).toEqual({ ok: false, detail: 'No route to host' });
+    } finally {
+      connector.close();
+    }
+  });
+
+  it('names the helper’s last error line when it dies, and starts a new one on the next request', async () => {
+    const connector = new NamespaceConnector(['bash', '-c', 'echo first >&2; echo "Cannot open network namespace" >&2; exit 1']);
+    expect(await connector.connect('127.0.0.1', 1, signal())).toEqual({ ok: false, detail: 'probe helper exited (code 1): Cannot open network namespace' });
+    expect(await connector.connect('127.0.0.1', 1, signal())).toEqual({ ok: false, detail: 'probe helper exited (code 1): Cannot open network namespace' });
+    connector.close();
+  });
+
+  it('says so when the helper cannot be started at all', async () => {
+    const connector = new NamespaceConnector(['/nonexistent/natbeat-helper']);
+    const result = await connector.connect('127.0.0.1', 1, signal());
+    expect(result.ok).toBe(false);
+    expect(result.detail).toMatch(/^probe helper failed to start \(spawn \/nonexistent\/natbeat-helper ENOENT\)/);
+    connector.close();
+  });
+
+  it('answers an already aborted request at once', async () => {
+    const connector = new NamespaceConnector(['bash', '-c', 'while read -r id h p; do sleep 5; echo "$id ok"; done']);
+    try {
+      expect(await connector.connect('127.0.0.1', 1, AbortSignal.abort())).toEqual({ ok: false, detail: 'timed out' });
+    } finally {
+      connector.close();
+    }
+  });
+
+  it('after close, starts a fresh helper for the next request', async () => {
+    const connector = new NamespaceConnector(['bash', '-c', 'while read -r id h p; do echo "$id ok"; done']);
+    expect(await connector.connect('127.0.0.1', 1, signal())).toEqual({ ok: true, detail: 'connected' });
+    connector.close();
+    expect(await connector.connect('127.0.0.1', 1, signal())).toEqual({ ok: true, detail: 'connected' });
+    connector.close();
+  });
+
+  it('runs the helper in the named namespace (one that does not exist fails the request)', async () => {
+    const connector = NamespaceConnector.forNamespace(`nbt-missing-${process.pid}`);
+    const result = await connector.connect('127.0.0.1', 1, signal());
+    expect(result.ok).toBe(false);
+    expect(result.detail).toMatch(/^probe helper (exited \(code \d+\)|failed to start)/);
+    connector.close();
+  });
+});
