@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const REPORT = 'reports/mutation/mutation.json';
+const REPORT = process.env.NATBEAT_MUTATION_REPORT ?? 'reports/mutation/mutation.json';
 
 interface MutantEntry {
   status: string;

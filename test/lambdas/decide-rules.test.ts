@@ -288,6 +288,7 @@ describe('Rule: a pinned Elastic IP goes to its zone’s preferred NAT', () => {
       expected: ['eip-a→i-a2'],
     },
     { name: 'the first id among NATs launched together', nats: [nat('i-a2', 'a'), nat('i-a1', 'a')], expected: ['eip-a→i-a1'] },
+    { name: 'a launching NAT the same plan lets in service', nats: [nat('i-a1', 'a', { lifecycle: 'Pending:Wait', launchedAgo: 30, samples: beats(1, 2) })], expected: ['eip-a→i-a1'] },
     { name: 'a booting NAT when it is the zone’s only candidate', nats: [nat('i-a1', 'a', { samples: [], launchedAgo: 30 })], expected: ['eip-a→i-a1'] },
     { name: 'nobody, when the zone’s only NAT is leaving', nats: [nat('i-a1', 'a', { lifecycle: 'Terminating:Wait' })], expected: [] },
     { name: 'nobody, when the zone’s only NAT is marked Unhealthy', nats: [nat('i-a1', 'a', { health: 'Unhealthy' })], expected: [] },
