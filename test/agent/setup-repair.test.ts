@@ -26,6 +26,15 @@ async function configuredHost() {
 }
 type Host = Awaited<ReturnType<typeof configuredHost>>;
 const probeLinks = (host: Host) => host.state.namespaces.get(NS)!;
+/** The commands that build the veth pair and its route from nothing. */
+const NEW_PAIR = [
+  `ip link add natbeat-host type veth peer name natbeat-probe netns ${NS}`,
+  'ip addr add 169.254.100.1/30 dev natbeat-host',
+  'ip link set natbeat-host up',
+  `ip -n ${NS} addr add 169.254.100.2/30 dev natbeat-probe`,
+  `ip -n ${NS} link set natbeat-probe up`,
+  `ip -n ${NS} route replace default via 169.254.100.1 dev natbeat-probe`,
+];
 
 describe('Function: setupNat repairs only what is broken', () => {
   it.each([
@@ -35,15 +44,7 @@ describe('Function: setupNat repairs only what is broken', () => {
         probeLinks(h).delete('natbeat-probe');
         h.state.routes.delete(NS); // the kernel drops the routes of a device that is gone
       },
-      mutations: [
-        'ip link del natbeat-host',
-        `ip link add natbeat-host type veth peer name natbeat-probe netns ${NS}`,
-        'ip addr add 169.254.100.1/30 dev natbeat-host',
-        'ip link set natbeat-host up',
-        `ip -n ${NS} addr add 169.254.100.2/30 dev natbeat-probe`,
-        `ip -n ${NS} link set natbeat-probe up`,
-        `ip -n ${NS} route replace default via 169.254.100.1 dev natbeat-probe`,
-      ],
+      mutations: ['ip link del natbeat-host', ...NEW_PAIR],
     },
     {
       name: 'the host end is gone: the pair is created without deleting anything',
@@ -52,14 +53,7 @@ describe('Function: setupNat repairs only what is broken', () => {
         probeLinks(h).delete('natbeat-probe');
         h.state.routes.delete(NS);
       },
-      mutations: [
-        `ip link add natbeat-host type veth peer name natbeat-probe netns ${NS}`,
-        'ip addr add 169.254.100.1/30 dev natbeat-host',
-        'ip link set natbeat-host up',
-        `ip -n ${NS} addr add 169.254.100.2/30 dev natbeat-probe`,
-        `ip -n ${NS} link set natbeat-probe up`,
-        `ip -n ${NS} route replace default via 169.254.100.1 dev natbeat-probe`,
-      ],
+      mutations: NEW_PAIR,
     },
     {
       name: 'the host end has a wrong address: flushed and set',

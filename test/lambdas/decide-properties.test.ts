@@ -118,6 +118,9 @@ const worldArb = fc
 
 const instancesOf = (snapshot: Snapshot) => snapshot.groups.flatMap((g) => g.instances);
 const setRoutes = (plan: Plan) => plan.actions.filter((a): a is Extract<Action, { kind: 'SetRoute' }> => a.kind === 'SetRoute');
+/** Each route the plan sets, with the table it is in as the snapshot saw it. */
+const routesWithTables = (snapshot: Snapshot, plan: Plan) =>
+  setRoutes(plan).map((route) => ({ route, table: snapshot.routeTables.find((t) => t.routeTableId === route.routeTableId)! }));
 
 /** What the world looks like right after act() carried out a plan (same instant, nothing else changed). */
 function apply(snapshot: Snapshot, plan: Plan): Snapshot {
@@ -174,8 +177,7 @@ describe('Properties of decide()', () => {
     fc.assert(
       fc.property(worldArb, (snapshot) => {
         const plan = decide(snapshot, CONFIG, NOW);
-        for (const route of setRoutes(plan)) {
-          const table = snapshot.routeTables.find((t) => t.routeTableId === route.routeTableId)!;
+        for (const { route, table } of routesWithTables(snapshot, plan)) {
           const target = instancesOf(snapshot).find((i) => i.instanceId === route.instanceId)!;
           const verdict = plan.nats.find((n) => n.instanceId === route.instanceId)!;
           expect(verdict).toMatchObject({ verdict: 'healthy', routable: true });
@@ -199,8 +201,7 @@ describe('Properties of decide()', () => {
     fc.assert(
       fc.property(worldArb, (snapshot) => {
         const plan = decide(snapshot, CONFIG, NOW);
-        for (const route of setRoutes(plan)) {
-          const table = snapshot.routeTables.find((t) => t.routeTableId === route.routeTableId)!;
+        for (const { route, table } of routesWithTables(snapshot, plan)) {
           const current = plan.nats.find((n) => n.instanceId === route.previousInstanceId);
           if (!current || current.verdict !== 'healthy' || current.vpcId !== table.vpcId) continue;
           if (table.defaultRoute?.state === 'blackhole') continue;
