@@ -45,11 +45,32 @@ export function scoreReport(report: Report): FileScore[] {
     .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 }
 
+/**
+ * The suites that exercise each mutated file. Each mutant runs only the tests that cover it, but
+ * every suite listed is loaded once per mutant: leaving out suites that merely pass through a file
+ * (the handlers call decide, but decide's own tables decide its rules) keeps a run to minutes.
+ */
+const SUITES: [RegExp, string[]][] = [
+  [/^lambdas\/core\/decide\.ts$/, ['test/lambdas/decide*.test.ts']],
+  [/^lambdas\/core\/act\.ts$/, ['test/lambdas/act*.test.ts', 'test/lambdas/reconcile-*.test.ts', 'test/lambdas/lifecycle-handler.test.ts']],
+  [/^lambdas\/core\/observe\.ts$/, ['test/lambdas/reconcile-*.test.ts', 'test/lambdas/lifecycle-handler.test.ts']],
+  [/^agent\//, ['test/agent/probes*.test.ts', 'test/agent/egress-interface.test.ts', 'test/agent/setup*.test.ts', 'test/agent/parsers.test.ts']],
+];
+
+/** The suites for the files named, or undefined (every suite of the mutation config) when none are. */
+export function suitesFor(files: string[]): string[] | undefined {
+  if (files.length === 0) return undefined;
+  const suites = files.flatMap((file) => SUITES.find(([pattern]) => pattern.test(file))?.[1] ?? []);
+  return suites.length === 0 ? undefined : [...new Set(suites)];
+}
+
 function runStryker(files: string[]): Promise<number> {
   const bin = join(dirname(createRequire(import.meta.url).resolve('@stryker-mutator/core/package.json')), 'bin', 'stryker.js');
   const args = [bin, 'run', 'stryker.config.mjs', ...(files.length > 0 ? ['--mutate', files.join(',')] : [])];
   // Stryker logs on stdout; stdout of this script is reserved for the JSON result.
-  const child = spawn(process.execPath, args, { stdio: ['ignore', process.stderr, process.stderr] });
+  const suites = suitesFor(files);
+  const env = suites ? { ...process.env, NATBEAT_MUTATION_TESTS: suites.join(',') } : process.env;
+  const child = spawn(process.execPath, args, { stdio: ['ignore', process.stderr, process.stderr], env });
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => resolve(code ?? 1));
