@@ -520,3 +520,20 @@ describe('Rule: every verdict and route says why, and what could not be observed
     expect(alertKinds(result)).not.toContain('LeavingWithoutSuccessor');
   });
 });
+
+describe('Rule: a NAT in its launch hook is booting, whatever its age', () => {
+  it('is stable at its first beat even past the grace period: a failed-over table comes back to it', () => {
+    const result = plan(
+      [nat('i-a2', 'a', { lifecycle: 'Pending:Wait', launchedAgo: 400, samples: beats(1, 2) }), nat('i-b1', 'b')],
+      [table('rtb-a', 'a', 'i-b1'), table('rtb-b', 'b', 'i-b1')],
+    );
+    expect(result.nats[0]).toMatchObject({ verdict: 'healthy', stable: true });
+    expect(routesSet(result)).toEqual({ 'rtb-a': 'i-a2' });
+  });
+
+  it('is not marked when it reports failures past the grace period: its hook’s timeout decides', () => {
+    const result = plan([nat('i-a2', 'a', { lifecycle: 'Pending:Wait', launchedAgo: 400, samples: [{ at: at(-2), value: 0 }] }), nat('i-b1', 'b')], []);
+    expect(verdictOf(result, 'i-a2')).toBe('failing');
+    expect(result.actions).toEqual([]);
+  });
+});
