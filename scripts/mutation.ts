@@ -68,8 +68,9 @@ function runStryker(files: string[]): Promise<number> {
   const bin = join(dirname(createRequire(import.meta.url).resolve('@stryker-mutator/core/package.json')), 'bin', 'stryker.js');
   const args = [bin, 'run', 'stryker.config.mjs', ...(files.length > 0 ? ['--mutate', files.join(',')] : [])];
   // Stryker logs on stdout; stdout of this script is reserved for the JSON result.
+  // NATBEAT_MUTATION_TESTS (comma-separated globs) set by the caller wins.
   const suites = suitesFor(files);
-  const env = suites ? { ...process.env, NATBEAT_MUTATION_TESTS: suites.join(',') } : process.env;
+  const env = suites && !process.env.NATBEAT_MUTATION_TESTS ? { ...process.env, NATBEAT_MUTATION_TESTS: suites.join(',') } : process.env;
   const child = spawn(process.execPath, args, { stdio: ['ignore', process.stderr, process.stderr], env });
   return new Promise((resolve, reject) => {
     child.on('error', reject);
