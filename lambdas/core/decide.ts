@@ -92,7 +92,6 @@ export function decide(snapshot: Snapshot, config: DecideConfig, now: Date): Pla
     });
   }
 
-  const prepare = prepareInstances(snapshot, assessed);
   const { routeActions, routes, routeAlerts } = planRoutes(snapshot, assessed, config);
   alerts.push(...routeAlerts);
   const lifecycle = planLifecycle(snapshot, assessed, routeActions, config, alerts);
@@ -105,6 +104,12 @@ export function decide(snapshot: Snapshot, config: DecideConfig, now: Date): Pla
         instanceId: n.instanceId,
         reason: n.reason,
       }));
+  // A NAT this plan marks or abandons is on its way out: a pinned address given to it (or left on
+  // it) would only move again in the next run.
+  const released = new Set(
+    [...lifecycle, ...marks].flatMap((a) => (a.kind === 'SetUnhealthy' || (a.kind === 'CompleteLifecycle' && a.result === 'ABANDON') ? [a.instanceId] : [])),
+  );
+  const prepare = prepareInstances(snapshot, assessed, released);
 
   return {
     // Order matters to act: prepare a NAT before routing to it, move routes before a hook
@@ -277,7 +282,7 @@ function trailingHealthyRun(samples: HeartbeatSample[], silenceMs: number): numb
 }
 
 /** Source/dest check off and pinned Elastic IPs, for every NAT that is or may soon be serving. */
-function prepareInstances(snapshot: Snapshot, assessed: Assessed[]): Action[] {
+function prepareInstances(snapshot: Snapshot, assessed: Assessed[], released: Set<string>): Action[] {
   const actions: Action[] = [];
   const candidates = assessed.filter((n) => n.verdict !== 'leaving' && n.verdict !== 'unhealthy');
   for (const nat of candidates) {
@@ -293,7 +298,7 @@ function prepareInstances(snapshot: Snapshot, assessed: Assessed[]): Action[] {
   for (const group of snapshot.groups) {
     for (const [zone, allocationId] of Object.entries(group.elasticIps).sort(([a], [b]) => byCodeUnit(a, b))) {
       const inZone = candidates
-        .filter((n) => n.groupName === group.name && n.availabilityZone === zone && n.instance.networkInterfaceId)
+        .filter((n) => n.groupName === group.name && n.availabilityZone === zone && n.instance.networkInterfaceId && !released.has(n.instanceId))
         .sort(byPreference);
       const association = associationOf.get(allocationId);
       // An address associated by ENI may come back without an instance id: match either.
