@@ -469,12 +469,19 @@ describe('Rule: every verdict and route says why, and what could not be observed
   it.each([
     { name: 'no route', spec: table('rtb-a', 'a'), why: 'no 0.0.0.0/0 route: → i-a1 (same AZ)' },
     { name: 'a blackhole', spec: { id: 'rtb-a', azs: [AZ('a')], to: 'i-gone', blackhole: true }, why: '0.0.0.0/0 route is a blackhole: → i-a1 (same AZ)' },
-    { name: 'a NAT gateway', spec: table('rtb-a', 'a', 'nat-0123'), why: 'current target nat-0123 is not a natbeat NAT: → i-a1 (same AZ)' },
     { name: 'a zone without a NAT', spec: table('rtb-c', 'c'), why: `no 0.0.0.0/0 route: → i-a1 (cross-AZ, in ${AZ('a')})` },
   ])('a table with $name: the route’s reason says so', ({ spec, why }) => {
     const result = plan([nat('i-a1', 'a')], [spec]);
     expect(result.actions[0]!.reason).toBe(why);
     expect(result.routes[0]!.reason).toBe(why);
+  });
+
+  it('a table whose route leads to something not ours is left alone, and the reason names the target', () => {
+    const result = plan([nat('i-a1', 'a')], [table('rtb-a', 'a', 'nat-0123')]);
+    expect(result.actions).toEqual([]);
+    expect(result.routes[0]).toMatchObject({ routeTableId: 'rtb-a', serving: 'foreign' });
+    expect(result.routes[0]!.reason).toMatch(/nat-0123, not a NAT of this deployment: left alone/);
+    expect(result.alerts).toEqual([expect.objectContaining({ kind: 'ForeignRoute', resourceIds: ['rtb-a', 'nat-0123'] })]);
   });
 
   it('names the table and the NAT of a cross-AZ failover, and tells a table of several AZs by none', () => {

@@ -87,9 +87,10 @@ describe('Function: decide', () => {
       ]);
     });
 
+    // A target that is not a NAT of this deployment is left alone: decide-ownership.test.ts.
     it.each([
       { name: 'a blackhole', table: { id: 'rtb-a', azs: ['us-east-1a'], to: 'i-gone', blackhole: true } },
-      { name: 'a target that is not a natbeat NAT', table: { id: 'rtb-a', azs: ['us-east-1a'], to: 'nat-0123' } },
+      { name: 'a blackholed NAT gateway', table: { id: 'rtb-a', azs: ['us-east-1a'], to: 'nat-0123', blackhole: true } },
     ])('replaces $name, never deleting the route', ({ table }) => {
       const { nats } = healthyThreeAz();
       const plan = decide(world(nats, [table]), CONFIG, NOW);
