@@ -11,7 +11,7 @@ import { FailureReporter } from '../agent/failure-report';
 import { createCloudWatchClient, HeartbeatPublisher, HeartbeatSchedule } from '../agent/publisher';
 import { runLoop } from '../agent/run-loop';
 import type { Logger as AgentLogger } from '../agent/log';
-import { HEARTBEAT_NAMESPACE } from '../common/heartbeat';
+import { DEFAULT_HEARTBEAT_NAMESPACE } from '../common/heartbeat';
 import { connect, ec2Client, type WorldApi } from './sdk-bridge';
 import type { Ec2World, SimInstance } from './world/ec2';
 
@@ -140,7 +140,7 @@ export class NatHost {
     const client = connect(createCloudWatchClient('us-east-1'), 'cloudwatch', this.env.world);
     const publisher = new HeartbeatPublisher(
       client,
-      { namespace: HEARTBEAT_NAMESPACE, groupName: this.env.groupName, instanceId: i.instanceId, availabilityZone: i.availabilityZone },
+      { namespace: DEFAULT_HEARTBEAT_NAMESPACE, groupName: this.env.groupName, instanceId: i.instanceId, availabilityZone: i.availabilityZone },
       { sleep: (ms, signal) => clock.sleep(ms, signal) },
     );
     // The agent's failure report, with a LambdaClient built like createLambdaClient builds it

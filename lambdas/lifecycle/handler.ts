@@ -11,26 +11,24 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { ControllerMetric } from '../../common/controller-metrics';
-import { ConfigError, errorMessage } from '../core/errors';
+import { ConfigError } from '../core/errors';
 import { describeIssues, isTestNotification, lifecycleActionEvent, LAUNCH_DETAIL_TYPE } from '../core/events';
 import { reconcile } from '../core/reconcile';
-import { actionLog, createRuntime, metricsSink, reportConfigError, type Runtime } from '../core/runtime';
+import { actionLog, createRuntime, failOnConfigError, failRun, metricsSink, type Runtime } from '../core/runtime';
 import { LifecycleState } from '../core/types';
 
 /** Auto Scaling states of an instance whose launch hook may still be waiting (or not yet started). */
 const LAUNCH_STATES = new Set<string>(['Pending', LifecycleState.PendingWait]);
 
 export interface LifecycleResponse {
-  status: 'handled' | 'waiting' | 'ignored' | 'config-error' | 'failed';
+  status: 'handled' | 'waiting' | 'ignored';
   message: string;
 }
 
 export function createLifecycleHandler(runtime: Runtime) {
   const { logger, metrics } = runtime;
   const run = async (event: unknown): Promise<LifecycleResponse> => {
-    if (runtime.config instanceof ConfigError) return reportConfigError(runtime, runtime.config);
+    if (runtime.config instanceof ConfigError) return failOnConfigError(runtime, runtime.config);
     const config = runtime.config;
     if (isTestNotification(event)) {
       logger.info('Auto Scaling test notification: nothing to do');
@@ -79,9 +77,8 @@ export function createLifecycleHandler(runtime: Runtime) {
       logger.info('lifecycle action pending or finished', { reason: message });
       return { status: stillLaunching ? 'waiting' : 'handled', message };
     } catch (error) {
-      logger.error('reconcile failed', { error: errorMessage(error) });
-      metrics.addMetric(ControllerMetric.Errors, MetricUnit.Count, 1);
-      return { status: 'failed', message: errorMessage(error) };
+      // Fails the invocation (Errors metric, dead-letter queue); the schedule finishes the hook.
+      return failRun(runtime, 'reconcile failed', error);
     }
   };
   return middy(run)

@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import {
   HEARTBEAT_METRIC,
-  HEARTBEAT_NAMESPACE,
+  DEFAULT_HEARTBEAT_NAMESPACE,
   HEARTBEAT_STORAGE_RESOLUTION,
   instanceDimensions,
   zoneDimensions,
@@ -99,6 +99,6 @@ export async function putBeats(clients: AwsClients, beats: Beat[]): Promise<void
     );
   });
   for (let i = 0; i < data.length; i += 1000) {
-    await clients.cloudWatch.send(new PutMetricDataCommand({ Namespace: HEARTBEAT_NAMESPACE, MetricData: data.slice(i, i + 1000) }));
+    await clients.cloudWatch.send(new PutMetricDataCommand({ Namespace: DEFAULT_HEARTBEAT_NAMESPACE, MetricData: data.slice(i, i + 1000) }));
   }
 }
