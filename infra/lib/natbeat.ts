@@ -16,6 +16,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { createAlarmTopic } from './alarm-topic';
@@ -49,6 +50,8 @@ export class NatBeat extends Construct {
   public readonly reconcileFunction: nodejs.NodejsFunction;
   /** Lifecycle Lambda (Auto Scaling lifecycle events). */
   public readonly lifecycleFunction: nodejs.NodejsFunction;
+  /** Trigger events no controller run handled (both Lambdas and every rule target); it pages. */
+  public readonly deadLetterQueue: sqs.Queue;
   /** Topic every natbeat alarm notifies. */
   public readonly alarmTopic: sns.ITopic;
   /** Key encrypting the alarm topic, when natbeat created the topic. */
@@ -68,6 +71,7 @@ export class NatBeat extends Construct {
 
     const placement = placeNats(this, props, settings.routeTableTag);
     this.availabilityZones = placement.zones;
+    // Explicit ranges were checked by resolveSettings (private only, unless allowed).
     const allowedCidrs = props.allowedCidrs ?? [props.vpc.vpcCidrBlock];
 
     const reconcile = reconcileFunctionIdentity(this, settings.groupName);
@@ -82,6 +86,7 @@ export class NatBeat extends Construct {
       machineImage: props.machineImage,
       keyPair: props.keyPair,
       probeTargets: props.probeTargets,
+      sessionManager: props.sessionManager,
     });
     this.securityGroup = nats.securityGroup;
     this.instanceRole = nats.instanceRole;
@@ -97,17 +102,18 @@ export class NatBeat extends Construct {
     });
     this.reconcileFunction = controller.reconcileFunction;
     this.lifecycleFunction = controller.lifecycleFunction;
+    this.deadLetterQueue = controller.deadLetterQueue;
 
     if (props.alarmTopic) {
       this.alarmTopic = props.alarmTopic;
     } else {
-      const created = createAlarmTopic(this, settings.groupName);
+      const created = createAlarmTopic(this, settings.groupName, this.availabilityZones);
       this.alarmTopic = created.topic;
       this.alarmTopicKey = created.key;
     }
     if (props.alarmEmail) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     this.alarms = createAlarms(this.monitoringTarget(), settings);
-    reconcileOnZoneAlarms(this, this.groupName, this.availabilityZones, this.reconcileFunction);
+    reconcileOnZoneAlarms(this, this.groupName, this.availabilityZones, this.reconcileFunction, this.deadLetterQueue);
 
     if (props.dashboard ?? true) this.dashboard = createDashboard(this.monitoringTarget(), this.alarms, settings);
   }
@@ -120,6 +126,7 @@ export class NatBeat extends Construct {
       alarmTopic: this.alarmTopic,
       reconcileFunction: this.reconcileFunction,
       lifecycleFunction: this.lifecycleFunction,
+      deadLetterQueue: this.deadLetterQueue,
     };
   }
 }
