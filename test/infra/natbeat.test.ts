@@ -489,7 +489,7 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
         },
       });
       // …and its own VPC's ARN: a table tagged by mistake in another VPC stays out of reach.
-      const vpcCondition = JSON.stringify(one('RouteOwnTaggedTablesInOwnVpc').Condition.ArnEquals['ec2:Vpc']);
+      const vpcCondition = JSON.stringify((one('RouteOwnTaggedTablesInOwnVpc') as Json).Condition.ArnEquals['ec2:Vpc']);
       expect(vpcCondition).toContain(':vpc/');
       expect(vpcCondition).toContain(JSON.stringify({ Ref: logicalId(stack.vpc as never) }));
       expect(JSON.stringify(one('RouteOwnTaggedTablesInOwnVpc').Resource)).toContain(':route-table/*');
