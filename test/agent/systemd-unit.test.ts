@@ -38,7 +38,7 @@ function parseUnit(text: string): Map<string, Map<string, string[]>> {
 const service = parseUnit(unitText).get('Service')!;
 const one = (key: string) => {
   const values = service.get(key) ?? [];
-  expect(values, key).toHaveLength(1);
+  expect({ [key]: values.length }).toEqual({ [key]: 1 });
   return values[0]!;
 };
 const words = (value: string) => value.split(/\s+/).filter(Boolean).sort();
@@ -59,7 +59,7 @@ describe('natbeat-agent.service', () => {
     // The only writable path: /run/netns, for re-creating a lost probe namespace.
     expect(service.get('ReadWritePaths')).toEqual(['-/run/netns']);
     for (const key of ['ProtectHome', 'PrivateTmp', 'PrivateDevices', 'ProtectKernelTunables', 'ProtectKernelModules', 'ProtectControlGroups', 'RestrictSUIDSGID', 'LockPersonality']) {
-      expect(one(key), key).toBe('yes');
+      expect({ [key]: one(key) }).toEqual({ [key]: 'yes' });
     }
     expect(words(one('RestrictAddressFamilies'))).toEqual(['AF_INET', 'AF_INET6', 'AF_NETLINK', 'AF_UNIX']);
     expect(words(one('RestrictNamespaces'))).toEqual(['mnt', 'net']);
@@ -87,7 +87,7 @@ describe('natbeat-agent.service', () => {
     it('rates its exposure "OK" (3.0 or less of 10)', () => {
       const result = spawnSync(analyze!, ['security', '--offline=yes', file], { encoding: 'utf8' });
       const score = /Overall exposure level for \S+: ([\d.]+)/.exec(result.stdout)?.[1];
-      expect(score, result.stdout + result.stderr).toBeDefined();
+      expect(result.stdout + result.stderr).toMatch(/Overall exposure level/);
       expect(Number(score)).toBeLessThanOrEqual(3);
     });
   });
