@@ -1,4 +1,4 @@
-import { App, Duration, Lazy, Stack } from 'aws-cdk-lib';
+import { App, type CfnElement, Duration, Lazy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { describe, expect, it } from 'vitest';
@@ -46,6 +46,10 @@ describe('Construct: NatBeat prop validation', () => {
     ['no probe target', { probeTargets: [] }, /probeTargets must not be empty/],
     ['no allowed range', { allowedCidrs: [] }, /allowedCidrs must not be empty/],
     ['a group name with spaces', { groupName: 'my nat' }, /groupName must be/],
+    ['the whole internet as an allowed range', { allowedCidrs: ['0.0.0.0/0'] }, /allowedCidrs entry "0\.0\.0\.0\/0" is not a private range.*allowNonPrivateCidrs/],
+    ['a public allowed range', { allowedCidrs: ['10.0.0.0/16', '203.0.113.0/24'] }, /allowedCidrs entry "203\.0\.113\.0\/24" is not a private range/],
+    ['a range that only starts private', { allowedCidrs: ['172.0.0.0/8'] }, /allowedCidrs entry "172\.0\.0\.0\/8" is not a private range/],
+    ['a malformed allowed range', { allowedCidrs: ['10.0.0.1/16'] }, /allowedCidrs entry "10\.0\.0\.1\/16" is not an IPv4 CIDR block/],
   ])('throws at synth on %s', (_what, props, message) => {
     expect(() => build(props)).toThrow(message);
   });
@@ -66,6 +70,58 @@ describe('Construct: NatBeat prop validation', () => {
 
   it('accepts the defaults', () => {
     expect(() => build()).not.toThrow();
+  });
+
+  it('accepts private ranges (RFC 1918 and 100.64/10), and a public one only when explicitly allowed', () => {
+    expect(() => build({ allowedCidrs: ['10.0.0.0/16', '172.31.0.0/16', '192.168.1.0/24', '100.64.0.0/16'] })).not.toThrow();
+    const { stack } = build({ allowedCidrs: ['0.0.0.0/0'], allowNonPrivateCidrs: true });
+    Template.fromStack(stack).hasResourceProperties('AWS::EC2::SecurityGroup', {
+      SecurityGroupIngress: [Match.objectLike({ CidrIp: '0.0.0.0/0' })],
+    });
+  });
+
+  it('refuses a second NatBeat on route tables another one already routes (one writer per table)', () => {
+    const { stack, vpc } = vpcStack();
+    new NatBeat(stack, 'First', { vpc, groupName: 'first' });
+    expect(() => new NatBeat(stack, 'Second', { vpc, groupName: 'second' })).toThrow(
+      /the route table of subnet Test\/Vpc\/privateSubnet1 is already routed by Test\/First: give each NatBeat its own privateSubnets/,
+    );
+  });
+});
+
+describe('Construct: NatBeat on the instance', () => {
+  const natRole = (stack: Stack, natBeat: NatBeat) => {
+    const roleId = stack.getLogicalId(natBeat.instanceRole.node.defaultChild as CfnElement);
+    const policies = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).filter((p) =>
+      (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId),
+    );
+    return policies.flatMap((p) => p.Properties.PolicyDocument.Statement as { Sid: string; Action: string | string[] }[]);
+  };
+
+  it('grants no Systems Manager action unless Session Manager is asked for, and then only its five', () => {
+    const off = build();
+    expect(JSON.stringify(natRole(off.stack, off.natBeat))).not.toMatch(/ssm|ec2messages/);
+    const on = build({ sessionManager: true });
+    const statement = natRole(on.stack, on.natBeat).find((s) => s.Sid === 'SessionManagerOnly');
+    expect(statement?.Action).toEqual([
+      'ssm:UpdateInstanceInformation',
+      'ssmmessages:CreateControlChannel',
+      'ssmmessages:CreateDataChannel',
+      'ssmmessages:OpenControlChannel',
+      'ssmmessages:OpenDataChannel',
+    ]);
+    // No managed policy either way (AmazonSSMManagedInstanceCore would allow ssm:GetParameter(s) on "*").
+    for (const { stack, natBeat } of [off, on]) {
+      const role = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(natBeat.instanceRole.node.defaultChild as CfnElement)];
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+
+  it('requires IMDSv2 tokens with a hop limit of 1', () => {
+    const { stack } = build();
+    Template.fromStack(stack).hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({ MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1, InstanceMetadataTags: 'enabled' } }),
+    });
   });
 });
 
