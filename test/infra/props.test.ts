@@ -72,7 +72,7 @@ describe('Construct: NatBeat prop validation', () => {
     expect(() => build()).not.toThrow();
   });
 
-  it('accepts private ranges (RFC 1918 and 100.64/10), and a public one only when explicitly allowed', () => {
+  it('accepts private ranges (RFC 1918 and 100.64/10), and a public one only when explicitly allowed', { timeout: 90_000 }, () => {
     expect(() => build({ allowedCidrs: ['10.0.0.0/16', '172.31.0.0/16', '192.168.1.0/24', '100.64.0.0/16'] })).not.toThrow();
     const { stack } = build({ allowedCidrs: ['0.0.0.0/0'], allowNonPrivateCidrs: true });
     Template.fromStack(stack).hasResourceProperties('AWS::EC2::SecurityGroup', {
@@ -89,7 +89,7 @@ describe('Construct: NatBeat prop validation', () => {
   });
 });
 
-describe('Construct: NatBeat on the instance', () => {
+describe('Construct: NatBeat on the instance', { timeout: 90_000 }, () => {
   const natRole = (stack: Stack, natBeat: NatBeat) => {
     const roleId = stack.getLogicalId(natBeat.instanceRole.node.defaultChild as CfnElement);
     const policies = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).filter((p) =>
