@@ -157,7 +157,8 @@ export function reconcileOnZoneAlarms(
   });
 }
 
-function controllerEnvironment(s: Settings, dryRun: boolean): Record<string, string> {
+/** The controller's environment, as both Lambdas get it: everything it reads comes from `s`. */
+export function controllerEnvironment(s: Settings, dryRun: boolean): Record<string, string> {
   const elasticIps = Object.entries(s.elasticIps)
     .map(([az, allocation]) => `${s.groupName}/${az}=${allocation}`)
     .join(',');
