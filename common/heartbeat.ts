@@ -60,6 +60,3 @@ export function zoneDimensions(groupName: string, availabilityZone: string) {
     { Name: DIMENSION_ZONE, Value: availabilityZone },
   ];
 }
-
-/** @deprecated the construct's deployments each have their own: use heartbeatNamespace(). */
-export const HEARTBEAT_NAMESPACE = DEFAULT_HEARTBEAT_NAMESPACE;

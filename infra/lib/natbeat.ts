@@ -42,6 +42,10 @@ export class NatBeat extends Construct {
   public readonly autoScalingGroup: autoscaling.AutoScalingGroup;
   /** Name of the Auto Scaling group. */
   public readonly groupName: string;
+  /** The only CloudWatch namespace this deployment's NATs may write: their heartbeats. */
+  public readonly heartbeatNamespace: string;
+  /** The tag that marks this deployment's private route tables (and limits what its controller may change). */
+  public readonly routeTableTag: { readonly key: string; readonly value: string };
   /** The NATs' security group. */
   public readonly securityGroup: ec2.SecurityGroup;
   /** The NATs' instance role. */
@@ -68,6 +72,8 @@ export class NatBeat extends Construct {
     const settings = resolveSettings(this, props);
     const sourceRoot = props.sourceRoot ?? NATBEAT_SOURCE_ROOT;
     this.groupName = settings.groupName;
+    this.heartbeatNamespace = settings.heartbeatNamespace;
+    this.routeTableTag = settings.routeTableTag;
 
     const placement = placeNats(this, props, settings.routeTableTag);
     this.availabilityZones = placement.zones;

@@ -27,6 +27,7 @@ let resources: Record<string, Resource>;
 const assertHas = (type: string, props: Record<string, unknown>) => template.hasResourceProperties(type, props);
 const assertCount = (type: string, count: number) => template.resourceCountIs(type, count);
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const alarmNamed = (name: string) => ofType('AWS::CloudWatch::Alarm').find(([, a]) => a.Properties.AlarmName === `${GROUP}-${name}`)?.[1].Properties;
 const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
   stack.getLogicalId(construct.node.defaultChild as Parameters<ExampleStack['getLogicalId']>[0]);
 
@@ -407,6 +408,30 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
       }
       // The old per-zone pair is gone.
       expect(ofType('AWS::CloudWatch::Alarm').filter(([, r]) => String(r.Properties.AlarmName).includes('ZoneFailing'))).toEqual([]);
+    });
+  });
+
+  it('sends every trigger no run handled to one encrypted dead-letter queue, and pages on it', () => {
+    const queue = { 'Fn::GetAtt': [logicalId(stack.natBeat.deadLetterQueue), 'Arn'] };
+    assertHas('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86400 });
+    // Both Lambdas: a failed (thrown) or expired asynchronous invocation lands there…
+    for (const fn of [stack.natBeat.reconcileFunction, stack.natBeat.lifecycleFunction]) {
+      expect(resources[logicalId(fn)]!.Properties.DeadLetterConfig).toEqual({ TargetArn: queue });
+    }
+    // …and so does every event EventBridge could not deliver: schedule, alarm fast path, both hooks.
+    const rules = ofType('AWS::Events::Rule');
+    expect(rules).toHaveLength(4);
+    for (const [, rule] of rules) {
+      for (const target of rule.Properties.Targets as Json[]) expect(target.DeadLetterConfig).toEqual({ Arn: queue });
+    }
+    expect(alarmNamed('ControllerDeadLetters')).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(stack.natBeat.deadLetterQueue), 'QueueName'] } }],
+      Statistic: 'Maximum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [{ Ref: logicalId(stack.natBeat.alarmTopic as never) }],
     });
   });
 
