@@ -219,3 +219,18 @@ describe('Construct: NatBeat settings', { timeout: 90_000 }, () => {
     expect(text).not.toContain('0.0.0.0/0"},"IpProtocol":"tcp"');
   });
 });
+
+describe('Document: docs/settings.md', () => {
+  it('has a row for every construct prop, and the defaults of the security-relevant ones', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const docs = await readFile(new URL('../../docs/settings.md', import.meta.url), 'utf8');
+    const source = await readFile(new URL('../../infra/lib/settings.ts', import.meta.url), 'utf8');
+    const body = source.slice(source.indexOf('export interface NatBeatProps {'), source.indexOf('\n}\n', source.indexOf('export interface NatBeatProps {')));
+    const props = [...body.matchAll(/^ {2}readonly (\w+)\??:/gm)].map((m) => m[1]);
+    expect(props.length).toBeGreaterThan(25);
+    for (const prop of props) expect(docs).toMatch(new RegExp(`\\| \`${prop}\` \\| `));
+    expect(docs).toContain('| `routeTableTag` | `natbeat:deployment=<group>` |');
+    expect(docs).toContain('| `allowNonPrivateCidrs` | false |');
+    expect(docs).toContain('| `sessionManager` | false |');
+  });
+});
