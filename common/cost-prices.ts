@@ -63,4 +63,6 @@ export const FREE_RESOURCE_TYPES: Record<string, string> = {
   'AWS::Lambda::Permission': 'resource policies are free',
   'AWS::Lambda::EventInvokeConfig': 'async invoke settings are free',
   'AWS::SNS::TopicPolicy': 'topic policies are free',
+  'AWS::SQS::Queue': 'the controller dead-letter queue is billed per request ($0.40 per 1M) and gets one only for a trigger no run handled; its CloudWatch metrics are free',
+  'AWS::SQS::QueuePolicy': 'queue policies are free',
 };
