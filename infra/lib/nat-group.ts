@@ -22,8 +22,8 @@ export interface NatGroupProps {
   readonly settings: Settings;
   /** Root of the natbeat sources (the agent is bundled from it). */
   readonly sourceRoot: string;
-  /** Name and ARN of the reconcile Lambda the agent reports failures to. */
-  readonly reconcileFunction: { readonly name: string; readonly arn: string };
+  /** The intake's Function URL the agent reports its own failures to (a token: the intake is created later). */
+  readonly reportUrl: string;
   readonly instanceType?: NatBeatProps['instanceType'];
   readonly machineImage?: NatBeatProps['machineImage'];
   readonly keyPair?: NatBeatProps['keyPair'];
@@ -55,7 +55,7 @@ export function createNatGroup(scope: Construct, props: NatGroupProps): NatGroup
     reason: 'Ingress is only from the VPC CIDR block or from allowedCidrs, which the construct rejects unless they are private ranges (or allowNonPrivateCidrs is set); cdk-nag cannot evaluate the default because it is a CloudFormation reference (GetAtt of the VPC), so the rule errors instead of passing.',
   });
 
-  const instanceRole = createInstanceRole(scope, props.reconcileFunction.arn, settings.heartbeatNamespace, props.sessionManager ?? false);
+  const instanceRole = createInstanceRole(scope, settings.heartbeatNamespace, props.sessionManager ?? false);
   const agentAsset = new AgentAsset(scope, 'AgentPackage', { sourceRoot: props.sourceRoot });
   // The one object user data downloads, rather than asset.grantRead's bucket-wide List*/Get*.
   instanceRole.addToPolicy(
@@ -141,16 +141,17 @@ export function createNatGroup(scope: Construct, props: NatGroupProps): NatGroup
   ];
   Validations.of(autoScalingGroup).acknowledge({
     id: 'AwsSolutions-AS3',
-    reason: 'Scaling events are consumed as lifecycle events by the lifecycle Lambda; a NAT that fails to launch or leaves a zone without egress pages through the TablesWithoutSameAzNat alarm instead of a notification per event.',
+    reason: 'Scaling events are consumed as lifecycle events by the reconcile Lambda; a NAT that fails to launch or leaves a zone without egress pages through the TablesWithoutSameAzNat alarm instead of a notification per event.',
   });
   return { securityGroup, instanceRole, autoScalingGroup };
 }
 
 /**
- * The NAT's role: publish its own deployment's heartbeat, read the agent package, report failures
- * to reconcile, and (opt-in) Session Manager. Nothing of EC2, the route tables or other namespaces.
+ * The NAT's role: publish its own deployment's heartbeat, read the agent package, and (opt-in)
+ * Session Manager. Its only way to the controller is the intake's Function URL (granted where the
+ * intake is created). Nothing of EC2, the route tables, the controller or other namespaces.
  */
-function createInstanceRole(scope: Construct, reconcileArn: string, heartbeatNamespace: string, sessionManager: boolean): iam.Role {
+function createInstanceRole(scope: Construct, heartbeatNamespace: string, sessionManager: boolean): iam.Role {
   const instanceRole = new iam.Role(scope, 'InstanceRole', {
     assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
     description: `natbeat NAT: publish the routing heartbeat, read the agent package${sessionManager ? ', Session Manager' : ''}`,
@@ -185,15 +186,6 @@ function createInstanceRole(scope: Construct, reconcileArn: string, heartbeatNam
     id: 'AwsSolutions-IAM5[Resource::*]',
     reason: "cloudwatch:PutMetricData has no resource type, so \"*\" is the only resource it accepts; the cloudwatch:namespace condition limits it to this deployment's heartbeat namespace. With sessionManager on, the four ssmmessages channel actions have no resource type either, and ssm:UpdateInstanceInformation only registers the instance itself.",
   });
-  // The agent's direct fast path: on a failed probe it invokes reconcile asynchronously with a
-  // hint. This one function only; the controller trusts nothing in the payload.
-  instanceRole.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'ReportFailureToReconcile',
-      actions: ['lambda:InvokeFunction'],
-      resources: [reconcileArn],
-    }),
-  );
   return instanceRole;
 }
 
@@ -217,7 +209,7 @@ function agentUserData(agentAsset: AgentAsset, props: NatGroupProps): ec2.UserDa
     [AGENT_FLAGS['heartbeat-period'].env]: String(settings.heartbeatSeconds),
     [AGENT_FLAGS.interval.env]: String(settings.probeIntervalSeconds),
     [AGENT_FLAGS.region.env]: Aws.REGION,
-    [AGENT_FLAGS['reconcile-function'].env]: props.reconcileFunction.name,
+    [AGENT_FLAGS['report-url'].env]: props.reportUrl,
   };
   userData.addCommands(
     'mkdir -p /opt/natbeat/package',

@@ -78,7 +78,7 @@ describe('Two deployments in one app and one VPC', () => {
   });
 
   it.each(names)('%s: its controller reads its own namespace and group, and selects its own tagged tables', (name) => {
-    for (const fn of [deployments[name].reconcileFunction, deployments[name].lifecycleFunction]) {
+    for (const fn of [deployments[name].reconcileFunction]) {
       const env = resources[id(fn)]!.Properties.Environment.Variables;
       expect(env).toMatchObject({
         [ENV.namespace]: heartbeatNamespace(name),
