@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import * as z from 'zod/mini';
-import { DEFAULT_HEARTBEAT_PERIOD_SECONDS, DEFAULT_PROBE_INTERVAL_SECONDS, HEARTBEAT_NAMESPACE } from '../common/heartbeat';
+import { DEFAULT_HEARTBEAT_PERIOD_SECONDS, DEFAULT_PROBE_INTERVAL_SECONDS, DEFAULT_HEARTBEAT_NAMESPACE } from '../common/heartbeat';
 import { formatCidr, parseCidr, type Ipv4Cidr } from './cidr';
 import { ConfigError } from './errors';
 
@@ -71,7 +71,7 @@ export const FLAGS = {
   'availability-zone': { env: 'NATBEAT_AVAILABILITY_ZONE', value: 'AZ', help: 'Availability Zone (default: instance metadata)' },
   region: { env: 'NATBEAT_REGION', value: 'REGION', help: 'AWS Region of the CloudWatch client (default: AWS_REGION, else instance metadata)' },
   'group-name': { env: 'NATBEAT_GROUP_NAME', value: 'NAME', help: 'Auto Scaling group name (default: instance metadata tag aws:autoscaling:groupName)' },
-  namespace: { env: 'NATBEAT_NAMESPACE', value: 'NAMESPACE', help: `CloudWatch namespace of the heartbeat (default ${HEARTBEAT_NAMESPACE})` },
+  namespace: { env: 'NATBEAT_NAMESPACE', value: 'NAMESPACE', help: `CloudWatch namespace of the heartbeat (default ${DEFAULT_HEARTBEAT_NAMESPACE})` },
   'imds-endpoint': { env: 'NATBEAT_IMDS_ENDPOINT', value: 'URL', help: `instance metadata base URL (default ${DEFAULT_IMDS_ENDPOINT})` },
   'imds-timeout': { env: 'NATBEAT_IMDS_TIMEOUT', value: 'SECONDS', help: `time limit of each instance metadata request (default ${DEFAULT_IMDS_TIMEOUT_SECONDS})` },
   'report-url': {
@@ -162,7 +162,7 @@ const schema = z
     'group-name': optionalText('group-name', /^.{1,255}$/, '1–255 characters'),
     namespace: z._default(
       matching(/^[^:][^\s]{0,254}$/, '--namespace must be a CloudWatch namespace (1–255 characters, no spaces, not starting with ":")'),
-      HEARTBEAT_NAMESPACE,
+      DEFAULT_HEARTBEAT_NAMESPACE,
     ),
     'imds-endpoint': z._default(z.url({ error: '--imds-endpoint must be a URL' }), DEFAULT_IMDS_ENDPOINT),
     'imds-timeout': z._default(seconds('imds-timeout', 0.05, 60), DEFAULT_IMDS_TIMEOUT_SECONDS),

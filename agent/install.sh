@@ -59,7 +59,6 @@ fi
 
 install -d -m 0755 "$root/opt/natbeat" "$root/etc/natbeat" "$root/etc/systemd/system"
 install -m 0644 "$bundle" "$root/opt/natbeat/natbeat-agent.mjs"
-if [ -f "$bundle.map" ]; then install -m 0644 "$bundle.map" "$root/opt/natbeat/natbeat-agent.mjs.map"; fi
 install -m 0644 "$unit" "$root/etc/systemd/system/natbeat-agent.service"
 
 envfile="$root/etc/natbeat/agent.env"

@@ -11,6 +11,7 @@ import {
   PROBE_VETH,
   SYSCTL_CONNTRACK_TCP_ESTABLISHED,
   SYSCTL_IP_FORWARD,
+  sysctlSendRedirects,
   type System,
 } from './system';
 
@@ -20,6 +21,16 @@ import {
  * Source: AWS VPC user guide, "NAT gateway basics" (idle connection timeout).
  */
 export const CONNTRACK_TCP_ESTABLISHED_SECONDS = 350;
+
+/**
+ * ICMP redirects off. A single-ENI NAT forwards a packet out of the interface it came in on, which
+ * makes Linux tell every client "use the VPC router directly" (it sends redirects when `all` OR the
+ * interface's own setting is on, so all three are cleared). In a VPC they only leak the NAT's view
+ * of the network; clients must keep sending through the NAT.
+ */
+export function sendRedirectsSysctls(egressInterface: string): string[] {
+  return ['all', 'default', egressInterface].map(sysctlSendRedirects);
+}
 
 export interface SetupPlan {
   egressInterface: string;
@@ -165,6 +176,7 @@ export async function resolveEgressInterface(system: System, configured: string 
 export async function setupNat(system: System, plan: SetupPlan): Promise<SetupResult> {
   const changes: string[] = [];
   await ensureSysctl(system, SYSCTL_IP_FORWARD, 1, changes);
+  for (const path of sendRedirectsSysctls(plan.egressInterface)) await ensureSysctl(system, path, 0, changes);
   await ensureNftTable(system, plan, changes);
   // The nat table loads conntrack, which is what creates this sysctl.
   await ensureSysctl(system, SYSCTL_CONNTRACK_TCP_ESTABLISHED, CONNTRACK_TCP_ESTABLISHED_SECONDS, changes);

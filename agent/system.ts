@@ -16,6 +16,8 @@ export const realSystem: System = {
 
 export const SYSCTL_IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 export const SYSCTL_CONNTRACK_TCP_ESTABLISHED = '/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established';
+/** net.ipv4.conf.<interface>.send_redirects (`all`, `default` or an interface name). */
+export const sysctlSendRedirects = (scope: string) => `/proc/sys/net/ipv4/conf/${scope}/send_redirects`;
 
 /** Names of the veth pair between the host and the probe namespace (IFNAMSIZ: ≤ 15 characters). */
 export const HOST_VETH = 'natbeat-host';

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HEARTBEAT_METRIC, HEARTBEAT_NAMESPACE, instanceDimensions } from '../common/heartbeat';
+import { HEARTBEAT_METRIC, DEFAULT_HEARTBEAT_NAMESPACE, instanceDimensions } from '../common/heartbeat';
 import { buildAgentBundle } from '../test/agent/helpers/build-agent';
 import { FakeIntake } from '../test/agent/helpers/fake-intake';
 import { startMoto, type MotoServer } from '../test/support/moto';
@@ -125,7 +125,7 @@ async function main(): Promise<void> {
     });
     const faultAt = Date.now();
     await topology.in(topology.nat, ['nft', '-f', '-'], { input: 'table inet nbbench_fault {\n chain forward {\n  type filter hook forward priority 0; policy drop;\n }\n}\n' });
-    const metric = { Namespace: HEARTBEAT_NAMESPACE, MetricName: HEARTBEAT_METRIC, Dimensions: instanceDimensions(GROUP, INSTANCE) };
+    const metric = { Namespace: DEFAULT_HEARTBEAT_NAMESPACE, MetricName: HEARTBEAT_METRIC, Dimensions: instanceDimensions(GROUP, INSTANCE) };
     let lastHealthy = NaN;
     let firstFailing = NaN;
     for (let attempt = 0; attempt < 40 && Number.isNaN(firstFailing); attempt++) {

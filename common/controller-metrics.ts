@@ -1,10 +1,17 @@
 /**
- * Metrics the controller emits (EMF, namespace HEARTBEAT_NAMESPACE, dimension `service`).
+ * Metrics the controller emits (EMF, namespace CONTROLLER_NAMESPACE, dimension `service`).
  * The CDK alarms and dashboard read these names, so they live in one place. Every metric but
  * ReconcileRuns is emitted only when it is not zero: a custom metric is billed for the hours it
  * receives data, and the alarms on them treat missing data as not breaching.
  */
 export const CONTROLLER_SERVICE = 'natbeat-controller';
+
+/**
+ * Namespace of the controller's own metrics. No NAT role may write it (each may write only its
+ * deployment's heartbeat namespace), so a NAT cannot fake ReconcileRuns and mute the
+ * ReconcileStopped page. It has no `/Heartbeat/`, so no heartbeat namespace can equal it.
+ */
+export const CONTROLLER_NAMESPACE = 'NatBeat/Controller';
 
 /**
  * The `service` dimension of one deployment's controller metrics: its group's name keeps two

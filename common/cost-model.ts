@@ -41,8 +41,8 @@ export interface CostInputs {
   standardAlarmsPerAz?: number;
   /**
    * Standard alarm metrics, fleet-wide: zone without same-AZ NAT, no NAT anywhere, reconcile
-   * stopped (dead-man's switch), safety valve (1 each) and controller errors, whose metric math
-   * reads 3 metrics (billed per metric). @default 7
+   * stopped (dead-man's switch), safety valve, controller dead letters (1 each) and controller
+   * errors, whose metric math reads 3 metrics (billed per metric). @default 8
    */
   standardAlarmMetrics?: number;
   /**
@@ -139,7 +139,7 @@ export const COST_DEFAULTS: Omit<Required<CostInputs>, 'azs'> = {
   hoursPerMonth: HOURS_PER_MONTH,
   highResolutionAlarmsPerAz: 1,
   standardAlarmsPerAz: 1,
-  standardAlarmMetrics: 7,
+  standardAlarmMetrics: 8,
   controllerMetrics: 1.5,
   queriesPerNatPerReconcile: 1,
   replacementsPerNatMonth: 30 / 14,

@@ -3,8 +3,25 @@
  * Both sides import these names so they cannot drift apart.
  */
 
-/** CloudWatch namespace of every natbeat metric, and the only one the NAT role may write. */
-export const HEARTBEAT_NAMESPACE = 'NatBeat';
+/**
+ * Heartbeat namespace of an agent and a controller configured by hand (no construct): both
+ * default to it, so they agree. A construct gives each deployment its own (heartbeatNamespace).
+ */
+export const DEFAULT_HEARTBEAT_NAMESPACE = 'NatBeat';
+
+/** Prefix of every deployment's own heartbeat namespace. */
+export const HEARTBEAT_NAMESPACE_PREFIX = 'NatBeat/Heartbeat/';
+
+/**
+ * The heartbeat namespace of one deployment, and the only namespace its NATs may write.
+ * IAM can scope cloudwatch:PutMetricData by namespace but not by dimension, so a namespace per
+ * deployment is what keeps one deployment's NATs from writing (or faking) another's heartbeats.
+ * Deployment ids are letters, digits, `_ . -` (no `/`), so no two deployments share a namespace
+ * and none equals the controller's (CONTROLLER_NAMESPACE).
+ */
+export function heartbeatNamespace(deploymentId: string): string {
+  return `${HEARTBEAT_NAMESPACE_PREFIX}${deploymentId}`;
+}
 
 /** 1 = every probe passed; 0 = the agent is alive but a probe failed (explicit failure). */
 export const HEARTBEAT_METRIC = 'RoutingHeartbeat';

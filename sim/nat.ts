@@ -12,7 +12,7 @@ import { selfReportEvent } from '../lambdas/core/events';
 import { createCloudWatchClient, HeartbeatPublisher, HeartbeatSchedule } from '../agent/publisher';
 import { runLoop } from '../agent/run-loop';
 import type { Logger as AgentLogger } from '../agent/log';
-import { HEARTBEAT_NAMESPACE } from '../common/heartbeat';
+import { DEFAULT_HEARTBEAT_NAMESPACE } from '../common/heartbeat';
 import { connect, ec2Client, type WorldApi } from './sdk-bridge';
 import type { Ec2World, SimInstance } from './world/ec2';
 
@@ -141,7 +141,7 @@ export class NatHost {
     const client = connect(createCloudWatchClient('us-east-1'), 'cloudwatch', this.env.world);
     const publisher = new HeartbeatPublisher(
       client,
-      { namespace: HEARTBEAT_NAMESPACE, groupName: this.env.groupName, instanceId: i.instanceId, availabilityZone: i.availabilityZone },
+      { namespace: DEFAULT_HEARTBEAT_NAMESPACE, groupName: this.env.groupName, instanceId: i.instanceId, availabilityZone: i.availabilityZone },
       { sleep: (ms, signal) => clock.sleep(ms, signal) },
     );
     // The agent's failure report. The intake is modelled as a pass-through: what it would send

@@ -4,8 +4,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { CONTROLLER_SERVICE } from '../common/controller-metrics';
-import { HEARTBEAT_NAMESPACE } from '../common/heartbeat';
+import { CONTROLLER_NAMESPACE, CONTROLLER_SERVICE } from '../common/controller-metrics';
 
 export function quietLogger(): Logger {
   return new Logger({ serviceName: CONTROLLER_SERVICE, logLevel: 'SILENT' });
@@ -18,7 +17,7 @@ export class CapturingMetrics extends Metrics {
   readonly totals: Record<string, number> = {};
 
   constructor() {
-    super({ namespace: HEARTBEAT_NAMESPACE, serviceName: CONTROLLER_SERVICE, logger: silentConsole });
+    super({ namespace: CONTROLLER_NAMESPACE, serviceName: CONTROLLER_SERVICE, logger: silentConsole });
   }
 
   override publishStoredMetrics(): this {

@@ -3,10 +3,11 @@
  * `install.sh`, zipped into one S3 object. Bundling runs locally with esbuild at synth time, so a
  * fresh clone needs neither `npm run build` nor Docker.
  */
-import { copyFileSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
-import { AssetHashType, DockerImage } from 'aws-cdk-lib';
+import { AssetHashType, AssetStaging, DockerImage } from 'aws-cdk-lib';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { NODE_BUNDLE_OPTIONS } from '../../scripts/bundle-options';
@@ -15,7 +16,8 @@ import { NODE_BUNDLE_OPTIONS } from '../../scripts/bundle-options';
 export const AGENT_BUNDLE_FILE = 'natbeat-agent.mjs';
 export const AGENT_UNIT_FILE = 'natbeat-agent.service';
 export const AGENT_INSTALL_FILE = 'install.sh';
-
+/** Every file of the package: user data checks each one's sha256 before anything runs. */
+export const AGENT_PACKAGE_FILES = [AGENT_BUNDLE_FILE, AGENT_UNIT_FILE, AGENT_INSTALL_FILE] as const;
 
 export interface AgentAssetProps {
   /** Root of the natbeat sources (holds `agent/`). */
@@ -46,14 +48,27 @@ export function stageAgentPackage(sourceRoot: string, outputDir: string): void {
     entryPoints: [src.entry],
     outfile: path.join(outputDir, AGENT_BUNDLE_FILE),
     ...NODE_BUNDLE_OPTIONS,
+    // No source map on the NATs: it would triple the download, and the unit does not enable them.
+    sourcemap: false,
     absWorkingDir: sourceRoot,
   });
   copyFileSync(src.unit, path.join(outputDir, AGENT_UNIT_FILE));
   copyFileSync(src.install, path.join(outputDir, AGENT_INSTALL_FILE));
 }
 
+/** `sha256  file` lines, as `sha256sum --check` reads them, for every file of a staged package. */
+export function packageDigests(packageDir: string): string {
+  return AGENT_PACKAGE_FILES.map((file) => `${createHash('sha256').update(readFileSync(path.join(packageDir, file))).digest('hex')}  ${file}`).join('\n');
+}
+
 /** An S3 asset (zip) with the agent package, bundled locally at synth. */
 export class AgentAsset extends s3assets.Asset {
+  /**
+   * The package's `sha256  file` lines, computed at synth from what is uploaded. A stack whose
+   * bundling was skipped (`cdk deploy` of another stack) gets lines that can never match.
+   */
+  public readonly digests: string;
+
   constructor(scope: Construct, id: string, props: AgentAssetProps) {
     const { agentDir } = agentSources(props.sourceRoot);
     super(scope, id, {
@@ -71,5 +86,9 @@ export class AgentAsset extends s3assets.Asset {
         },
       },
     });
+    const staged = (this.node.findChild('Stage') as AssetStaging).absoluteStagedPath;
+    this.digests = existsSync(path.join(staged, AGENT_BUNDLE_FILE))
+      ? packageDigests(staged)
+      : AGENT_PACKAGE_FILES.map((file) => `${'0'.repeat(64)}  ${file}`).join('\n');
   }
 }

@@ -1,15 +1,26 @@
 /**
  * The encrypted SNS topic natbeat's alarms notify, when the user brings none: a KMS key CloudWatch
- * may use, and a topic policy that lets only this deployment's alarms publish.
+ * may use for this deployment's alarms only, and a topic policy that lets only those alarms publish.
  */
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { pagingAlarmNames } from './monitoring';
 
-export function createAlarmTopic(scope: Construct, groupName: string): { topic: sns.Topic; key: kms.Key } {
+export function createAlarmTopic(scope: Construct, groupName: string, zones: readonly string[]): { topic: sns.Topic; key: kms.Key } {
   const stack = Stack.of(scope);
+  // Exactly this deployment's paging alarms: CloudWatch acts for them and for no other alarm
+  // (the confused-deputy guard, on the key as on the topic).
+  const ownAlarms = {
+    ArnEquals: {
+      'aws:SourceArn': pagingAlarmNames(groupName, zones).map((name) =>
+        stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+      ),
+    },
+    StringEquals: { 'aws:SourceAccount': stack.account },
+  };
   const key = new kms.Key(scope, 'AlarmTopicKey', {
     description: 'natbeat alarm topic encryption',
     enableKeyRotation: true,
@@ -26,6 +37,7 @@ export function createAlarmTopic(scope: Construct, groupName: string): { topic: 
       actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
       // In a key policy "*" is this key.
       resources: ['*'],
+      conditions: ownAlarms,
     }),
   );
   const topic = new sns.Topic(scope, 'AlarmTopic', {
@@ -39,10 +51,7 @@ export function createAlarmTopic(scope: Construct, groupName: string): { topic: 
       principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
       actions: ['sns:Publish'],
       resources: [topic.topicArn],
-      conditions: {
-        ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: `${groupName}-*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
-        StringEquals: { 'aws:SourceAccount': stack.account },
-      },
+      conditions: ownAlarms,
     }),
   );
   return { topic, key };

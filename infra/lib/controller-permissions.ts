@@ -7,6 +7,9 @@ import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { GROUP_TAG_KEY, type Settings } from './settings';
 
+/** The IAM condition key that limits ModifyInstanceAttribute to the source/destination check. */
+export const SOURCE_DEST_CHECK_CONDITION = 'ec2:Attribute/SourceDestCheck';
+
 /** The controller's permissions: reads on `*` (no resource-level support), writes scoped. */
 export function grantController(role: iam.Role, s: Settings): void {
   const stack = Stack.of(role);
@@ -41,12 +44,17 @@ export function grantController(role: iam.Role, s: Settings): void {
     }),
   );
   const routeTableArn = stack.formatArn({ service: 'ec2', resource: 'route-table', resourceName: '*' });
+  const vpcArn = stack.formatArn({ service: 'ec2', resource: 'vpc', resourceName: s.vpcId });
   role.addToPolicy(
     new iam.PolicyStatement({
-      sid: 'RouteTaggedPrivateTables',
+      sid: 'RouteOwnTaggedTablesInOwnVpc',
       actions: ['ec2:CreateRoute', 'ec2:ReplaceRoute'],
       resources: [routeTableArn],
-      conditions: { StringEquals: { [`aws:ResourceTag/${s.routeTableTag.key}`]: s.routeTableTag.value } },
+      // This deployment's tag, and its own VPC: a table tagged by mistake elsewhere stays untouched.
+      conditions: {
+        StringEquals: { [`aws:ResourceTag/${s.routeTableTag.key}`]: s.routeTableTag.value },
+        ArnEquals: { 'ec2:Vpc': vpcArn },
+      },
     }),
   );
   const instanceArn = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' });
@@ -56,7 +64,11 @@ export function grantController(role: iam.Role, s: Settings): void {
       sid: 'DisableSourceDestCheckOnOwnNats',
       actions: ['ec2:ModifyInstanceAttribute'],
       resources: [instanceArn],
-      conditions: { StringEquals: { 'aws:ResourceTag/aws:autoscaling:groupName': s.groupName } },
+      // ec2:Attribute/<name> (Service Authorization Reference, instance resource): the call may set
+      // SourceDestCheck to false and no other attribute (not user data, type or security groups).
+      conditions: {
+        StringEquals: { 'aws:ResourceTag/aws:autoscaling:groupName': s.groupName, [SOURCE_DEST_CHECK_CONDITION]: 'false' },
+      },
     }),
   );
   const allocations = Object.values(s.elasticIps);
@@ -87,11 +99,11 @@ export function grantController(role: iam.Role, s: Settings): void {
   );
   acknowledge(
     resource(routeTableArn),
-    'Route tables are chosen at run time by their tag; the statement is conditioned on aws:ResourceTag of that tag, so only tagged private tables can be changed.',
+    "Route tables are chosen at run time by their tag; the statement is conditioned on aws:ResourceTag of this deployment's tag and on ec2:Vpc, so only its own tagged tables in its own VPC can be changed.",
   );
   acknowledge(
     resource(instanceArn),
-    "NAT instances come and go; the statement is conditioned on the instance's aws:autoscaling:groupName (or natbeat:group) tag, so only this group's NATs qualify.",
+    "NAT instances come and go; the statement is conditioned on the instance's aws:autoscaling:groupName (or natbeat:group) tag, so only this group's NATs qualify (and ModifyInstanceAttribute only for SourceDestCheck=false).",
   );
   if (allocations.length > 0) {
     acknowledge(

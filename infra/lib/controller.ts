@@ -14,9 +14,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { controllerServiceName } from '../../common/controller-metrics';
-import { HEARTBEAT_NAMESPACE } from '../../common/heartbeat';
+import { CONTROLLER_NAMESPACE, controllerServiceName } from '../../common/controller-metrics';
 import { DEFAULT_CONFIG, ENV } from '../../lambdas/core/config';
 import { LAUNCH_DETAIL_TYPE, TERMINATE_DETAIL_TYPE } from '../../lambdas/core/events';
 import { NODE_BUNDLE_OPTIONS } from '../../scripts/bundle-options';
@@ -43,12 +43,21 @@ export interface ControllerProps {
 
 export interface Controller {
   readonly reconcileFunction: nodejs.NodejsFunction;
+  /** Every trigger event that no run handled: failed, expired, or never delivered. */
+  readonly deadLetterQueue: sqs.Queue;
 }
 
 /** Creates the reconcile Lambda, its permissions, the schedule and the lifecycle rules. */
 export function createController(scope: Construct, props: ControllerProps): Controller {
   const { settings, sourceRoot, logRetention } = props;
   const environment = controllerEnvironment(settings, props.dryRun);
+  // One queue for both Lambdas (a failed or expired asynchronous invocation) and every rule
+  // target (an event EventBridge could not deliver): a message there is a run that did not happen.
+  const deadLetterQueue = new sqs.Queue(scope, 'DeadLetterQueue', {
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
   const reconcileFunction = controllerFunction(scope, 'Reconcile', {
     functionName: props.reconcileFunctionName,
     sourceRoot,
@@ -62,13 +71,14 @@ export function createController(scope: Construct, props: ControllerProps): Cont
     // Level-triggered: a lost or stale run is replaced by the next one.
     retryAttempts: 0,
     maxEventAge: Duration.minutes(2),
+    deadLetterQueue,
   });
   grantController(reconcileFunction.role as iam.Role, settings);
 
   new events.Rule(scope, 'ReconcileSchedule', {
     description: 'natbeat backstop: reconcile every minute',
     schedule: events.Schedule.rate(Duration.minutes(1)),
-    targets: [new targets.LambdaFunction(reconcileFunction, { retryAttempts: 0 })],
+    targets: [new targets.LambdaFunction(reconcileFunction, { retryAttempts: 0, deadLetterQueue })],
   });
 
   // One rule per hook, with the detail-types the handler accepts; to the same serialized function
@@ -85,16 +95,22 @@ export function createController(scope: Construct, props: ControllerProps): Cont
           detailType: [hook.detailType],
           detail: { AutoScalingGroupName: [settings.groupName], LifecycleHookName: [hook.hookName] },
         },
-        targets: [new targets.LambdaFunction(reconcileFunction)],
+        targets: [new targets.LambdaFunction(reconcileFunction, { deadLetterQueue })],
       }),
   );
   // The rules and the function exist before the first NAT launches and waits in its hook.
   props.autoScalingGroup.node.addDependency(...lifecycleRules, reconcileFunction);
-  return { reconcileFunction };
+  return { reconcileFunction, deadLetterQueue };
 }
 
 /** The fast path: a zone heartbeat alarm changing state runs reconcile at once. */
-export function reconcileOnZoneAlarms(scope: Construct, groupName: string, zones: string[], reconcileFunction: lambda.IFunction): events.Rule {
+export function reconcileOnZoneAlarms(
+  scope: Construct,
+  groupName: string,
+  zones: string[],
+  reconcileFunction: lambda.IFunction,
+  deadLetterQueue: sqs.IQueue,
+): events.Rule {
   return new events.Rule(scope, 'AlarmRule', {
     // ALARM: a zone missed a heartbeat or reported a failure. OK: a zone's heartbeat is back,
     // e.g. a launching NAT has proved it routes and can get its routes and CONTINUE without
@@ -110,11 +126,12 @@ export function reconcileOnZoneAlarms(scope: Construct, groupName: string, zones
         state: { value: ['ALARM', 'OK'] },
       },
     },
-    targets: [new targets.LambdaFunction(reconcileFunction, { retryAttempts: 0 })],
+    targets: [new targets.LambdaFunction(reconcileFunction, { retryAttempts: 0, deadLetterQueue })],
   });
 }
 
-function controllerEnvironment(s: Settings, dryRun: boolean): Record<string, string> {
+/** The controller's environment, as both Lambdas get it: everything it reads comes from `s`. */
+export function controllerEnvironment(s: Settings, dryRun: boolean): Record<string, string> {
   const elasticIps = Object.entries(s.elasticIps)
     .map(([az, allocation]) => `${s.groupName}/${az}=${allocation}`)
     .join(',');
@@ -123,7 +140,7 @@ function controllerEnvironment(s: Settings, dryRun: boolean): Record<string, str
     // The controller manages exactly this group: its IAM policy is scoped to it.
     [ENV.groupNames]: s.groupName,
     [ENV.routeTableTag]: `${s.routeTableTag.key}=${s.routeTableTag.value}`,
-    [ENV.namespace]: HEARTBEAT_NAMESPACE,
+    [ENV.namespace]: s.heartbeatNamespace,
     [ENV.heartbeatPeriodSeconds]: String(s.heartbeatSeconds),
     [ENV.silenceSeconds]: String(s.silenceSeconds),
     [ENV.graceSeconds]: String(s.graceSeconds),
@@ -137,7 +154,7 @@ function controllerEnvironment(s: Settings, dryRun: boolean): Record<string, str
     [ENV.dryRun]: String(dryRun),
     [ENV.maxAttempts]: String(DEFAULT_CONFIG.maxAttempts),
     POWERTOOLS_SERVICE_NAME: controllerServiceName(s.groupName),
-    POWERTOOLS_METRICS_NAMESPACE: HEARTBEAT_NAMESPACE,
+    POWERTOOLS_METRICS_NAMESPACE: CONTROLLER_NAMESPACE,
     NODE_OPTIONS: '--enable-source-maps',
   };
 }
@@ -153,6 +170,8 @@ export interface ControllerFunctionOptions {
   retryAttempts: number;
   maxEventAge: Duration;
   reservedConcurrentExecutions?: number;
+  /** Where failed or expired asynchronous invocations go (none for a synchronous function). */
+  deadLetterQueue?: sqs.IQueue;
 }
 
 /** One natbeat Lambda with its own log group and a role that writes only there. */
@@ -191,6 +210,7 @@ export function controllerFunction(scope: Construct, id: string, opts: Controlle
     reservedConcurrentExecutions: opts.reservedConcurrentExecutions,
     retryAttempts: opts.retryAttempts,
     maxEventAge: opts.maxEventAge,
+    deadLetterQueue: opts.deadLetterQueue,
     bundling: {
       format: nodejs.OutputFormat.ESM,
       target: 'node22',

@@ -130,6 +130,14 @@ export class ExampleStack extends Stack {
 
     new CfnOutput(this, 'VpcId', { value: this.vpc.vpcId });
     new CfnOutput(this, 'NatGroupName', { value: this.natBeat.groupName, description: 'Auto Scaling group of the NAT instances' });
+    new CfnOutput(this, 'CliEnvironment', {
+      value: [
+        `NATBEAT_GROUP_NAMES=${this.natBeat.groupName}`,
+        `NATBEAT_NAMESPACE=${this.natBeat.heartbeatNamespace}`,
+        `NATBEAT_ROUTE_TABLE_TAG=${this.natBeat.routeTableTag.key}=${this.natBeat.routeTableTag.value}`,
+      ].join(' '),
+      description: 'Prefix `natbeat status` / `natbeat plan` with these to see what this deployment’s controller sees',
+    });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.natBeat.alarmTopic.topicArn, description: 'Subscribe your pager here' });
     new CfnOutput(this, 'ReconcileFunctionName', {
       value: this.natBeat.reconcileFunction.functionName,

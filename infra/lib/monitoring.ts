@@ -7,9 +7,10 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { ControllerMetric, controllerServiceName } from '../../common/controller-metrics';
-import { DIMENSION_GROUP, DIMENSION_ZONE, HEARTBEAT_METRIC, HEARTBEAT_NAMESPACE } from '../../common/heartbeat';
+import { CONTROLLER_NAMESPACE, ControllerMetric, controllerServiceName } from '../../common/controller-metrics';
+import { DIMENSION_GROUP, DIMENSION_ZONE, HEARTBEAT_METRIC } from '../../common/heartbeat';
 import { alarmPeriodFor, type Settings } from './settings';
 
 /** The parts of a NatBeat deployment its alarms and dashboard are about. */
@@ -21,6 +22,8 @@ export interface MonitoringTarget {
   alarmTopic: sns.ITopic;
   reconcileFunction: lambda.IFunction;
   intakeFunction: lambda.IFunction;
+  /** The controller's dead-letter queue: trigger events no run handled. */
+  deadLetterQueue: sqs.IQueue;
 }
 
 export interface NatBeatAlarms {
@@ -29,6 +32,8 @@ export interface NatBeatAlarms {
   readonly controllerErrors: cloudwatch.Alarm;
   readonly reconcileStopped: cloudwatch.Alarm;
   readonly safetyValve: cloudwatch.Alarm;
+  /** A trigger event no controller run handled (failed, expired or undeliverable). */
+  readonly deadLetters: cloudwatch.Alarm;
   /**
    * Per AZ, in the order of `availabilityZones`: the high-resolution trigger. ALARM on an explicit
    * failure (heartbeat 0) or one empty period; its state changes invoke reconcile. Never pages.
@@ -46,9 +51,21 @@ export function alarmName(groupName: string, suffix: string): string {
   return `${groupName}-${suffix}`;
 }
 
+/** Suffixes of the alarms that page (notify the topic); the zone heartbeat triggers do not. */
+const PAGING_ALARMS = ['ZoneWithoutSameAzNat', 'NoNatAnywhere', 'ControllerErrors', 'ReconcileStopped', 'SafetyValveTripped', 'ControllerDeadLetters'] as const;
+
+/**
+ * The exact names of every alarm of one deployment that notifies its topic. The topic's policy
+ * lists these and no pattern: `<group>-*` would also match the alarms of a group named
+ * `<group>-b`.
+ */
+export function pagingAlarmNames(groupName: string, zones: readonly string[]): string[] {
+  return [...PAGING_ALARMS.map((suffix) => alarmName(groupName, suffix)), ...zones.map((zone) => alarmName(groupName, `ZoneSilent-${zone}`))];
+}
+
 function controllerMetric(t: MonitoringTarget, name: string, statistic: string, period = Duration.minutes(1)): cloudwatch.Metric {
   return new cloudwatch.Metric({
-    namespace: HEARTBEAT_NAMESPACE,
+    namespace: CONTROLLER_NAMESPACE,
     metricName: name,
     dimensionsMap: { service: controllerServiceName(t.groupName) },
     statistic,
@@ -56,9 +73,10 @@ function controllerMetric(t: MonitoringTarget, name: string, statistic: string, 
   });
 }
 
-function heartbeatMetric(t: MonitoringTarget, zone: string, statistic: string, periodSeconds: number): cloudwatch.Metric {
+function heartbeatMetric(t: MonitoringTarget, s: Settings, zone: string, statistic: string, periodSeconds: number): cloudwatch.Metric {
   return new cloudwatch.Metric({
-    namespace: HEARTBEAT_NAMESPACE,
+    // This deployment's own namespace: another deployment's NATs cannot write it.
+    namespace: s.heartbeatNamespace,
     metricName: HEARTBEAT_METRIC,
     dimensionsMap: { [DIMENSION_GROUP]: t.groupName, [DIMENSION_ZONE]: zone },
     statistic,
@@ -142,6 +160,18 @@ export function createAlarms(t: MonitoringTarget, s: Settings): NatBeatAlarms {
     }),
   );
 
+  const deadLetters = page(
+    new cloudwatch.Alarm(t.scope, 'ControllerDeadLettersAlarm', {
+      alarmName: name('ControllerDeadLetters'),
+      alarmDescription: "A schedule, alarm or lifecycle event was not handled: its run failed, expired in the queue, or could not be delivered. The message in the controller's dead-letter queue says which; read the logs of that time, then purge the queue.",
+      metric: t.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }),
+  );
+
   // Per AZ, high resolution: the trigger. It fires after one empty period or one explicit 0, well
   // before the silence window ends; the reconcile it starts waits for that window itself. It
   // does not page: a single late heartbeat would be noise. One alarm: $0.30 a month per AZ.
@@ -158,7 +188,7 @@ export function createAlarms(t: MonitoringTarget, s: Settings): NatBeatAlarms {
       new cloudwatch.Alarm(t.scope, `ZoneHeartbeatAlarm${i}`, {
         alarmName: name(`ZoneHeartbeat-${zone}`),
         alarmDescription: `Trigger only, does not page: a NAT in ${zone} reported a routing failure (heartbeat 0) or sent no heartbeat in the last ${triggerPeriod} s. Each state change invokes natbeat's reconcile.`,
-        metric: heartbeatMetric(t, zone, 'Minimum', triggerPeriod),
+        metric: heartbeatMetric(t, s, zone, 'Minimum', triggerPeriod),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         evaluationPeriods: 1,
@@ -170,7 +200,7 @@ export function createAlarms(t: MonitoringTarget, s: Settings): NatBeatAlarms {
         new cloudwatch.Alarm(t.scope, `ZoneSilentAlarm${i}`, {
           alarmName: name(`ZoneSilent-${zone}`),
           alarmDescription: `No healthy heartbeat from ${zone} for ${pageMinutes} minutes: its NAT is broken or being replaced; natbeat has already moved its routes; act if it persists (see docs/operations.md).`,
-          metric: heartbeatMetric(t, zone, 'Maximum', pagePeriod),
+          metric: heartbeatMetric(t, s, zone, 'Maximum', pagePeriod),
           threshold: 1,
           comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
           evaluationPeriods: pagePeriods,
@@ -179,7 +209,7 @@ export function createAlarms(t: MonitoringTarget, s: Settings): NatBeatAlarms {
       ),
     );
   });
-  return { zoneWithoutSameAzNat, noNatAnywhere, controllerErrors, reconcileStopped, safetyValve, zoneHeartbeat, zoneSilent };
+  return { zoneWithoutSameAzNat, noNatAnywhere, controllerErrors, reconcileStopped, safetyValve, deadLetters, zoneHeartbeat, zoneSilent };
 }
 
 export function createDashboard(t: MonitoringTarget, alarms: NatBeatAlarms, s: Settings): cloudwatch.Dashboard {
@@ -192,7 +222,7 @@ export function createDashboard(t: MonitoringTarget, alarms: NatBeatAlarms, s: S
     new cloudwatch.AlarmStatusWidget({
       title: 'natbeat alarms',
       width: 24,
-      alarms: [a.noNatAnywhere, a.zoneWithoutSameAzNat, a.reconcileStopped, a.controllerErrors, a.safetyValve, ...a.zoneSilent],
+      alarms: [a.noNatAnywhere, a.zoneWithoutSameAzNat, a.reconcileStopped, a.controllerErrors, a.deadLetters, a.safetyValve, ...a.zoneSilent],
     }),
   );
   dashboard.addWidgets(
@@ -207,7 +237,7 @@ export function createDashboard(t: MonitoringTarget, alarms: NatBeatAlarms, s: S
       // The trigger alarm's view: a 0 or a gap is what invokes reconcile.
       title: 'Routing heartbeat per zone (min; 1 = healthy, 0 or gap = trigger)',
       width: 12,
-      left: t.availabilityZones.map((z) => heartbeatMetric(t, z, 'Minimum', period).with({ label: z })),
+      left: t.availabilityZones.map((z) => heartbeatMetric(t, s, z, 'Minimum', period).with({ label: z })),
       leftYAxis: { min: 0, max: 1.2 },
     }),
     new cloudwatch.GraphWidget({

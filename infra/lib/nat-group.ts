@@ -8,7 +8,6 @@ import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { HEARTBEAT_NAMESPACE } from '../../common/heartbeat';
 import { DEFAULT_CONFIG } from '../../lambdas/core/config';
 import { FLAGS as AGENT_FLAGS } from '../../agent/config';
 import { AGENT_BUNDLE_FILE, AGENT_INSTALL_FILE, AgentAsset } from './agent-asset';
@@ -29,6 +28,8 @@ export interface NatGroupProps {
   readonly machineImage?: NatBeatProps['machineImage'];
   readonly keyPair?: NatBeatProps['keyPair'];
   readonly probeTargets?: NatBeatProps['probeTargets'];
+  /** Grant the Session Manager permissions (off: none of Systems Manager). */
+  readonly sessionManager?: boolean;
 }
 
 export interface NatGroup {
@@ -51,10 +52,10 @@ export function createNatGroup(scope: Construct, props: NatGroupProps): NatGroup
   });
   Validations.of(securityGroup).acknowledge({
     id: 'AwsSolutions-EC23',
-    reason: 'Ingress is only from the VPC CIDR block(s); cdk-nag cannot evaluate the CIDR because it is a CloudFormation reference (GetAtt of the VPC), so the rule errors instead of passing.',
+    reason: 'Ingress is only from the VPC CIDR block or from allowedCidrs, which the construct rejects unless they are private ranges (or allowNonPrivateCidrs is set); cdk-nag cannot evaluate the default because it is a CloudFormation reference (GetAtt of the VPC), so the rule errors instead of passing.',
   });
 
-  const instanceRole = createInstanceRole(scope);
+  const instanceRole = createInstanceRole(scope, settings.heartbeatNamespace, props.sessionManager ?? false);
   const agentAsset = new AgentAsset(scope, 'AgentPackage', { sourceRoot: props.sourceRoot });
   // The one object user data downloads, rather than asset.grantRead's bucket-wide List*/Get*.
   instanceRole.addToPolicy(
@@ -84,6 +85,9 @@ export function createNatGroup(scope: Construct, props: NatGroupProps): NatGroup
     securityGroup,
     keyPair: props.keyPair,
     requireImdsv2: true,
+    // One hop: the metadata token cannot be fetched through a forwarded hop (a container, or a
+    // host behind the NAT reaching 169.254.169.254 through it).
+    httpPutResponseHopLimit: 1,
     instanceMetadataTags: true,
     associatePublicIpAddress: true,
     blockDevices: [
@@ -143,36 +147,49 @@ export function createNatGroup(scope: Construct, props: NatGroupProps): NatGroup
 }
 
 /**
- * The NAT's role: publish its heartbeat, Session Manager. Its only way to the controller is the
- * intake's Function URL (granted where the intake is created); it cannot invoke the controller.
+ * The NAT's role: publish its own deployment's heartbeat, read the agent package, and (opt-in)
+ * Session Manager. Its only way to the controller is the intake's Function URL (granted where the
+ * intake is created). Nothing of EC2, the route tables, the controller or other namespaces.
  */
-function createInstanceRole(scope: Construct): iam.Role {
+function createInstanceRole(scope: Construct, heartbeatNamespace: string, sessionManager: boolean): iam.Role {
   const instanceRole = new iam.Role(scope, 'InstanceRole', {
     assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-    description: 'natbeat NAT: publish the routing heartbeat, Session Manager, read the agent package',
-    managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
+    description: `natbeat NAT: publish the routing heartbeat, read the agent package${sessionManager ? ', Session Manager' : ''}`,
   });
   instanceRole.addToPolicy(
     new iam.PolicyStatement({
-      sid: 'PublishHeartbeatOnlyInNatBeatNamespace',
+      sid: 'PublishHeartbeatOnlyInOwnNamespace',
       actions: ['cloudwatch:PutMetricData'],
       // PutMetricData has no resource type; the namespace condition is its only scope.
       resources: ['*'],
-      conditions: { StringEquals: { 'cloudwatch:namespace': HEARTBEAT_NAMESPACE } },
+      conditions: { StringEquals: { 'cloudwatch:namespace': heartbeatNamespace } },
     }),
   );
+  if (sessionManager) {
+    // What the SSM Agent needs for Session Manager and nothing else of Systems Manager: no
+    // ssm:GetParameter(s), documents, associations or inventory (AmazonSSMManagedInstanceCore has them).
+    instanceRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'SessionManagerOnly',
+        actions: [
+          'ssm:UpdateInstanceInformation',
+          'ssmmessages:CreateControlChannel',
+          'ssmmessages:CreateDataChannel',
+          'ssmmessages:OpenControlChannel',
+          'ssmmessages:OpenDataChannel',
+        ],
+        resources: ['*'],
+      }),
+    );
+  }
   Validations.of(instanceRole).acknowledge({
     id: 'AwsSolutions-IAM5[Resource::*]',
-    reason: 'cloudwatch:PutMetricData has no resource type, so "*" is the only resource it accepts; the cloudwatch:namespace condition limits it to the NatBeat namespace.',
-  });
-  Validations.of(instanceRole).acknowledge({
-    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
-    reason: 'Session Manager replaces SSH for operators; AmazonSSMManagedInstanceCore is the policy AWS maintains for exactly that and nothing more.',
+    reason: "cloudwatch:PutMetricData has no resource type, so \"*\" is the only resource it accepts; the cloudwatch:namespace condition limits it to this deployment's heartbeat namespace. With sessionManager on, the four ssmmessages channel actions have no resource type either, and ssm:UpdateInstanceInformation only registers the instance itself.",
   });
   return instanceRole;
 }
 
-/** User data: download the agent package, unzip it, install it with its settings. */
+/** User data: download the agent package, unzip it, check its digests, install it with its settings. */
 function agentUserData(agentAsset: AgentAsset, props: NatGroupProps): ec2.UserData {
   const { settings } = props;
   const probeTargets = props.probeTargets ?? [`monitoring.${Aws.REGION}.${Aws.URL_SUFFIX}:443`, 'checkip.amazonaws.com:443'];
@@ -186,7 +203,7 @@ function agentUserData(agentAsset: AgentAsset, props: NatGroupProps): ec2.UserDa
   // Keys are the agent's own flag twins, so the two cannot drift apart.
   const agentSettings: Record<string, string> = {
     [AGENT_FLAGS['group-name'].env]: settings.groupName,
-    [AGENT_FLAGS.namespace.env]: HEARTBEAT_NAMESPACE,
+    [AGENT_FLAGS.namespace.env]: settings.heartbeatNamespace,
     [AGENT_FLAGS['vpc-cidr'].env]: props.allowedCidrs.join(','),
     [AGENT_FLAGS['probe-target'].env]: probeTargets.join(','),
     [AGENT_FLAGS['heartbeat-period'].env]: String(settings.heartbeatSeconds),
@@ -198,6 +215,12 @@ function agentUserData(agentAsset: AgentAsset, props: NatGroupProps): ec2.UserDa
     'mkdir -p /opt/natbeat/package',
     // python3 is part of every Amazon Linux 2023 image; unzip is not in the minimal one.
     `python3 -m zipfile -e ${packageZip} /opt/natbeat/package`,
+    // Nothing from the package runs unless every file is exactly what was synthesized: the digests
+    // live in the launch template, so whoever can write the S3 object still cannot run code here.
+    `printf '%s\\n' ${agentAsset.digests
+      .split('\n')
+      .map((line) => `'${line}'`)
+      .join(' ')} | (cd /opt/natbeat/package && sha256sum --check --strict)`,
     `bash /opt/natbeat/package/${AGENT_INSTALL_FILE} /opt/natbeat/package/${AGENT_BUNDLE_FILE} ${Object.entries(agentSettings)
       .map(([k, v]) => `'${k}=${v}'`)
       .join(' ')}`,

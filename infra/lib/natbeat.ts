@@ -17,6 +17,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { createAlarmTopic } from './alarm-topic';
@@ -43,6 +44,10 @@ export class NatBeat extends Construct {
   public readonly autoScalingGroup: autoscaling.AutoScalingGroup;
   /** Name of the Auto Scaling group. */
   public readonly groupName: string;
+  /** The only CloudWatch namespace this deployment's NATs may write: their heartbeats. */
+  public readonly heartbeatNamespace: string;
+  /** The tag that marks this deployment's private route tables (and limits what its controller may change). */
+  public readonly routeTableTag: { readonly key: string; readonly value: string };
   /** The NATs' security group. */
   public readonly securityGroup: ec2.SecurityGroup;
   /** The NATs' instance role. */
@@ -53,6 +58,8 @@ export class NatBeat extends Construct {
   public readonly intakeFunction: nodejs.NodejsFunction;
   /** The intake's Function URL, given to the agents. */
   public readonly intakeUrl: string;
+  /** Trigger events no controller run handled (the reconcile function and every rule target); it pages. */
+  public readonly deadLetterQueue: sqs.Queue;
   /** Topic every natbeat alarm notifies. */
   public readonly alarmTopic: sns.ITopic;
   /** Key encrypting the alarm topic, when natbeat created the topic. */
@@ -69,9 +76,12 @@ export class NatBeat extends Construct {
     const settings = resolveSettings(this, props);
     const sourceRoot = props.sourceRoot ?? NATBEAT_SOURCE_ROOT;
     this.groupName = settings.groupName;
+    this.heartbeatNamespace = settings.heartbeatNamespace;
+    this.routeTableTag = settings.routeTableTag;
 
     const placement = placeNats(this, props, settings.routeTableTag);
     this.availabilityZones = placement.zones;
+    // Explicit ranges were checked by resolveSettings (private only, unless allowed).
     const allowedCidrs = props.allowedCidrs ?? [props.vpc.vpcCidrBlock];
 
     const nats = createNatGroup(this, {
@@ -86,6 +96,7 @@ export class NatBeat extends Construct {
       machineImage: props.machineImage,
       keyPair: props.keyPair,
       probeTargets: props.probeTargets,
+      sessionManager: props.sessionManager,
     });
     this.securityGroup = nats.securityGroup;
     this.instanceRole = nats.instanceRole;
@@ -100,6 +111,7 @@ export class NatBeat extends Construct {
       autoScalingGroup: this.autoScalingGroup,
     });
     this.reconcileFunction = controller.reconcileFunction;
+    this.deadLetterQueue = controller.deadLetterQueue;
     const intake = createIntake(this, {
       settings,
       sourceRoot,
@@ -113,13 +125,13 @@ export class NatBeat extends Construct {
     if (props.alarmTopic) {
       this.alarmTopic = props.alarmTopic;
     } else {
-      const created = createAlarmTopic(this, settings.groupName);
+      const created = createAlarmTopic(this, settings.groupName, this.availabilityZones);
       this.alarmTopic = created.topic;
       this.alarmTopicKey = created.key;
     }
     if (props.alarmEmail) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     this.alarms = createAlarms(this.monitoringTarget(), settings);
-    reconcileOnZoneAlarms(this, this.groupName, this.availabilityZones, this.reconcileFunction);
+    reconcileOnZoneAlarms(this, this.groupName, this.availabilityZones, this.reconcileFunction, this.deadLetterQueue);
 
     if (props.dashboard ?? true) this.dashboard = createDashboard(this.monitoringTarget(), this.alarms, settings);
   }
@@ -132,6 +144,7 @@ export class NatBeat extends Construct {
       alarmTopic: this.alarmTopic,
       reconcileFunction: this.reconcileFunction,
       intakeFunction: this.intakeFunction,
+      deadLetterQueue: this.deadLetterQueue,
     };
   }
 }

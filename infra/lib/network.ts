@@ -38,11 +38,19 @@ export function placeNats(
   return { natSubnets, zones, privateSubnets };
 }
 
+/** Which NatBeat construct routes each route table of this app: a table has one writer. */
+const claimedBy = new WeakMap<ec2.CfnRouteTable, string>();
+
 /** Tags the route tables of the private subnets defined in this app; warns about the others. */
 function tagRouteTables(scope: Construct, subnets: ec2.ISubnet[], tag: { key: string; value: string }): void {
   for (const subnet of subnets) {
     const routeTable = subnet.node.tryFindChild('RouteTable');
     if (routeTable instanceof ec2.CfnRouteTable) {
+      const owner = claimedBy.get(routeTable);
+      if (owner !== undefined && owner !== scope.node.path) {
+        fail(`the route table of subnet ${subnet.node.path} is already routed by ${owner}: give each NatBeat its own privateSubnets`);
+      }
+      claimedBy.set(routeTable, scope.node.path);
       Tags.of(routeTable).add(tag.key, tag.value);
     } else {
       Annotations.of(scope).addWarningV2(

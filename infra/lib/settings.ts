@@ -9,8 +9,9 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { DEFAULT_HEARTBEAT_PERIOD_SECONDS, DEFAULT_PROBE_INTERVAL_SECONDS } from '../../common/heartbeat';
+import { DEFAULT_HEARTBEAT_PERIOD_SECONDS, DEFAULT_PROBE_INTERVAL_SECONDS, HEARTBEAT_NAMESPACE_PREFIX, heartbeatNamespace } from '../../common/heartbeat';
 import { DEFAULT_CONFIG } from '../../lambdas/core/config';
+import { checkAllowedCidrs } from './allowed-cidrs';
 
 /** Root of the natbeat sources: the Lambda entries, the agent and the lock file live there. */
 export const NATBEAT_SOURCE_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -20,6 +21,31 @@ export const MANAGED_TAG_VALUE = 'true';
 
 /** Tag put on the NATs' network interfaces (launch template), used to scope AssociateAddress. */
 export const GROUP_TAG_KEY = 'natbeat:group';
+
+/**
+ * Key of the tag that marks a private route table as one deployment's own (value: the deployment
+ * id). The controller selects tables by it and its IAM policy may change only tables carrying it.
+ */
+export const DEPLOYMENT_TAG_KEY = 'natbeat:deployment';
+
+/** CloudWatch namespaces are at most 255 characters (API_PutMetricData). */
+const NAMESPACE_MAX = 255;
+
+/**
+ * The id that keeps one deployment apart from every other in the account and Region: its group's
+ * name (Auto Scaling group names are unique per account and Region), shortened with a hash of the
+ * full name when the heartbeat namespace would outgrow CloudWatch's limit.
+ */
+export function deploymentIdFor(groupName: string): string {
+  return shortenedName(groupName, NAMESPACE_MAX - HEARTBEAT_NAMESPACE_PREFIX.length);
+}
+
+/** `name` when it fits in `max` characters, else its head and an 8-hex hash of the whole name. */
+function shortenedName(name: string, max: number): string {
+  if (Token.isUnresolved(name) || name.length <= max) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  return `${name.slice(0, max - hash.length - 1)}-${hash}`;
+}
 
 /** Periods a CloudWatch alarm accepts: 10, 20, 30 s or a multiple of 60 s (PutMetricAlarm). */
 export function alarmPeriodFor(seconds: number): number {
@@ -66,17 +92,35 @@ export interface NatBeatProps {
 
   /**
    * Tag (`key`, `value`) that marks the private route tables natbeat may route. It is also the
-   * IAM condition that limits CreateRoute/ReplaceRoute.
-   * @default - `network=private` (DEFAULT_CONFIG.routeTableTag)
+   * IAM condition that limits CreateRoute/ReplaceRoute (together with the VPC). Set
+   * `{ key: 'network', value: 'private' }` to keep the convention of existing templates; two
+   * deployments in one VPC then must not share it.
+   * @default - `natbeat:deployment=<deployment id>` (the group's name): this deployment's tables only
    */
   readonly routeTableTag?: { readonly key: string; readonly value: string };
 
   /**
    * IPv4 ranges allowed to send traffic through the NATs (security group ingress, and the ranges
-   * the agent masquerades).
+   * the agent masquerades). Private ranges only (10/8, 172.16/12, 192.168/16, 100.64/10) unless
+   * `allowNonPrivateCidrs` is set.
    * @default - the VPC's primary CIDR block
    */
   readonly allowedCidrs?: string[];
+
+  /**
+   * Accept `allowedCidrs` outside the private ranges, `0.0.0.0/0` included: anyone in them may then
+   * send traffic through the NATs (an open proxy when it includes the internet).
+   * @default false
+   */
+  readonly allowNonPrivateCidrs?: boolean;
+
+  /**
+   * Give the NATs the permissions of Session Manager (shell access through AWS Systems Manager,
+   * no SSH): ssm:UpdateInstanceInformation and the four ssmmessages channel actions. Off, a
+   * NAT can do nothing with Systems Manager.
+   * @default false
+   */
+  readonly sessionManager?: boolean;
 
   /**
    * NAT instance type.
@@ -239,6 +283,12 @@ export interface NatBeatProps {
 /** Resolved settings; every default applied once, in one place. */
 export interface Settings {
   readonly groupName: string;
+  /** Keeps this deployment apart from others: its heartbeat namespace and route table tag. */
+  readonly deploymentId: string;
+  /** The only namespace this deployment's NATs may write (heartbeatNamespace(deploymentId)). */
+  readonly heartbeatNamespace: string;
+  /** The VPC whose route tables the controller may change. */
+  readonly vpcId: string;
   readonly routeTableTag: { readonly key: string; readonly value: string };
   readonly heartbeatSeconds: number;
   readonly probeIntervalSeconds: number;
@@ -342,7 +392,12 @@ export function resolveSettings(scope: Construct, props: NatBeatProps): Settings
   const maxInstanceLifetime = props.maxInstanceLifetime ?? Duration.days(14);
   inRange('maxInstanceLifetime', maxInstanceLifetime.toMilliseconds() / 86_400_000, 1, 365, ' days');
 
-  const routeTableTag = props.routeTableTag ?? DEFAULT_CONFIG.routeTableTag;
+  const groupName = props.groupName ?? Names.uniqueResourceName(scope, { maxLength: 120, separator: '-' });
+  if (!Token.isUnresolved(groupName) && !/^[\w.-]{1,255}$/.test(groupName)) {
+    fail(`groupName must be 1–255 letters, digits, _ . - (got "${groupName}")`);
+  }
+  const deploymentId = deploymentIdFor(groupName);
+  const routeTableTag = props.routeTableTag ?? { key: DEPLOYMENT_TAG_KEY, value: deploymentId };
   if (!routeTableTag.key.trim() || !routeTableTag.value.trim() || routeTableTag.key.includes('=')) {
     fail(`routeTableTag needs a non-empty key without "=" and a non-empty value (got ${JSON.stringify(routeTableTag)})`);
   }
@@ -358,10 +413,6 @@ export function resolveSettings(scope: Construct, props: NatBeatProps): Settings
     if (twice) fail(`elasticIps pins ${allocation} to both ${az} and ${twice[0]}: pin each address to one zone`);
   }
 
-  const groupName = props.groupName ?? Names.uniqueResourceName(scope, { maxLength: 120, separator: '-' });
-  if (!Token.isUnresolved(groupName) && !/^[\w.-]{1,255}$/.test(groupName)) {
-    fail(`groupName must be 1–255 letters, digits, _ . - (got "${groupName}")`);
-  }
   if (props.alarmEmail !== undefined && !Token.isUnresolved(props.alarmEmail) && !/^[^@\s]+@[^@\s]+$/.test(props.alarmEmail)) {
     fail(`alarmEmail must be an e-mail address (got "${props.alarmEmail}")`);
   }
@@ -369,10 +420,13 @@ export function resolveSettings(scope: Construct, props: NatBeatProps): Settings
     if (!Token.isUnresolved(target) && !/^[A-Za-z0-9.-]+:\d{1,5}$/.test(target)) fail(`probeTargets entry "${target}" must be host:port`);
   }
   if (props.probeTargets !== undefined && props.probeTargets.length === 0) fail('probeTargets must not be empty');
-  if (props.allowedCidrs !== undefined && props.allowedCidrs.length === 0) fail('allowedCidrs must not be empty');
+  if (props.allowedCidrs !== undefined) checkAllowedCidrs(props.allowedCidrs, props.allowNonPrivateCidrs ?? false);
 
   return {
     groupName,
+    deploymentId,
+    heartbeatNamespace: heartbeatNamespace(deploymentId),
+    vpcId: props.vpc.vpcId,
     routeTableTag,
     heartbeatSeconds,
     probeIntervalSeconds,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { DEFAULT_HEARTBEAT_PERIOD_SECONDS, HEARTBEAT_NAMESPACE } from '../../common/heartbeat';
+import { CONTROLLER_NAMESPACE } from '../../common/controller-metrics';
+import { DEFAULT_HEARTBEAT_PERIOD_SECONDS, DEFAULT_HEARTBEAT_NAMESPACE } from '../../common/heartbeat';
 import { ConfigError } from './errors';
 
 /**
@@ -60,7 +61,7 @@ export const DEFAULT_CONFIG: ControllerConfig = {
   groupTagKey: 'natbeat:managed',
   groupNames: [],
   routeTableTag: { key: 'network', value: 'private' },
-  namespace: HEARTBEAT_NAMESPACE,
+  namespace: DEFAULT_HEARTBEAT_NAMESPACE,
   heartbeatPeriodSeconds: DEFAULT_HEARTBEAT_PERIOD_SECONDS,
   silenceSeconds: 25,
   graceSeconds: 300,
@@ -166,6 +167,13 @@ const schema = z
     maxAttempts: intIn(1, 10),
   })
   .superRefine((c, ctx) => {
+    if (c.namespace === CONTROLLER_NAMESPACE) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['namespace'],
+        message: `must not be the controller's own namespace ${CONTROLLER_NAMESPACE}: the NATs may write the heartbeat namespace, and must not be able to write the controller's metrics`,
+      });
+    }
     const anyGroupPins = Object.keys(c.elasticIps).filter((key) => key.startsWith('*/'));
     if (anyGroupPins.length > 0 && c.groupNames.length > 1) {
       ctx.addIssue({

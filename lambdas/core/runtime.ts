@@ -5,11 +5,10 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { CONTROLLER_SERVICE, ControllerMetric } from '../../common/controller-metrics';
-import { HEARTBEAT_NAMESPACE } from '../../common/heartbeat';
+import { CONTROLLER_NAMESPACE, CONTROLLER_SERVICE, ControllerMetric } from '../../common/controller-metrics';
 import { createAwsClients, type AwsClients } from './clients';
 import { loadConfig, type ControllerConfig } from './config';
-import { ConfigError } from './errors';
+import { ConfigError, errorMessage } from './errors';
 import type { ActionLog } from './log';
 import type { MetricsSink } from './reconcile';
 
@@ -44,7 +43,7 @@ export function createRuntime(overrides: Partial<Runtime> & { env?: Record<strin
       overrides.clients ??
       (() => (clients ??= createAwsClients({ maxAttempts: config instanceof ConfigError ? undefined : config.maxAttempts }))),
     logger: overrides.logger ?? new Logger({ serviceName }),
-    metrics: overrides.metrics ?? new Metrics({ namespace: HEARTBEAT_NAMESPACE, serviceName }),
+    metrics: overrides.metrics ?? new Metrics({ namespace: CONTROLLER_NAMESPACE, serviceName }),
     now: overrides.now ?? (() => new Date()),
     sleep: overrides.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
   };
@@ -54,11 +53,20 @@ export function metricsSink(metrics: Metrics): MetricsSink {
   return { add: (name, value) => metrics.addMetric(name, MetricUnit.Count, value) };
 }
 
-/** Logs a configuration error and counts it, so the Errors alarm pages instead of a silent no-op. */
-export function reportConfigError(runtime: Runtime, error: ConfigError): { status: 'config-error'; message: string } {
-  runtime.logger.error(error.message, { problems: error.context.problems });
+/**
+ * Logs a failed run, counts it, and throws it on. A handler that caught the error and returned a
+ * status would leave Lambda's own Errors metric at zero and keep the event from the dead-letter
+ * queue; thrown, both see it (retries stay off: the next trigger runs a fresh reconcile anyway).
+ */
+export function failRun(runtime: Runtime, message: string, error: unknown, extra: Record<string, unknown> = {}): never {
+  runtime.logger.error(message, { error: errorMessage(error), ...extra });
   runtime.metrics.addMetric(ControllerMetric.Errors, MetricUnit.Count, 1);
-  return { status: 'config-error', message: error.message };
+  throw error;
+}
+
+/** A configuration error fails every run (logged with each bad setting), so the Errors alarm pages. */
+export function failOnConfigError(runtime: Runtime, error: ConfigError): never {
+  return failRun(runtime, error.message, error, { problems: error.context.problems });
 }
 
 /** Powertools' Logger as the core's ActionLog (extra keys become top-level JSON fields). */

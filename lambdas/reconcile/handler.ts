@@ -9,13 +9,11 @@ import type { Context } from 'aws-lambda';
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { ControllerMetric } from '../../common/controller-metrics';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { ConfigError, errorMessage } from '../core/errors';
+import { ConfigError } from '../core/errors';
 import { describeIssues, isTestNotification, reconcileTrigger, type ReconcileTrigger } from '../core/events';
 import { foreignHook, lifecycleOutcome, type LifecycleOutcome } from '../core/lifecycle-outcome';
 import { reconcile, type ReconcileReport } from '../core/reconcile';
-import { actionLog, createRuntime, metricsSink, reportConfigError, type Runtime } from '../core/runtime';
+import { actionLog, createRuntime, failOnConfigError, failRun, metricsSink, type Runtime } from '../core/runtime';
 import { MIN_RUN_INTERVAL_MS, TriggerLimiter } from '../core/trigger-limits';
 
 /** At most this many extra looks per alarm, each waiting for the next overdue NAT. */
@@ -54,7 +52,7 @@ function nextLookInMs(trigger: ReconcileTrigger, report: ReconcileReport, looks:
 }
 
 export interface ReconcileResponse {
-  status: 'reconciled' | 'ignored' | 'config-error' | 'failed' | LifecycleOutcome['status'];
+  status: 'reconciled' | 'ignored' | LifecycleOutcome['status'];
   message?: string;
   actions?: { kind: string; status: string; detail?: string }[];
 }
@@ -63,7 +61,7 @@ export function createReconcileHandler(runtime: Runtime) {
   const { logger, metrics } = runtime;
   const limiter = new TriggerLimiter();
   const run = async (event: unknown, context?: Partial<Context>): Promise<ReconcileResponse> => {
-    if (runtime.config instanceof ConfigError) return reportConfigError(runtime, runtime.config);
+    if (runtime.config instanceof ConfigError) return failOnConfigError(runtime, runtime.config);
     const config = runtime.config;
     if (isTestNotification(event)) {
       logger.info('Auto Scaling test notification: nothing to do');
@@ -112,10 +110,9 @@ export function createReconcileHandler(runtime: Runtime) {
       }
       return { status: 'reconciled', actions };
     } catch (error) {
-      // Nothing was decided: report it and let the next trigger try again.
-      logger.error('reconcile failed', { error: errorMessage(error), context: (error as { context?: unknown }).context });
-      metrics.addMetric(ControllerMetric.Errors, MetricUnit.Count, 1);
-      return { status: 'failed', message: errorMessage(error) };
+      // Nothing was decided: fail the invocation (Errors metric, dead-letter queue); the next
+      // trigger runs a fresh reconcile.
+      return failRun(runtime, 'reconcile failed', error, { context: (error as { context?: unknown }).context });
     }
   };
   return middy(run)

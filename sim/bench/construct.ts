@@ -40,7 +40,7 @@ export async function constructAlarmCounts(azs: string[]): Promise<{ from: strin
     };
   } catch (error) {
     console.error(`cannot synthesize the construct (${error instanceof Error ? error.message : String(error)}); using the simulator's alarms`);
-    return { from: `simulator mirror (${GROUP_NAME}: 1 trigger, 1 page per AZ)`, highResolutionAlarmsPerAz: 1, standardAlarmsPerAz: 1, standardAlarmMetrics: 7 };
+    return { from: `simulator mirror (${GROUP_NAME}: 1 trigger, 1 page per AZ)`, highResolutionAlarmsPerAz: 1, standardAlarmsPerAz: 1, standardAlarmMetrics: 8 };
   }
 }
 

@@ -10,7 +10,7 @@ import { createRuntime } from '../../lambdas/core/runtime';
 import { createLifecycleHandler } from '../../lambdas/lifecycle/handler';
 import { createReconcileHandler } from '../../lambdas/reconcile/handler';
 import { LAUNCH_DETAIL_TYPE, TERMINATE_DETAIL_TYPE } from '../../lambdas/core/events';
-import { HEARTBEAT_METRIC, HEARTBEAT_NAMESPACE, zoneDimensions } from '../../common/heartbeat';
+import { HEARTBEAT_METRIC, DEFAULT_HEARTBEAT_NAMESPACE, zoneDimensions } from '../../common/heartbeat';
 import { VirtualClock } from '../clock';
 import { EgressTracker } from '../egress';
 import { FlowLedger } from '../flows';
@@ -254,7 +254,7 @@ export class SimWorld implements WorldApi {
     const pagePeriods = Math.max(2, Math.ceil(this.config.silenceSeconds / pagePeriod) + 1);
     const triggers = new Set<string>();
     for (const zone of this.options.zones) {
-      const base = { namespace: HEARTBEAT_NAMESPACE, metricName: HEARTBEAT_METRIC, dimensions: zoneDimensions(GROUP_NAME, zone), threshold: 1, comparison: 'LessThanThreshold' as const, treatMissingData: 'breaching' as const, zone };
+      const base = { namespace: DEFAULT_HEARTBEAT_NAMESPACE, metricName: HEARTBEAT_METRIC, dimensions: zoneDimensions(GROUP_NAME, zone), threshold: 1, comparison: 'LessThanThreshold' as const, treatMissingData: 'breaching' as const, zone };
       const trigger = this.cloudWatch.addAlarm({ ...base, name: `${GROUP_NAME}-ZoneHeartbeat-${zone}`, stat: 'Minimum', periodSeconds: triggerPeriod, evaluationPeriods: 1, resolution: 'high' });
       triggers.add(trigger.name);
       this.cloudWatch.addAlarm({ ...base, name: `${GROUP_NAME}-ZoneSilent-${zone}`, stat: 'Maximum', periodSeconds: pagePeriod, evaluationPeriods: pagePeriods, resolution: 'standard' });

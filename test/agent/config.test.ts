@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_HEARTBEAT_PERIOD_SECONDS, DEFAULT_PROBE_INTERVAL_SECONDS, HEARTBEAT_NAMESPACE } from '../../common/heartbeat';
+import { DEFAULT_HEARTBEAT_PERIOD_SECONDS, DEFAULT_PROBE_INTERVAL_SECONDS, DEFAULT_HEARTBEAT_NAMESPACE } from '../../common/heartbeat';
 import { formatCidr } from '../../agent/cidr';
 import { FLAGS, parseCli, usage, type AgentConfig } from '../../agent/config';
 import { ConfigError } from '../../agent/errors';
@@ -23,7 +23,7 @@ describe('Function: parseCli', () => {
       heartbeatPeriodSeconds: DEFAULT_HEARTBEAT_PERIOD_SECONDS,
       probeTimeoutSeconds: 1,
       probeNamespace: 'natbeat-probe',
-      metricNamespace: HEARTBEAT_NAMESPACE,
+      metricNamespace: DEFAULT_HEARTBEAT_NAMESPACE,
       vpcCidrs: [],
       egressInterface: undefined,
       imdsEndpoint: 'http://169.254.169.254',

@@ -26,7 +26,7 @@ describe('Script: agent/install.sh (staged under NATBEAT_INSTALL_ROOT)', () => {
     expect(await readFile(join(dir, 'root/opt/natbeat/natbeat-agent.mjs'), 'utf8')).toBe('// bundle');
     const unit = await readFile(join(dir, 'root/etc/systemd/system/natbeat-agent.service'), 'utf8');
     expect(unit).toContain('ExecStart=/usr/bin/node /opt/natbeat/natbeat-agent.mjs run');
-    expect(unit).toContain('ExecStartPre=/usr/bin/node /opt/natbeat/natbeat-agent.mjs setup');
+    expect(unit).toContain('ExecStartPre=+/usr/bin/node /opt/natbeat/natbeat-agent.mjs setup');
     expect(unit).toContain('EnvironmentFile=-/etc/natbeat/agent.env');
     expect(unit).toContain('Restart=always');
     const env = await readFile(join(dir, 'root/etc/natbeat/agent.env'), 'utf8');

@@ -109,7 +109,12 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
   async function natState(): Promise<string[]> {
     return Promise.all([
       topology.in(topology.nat, ['nft', 'list', 'table', 'ip', 'natbeat']),
-      topology.in(topology.nat, ['cat', '/proc/sys/net/ipv4/ip_forward', '/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established']),
+      topology.in(topology.nat, [
+        'cat',
+        '/proc/sys/net/ipv4/ip_forward',
+        '/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established',
+        ...['all', 'default', EGRESS_INTERFACE].map((scope) => `/proc/sys/net/ipv4/conf/${scope}/send_redirects`),
+      ]),
       topology.in(topology.nat, ['ip', '-br', 'addr', 'show', 'natbeat-host']),
       sh(['ip', '-n', topology.probe, '-br', 'addr', 'show']),
       sh(['ip', '-n', topology.probe, 'route', 'show']),
@@ -186,7 +191,8 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
     const before = await natState();
     const [table, sysctls, , probeAddresses] = before;
     expect(table).toContain(`oifname "${EGRESS_INTERFACE}" ip saddr { ${VPC_CIDR}, 169.254.100.0/30 } masquerade`);
-    expect(sysctls?.split('\n').slice(0, 2)).toEqual(['1', '350']);
+    // ip_forward, conntrack timeout, then send_redirects (all, default, egress) all off.
+    expect(sysctls?.split('\n').slice(0, 5)).toEqual(['1', '350', '0', '0', '0']);
     expect(probeAddresses).toContain('169.254.100.2/30');
 
     const second = await agentCli(['setup', ...commonFlags]);

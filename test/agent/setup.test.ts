@@ -38,6 +38,9 @@ describe('Function: setupNat', () => {
     const first = await setupNat(system, PLAN);
     expect(first.changes.length).toBeGreaterThan(5);
     expect(state.files.get('/proc/sys/net/ipv4/ip_forward')).toBe('1\n');
+    // ICMP redirects off everywhere the kernel looks (all OR the interface), and for new interfaces.
+    for (const scope of ['all', 'default', 'ens5']) expect(state.files.get(`/proc/sys/net/ipv4/conf/${scope}/send_redirects`)).toBe('0\n');
+    expect(first.changes).toContain('/proc/sys/net/ipv4/conf/ens5/send_redirects: 1 → 0');
     expect(state.files.get('/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established')).toBe('350\n');
     expect(state.table).toBe(renderNftTable(PLAN));
     expect(state.host.get('natbeat-host')).toEqual({ up: true, addresses: ['169.254.100.1/30'] });
@@ -64,7 +67,7 @@ describe('Function: setupNat', () => {
     const { state, system } = fakeHost();
     state.staleNamespaces.add('natbeat-probe');
     const { changes } = await setupNat(system, PLAN);
-    expect(changes.slice(3, 5)).toEqual(['stale network namespace natbeat-probe deleted', 'network namespace natbeat-probe created']);
+    expect(changes.slice(6, 8)).toEqual(['stale network namespace natbeat-probe deleted', 'network namespace natbeat-probe created']);
     expect(state.namespaces.get('natbeat-probe')?.get('natbeat-probe')?.up).toBe(true);
   });
 

@@ -39,13 +39,13 @@ describe('Function: monthlyCost', () => {
     expect(line(r, 'GetMetricData').monthlyUsd).toBeCloseTo(0.87652, 8);
   });
 
-  it('prices the alarms the construct creates: per AZ 1 high-resolution and 1 standard, 7 standard metrics fleet-wide', () => {
+  it('prices the alarms the construct creates: per AZ 1 high-resolution and 1 standard, 8 standard metrics fleet-wide', () => {
     const r = monthlyCost({ azs: 3 });
     expect(line(r, 'High-resolution alarms').quantity).toBe(3);
     expect(line(r, 'High-resolution alarms').monthlyUsd).toBeCloseTo(0.9, 8); // 3 × $0.30
     expect(line(r, 'Standard alarms per zone').quantity).toBe(3);
     expect(line(r, 'Standard alarms per zone').monthlyUsd).toBeCloseTo(0.3, 8); // 3 × $0.10
-    expect(line(r, 'Standard alarms (fleet-wide)').monthlyUsd).toBeCloseTo(0.7, 8);
+    expect(line(r, 'Standard alarms (fleet-wide)').monthlyUsd).toBeCloseTo(0.8, 8);
     // One more AZ adds $0.30 + $0.10 of alarms.
     const alarms = (x: ReturnType<typeof monthlyCost>) =>
       x.lines.filter((l) => /^(High-resolution|Standard) alarms/.test(l.item)).reduce((sum, l) => sum + l.monthlyUsd, 0);
@@ -65,7 +65,7 @@ describe('Function: monthlyCost', () => {
     const four = monthlyCost({ azs: 4, ...opts });
     // standard alarms + controller EMF metrics + Lambda requests and GB-s of 43,800 runs + the
     // alarm topic's side (dashboard, KMS key and rotations, notifications)
-    const fleetWide = 7 * 0.1 + 1.5 * 0.3 + 43_800 * 0.2e-6 + 43_800 * 0.25 * 0.4 * 0.0000133334 + ALARM_TOPIC_SIDE;
+    const fleetWide = 8 * 0.1 + 1.5 * 0.3 + 43_800 * 0.2e-6 + 43_800 * 0.25 * 0.4 * 0.0000133334 + ALARM_TOPIC_SIDE;
     expect(one.controllerPerAzMonthUsd - four.controllerPerAzMonthUsd).toBeCloseTo(fleetWide * (1 - 1 / 4), 8);
   });
 
@@ -79,7 +79,7 @@ describe('Function: monthlyCost', () => {
       runs * 3 * 0.00001 + // GetMetricData
       3 * 0.3 + // high-resolution alarms: one trigger per AZ
       3 * 0.1 + // standard alarms: one zone-silent page per AZ
-      7 * 0.1 + // standard alarms, fleet-wide
+      8 * 0.1 + // standard alarms, fleet-wide
       1.5 * 0.3 + // controller metrics (ReconcileRuns + sparse counts)
       runs * 0.2e-6 + // Lambda requests
       runs * 0.25 * 0.4 * 0.0000133334 + // Lambda GB-s
@@ -104,7 +104,7 @@ describe('Function: monthlyCost', () => {
       runs * 3 * 0.00001 + // GetMetricData
       3 * 0.3 + // one high-resolution alarm per AZ
       3 * 0.1 + // one standard zone-silent alarm per AZ
-      7 * 0.1 + // fleet-wide standard alarm metrics
+      8 * 0.1 + // fleet-wide standard alarm metrics
       1.5 * 0.3 + // controller EMF metrics
       logGb * 0.5 + // logs ingested
       logGb * 0.03 + // logs stored (30 days)
@@ -112,10 +112,10 @@ describe('Function: monthlyCost', () => {
       lambdaRuns * 0.25 * 0.4 * 0.0000133334 + // Lambda GB-s
       ALARM_TOPIC_SIDE;
     expect(r.controllerPerAzMonthUsd).toBeCloseTo(controller / 3, 8);
-    // ≈ $6.49: the 10 s heartbeat's PutMetricData ($2.63) dominates; the dashboard and the KMS
+    // ≈ $6.52: the 10 s heartbeat's PutMetricData ($2.63) dominates; the dashboard and the KMS
     // key with its rotations add $2 per AZ at 3 AZs.
-    expect(r.controllerPerAzMonthUsd).toBeGreaterThan(6.48);
-    expect(r.controllerPerAzMonthUsd).toBeLessThan(6.5);
+    expect(r.controllerPerAzMonthUsd).toBeGreaterThan(6.51);
+    expect(r.controllerPerAzMonthUsd).toBeLessThan(6.53);
   });
 
   it('charges a NAT Gateway for data processed and a NAT instance not', () => {

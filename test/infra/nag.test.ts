@@ -32,7 +32,7 @@ describe('cdk-nag AwsSolutions', { timeout: 90_000 }, () => {
     expect(nagFindings(app)).toEqual([]);
   });
 
-  it('reports none with Elastic IPs, an existing topic, a key pair and an x86 instance type either', () => {
+  it('reports none with Elastic IPs, an existing topic, a key pair, Session Manager and an x86 instance type either', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     const stack = new Stack(app, 'Variant', { env: { region: 'eu-west-1' } });
     const vpc = natVpc(stack, ['eu-west-1a', 'eu-west-1b']);
@@ -45,6 +45,7 @@ describe('cdk-nag AwsSolutions', { timeout: 90_000 }, () => {
       elasticIps: { 'eu-west-1a': 'eipalloc-0123456789abcdef0' },
       instanceType: new ec2.InstanceType('t3.nano'),
       keyPair: ec2.KeyPair.fromKeyPairName(stack, 'Key', 'ops'),
+      sessionManager: true,
     });
     expect(nagFindings(app)).toEqual([]);
   });
@@ -70,7 +71,6 @@ describe('cdk-nag AwsSolutions', { timeout: 90_000 }, () => {
       [
         'AwsSolutions-AS3',
         'AwsSolutions-EC23',
-        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
         'AwsSolutions-IAM5[Resource::*]',
         'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:us-east-1:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/test-nat]',
         'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:us-east-1:<AWS::AccountId>:instance/*]',

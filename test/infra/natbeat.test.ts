@@ -3,11 +3,15 @@ import * as path from 'node:path';
 import type { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ControllerMetric, controllerServiceName } from '../../common/controller-metrics';
-import { HEARTBEAT_METRIC, HEARTBEAT_NAMESPACE } from '../../common/heartbeat';
+import { CONTROLLER_NAMESPACE, ControllerMetric, controllerServiceName } from '../../common/controller-metrics';
+import { HEARTBEAT_METRIC, heartbeatNamespace } from '../../common/heartbeat';
 import { DEFAULT_CONFIG, ENV } from '../../lambdas/core/config';
 import type { ExampleStack } from '../../infra/lib/example-stack';
+import { DEPLOYMENT_TAG_KEY } from '../../infra/lib/settings';
 import { buildExample, GROUP, ZONES } from './fixtures';
+
+/** The example deployment's own heartbeat namespace (its id is its group's name). */
+const HEARTBEAT_NAMESPACE = heartbeatNamespace(GROUP);
 import { policyStatements, unscopedMutations } from './iam-walk';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a synthesized template is untyped JSON
@@ -23,6 +27,7 @@ let resources: Record<string, Resource>;
 const assertHas = (type: string, props: Record<string, unknown>) => template.hasResourceProperties(type, props);
 const assertCount = (type: string, count: number) => template.resourceCountIs(type, count);
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const alarmNamed = (name: string) => ofType('AWS::CloudWatch::Alarm').find(([, a]) => a.Properties.AlarmName === `${GROUP}-${name}`)?.[1].Properties;
 const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
   stack.getLogicalId(construct.node.defaultChild as Parameters<ExampleStack['getLogicalId']>[0]);
 
@@ -46,10 +51,10 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
     for (const [, route] of routes) expect(route.Properties.GatewayId).toBeDefined();
   });
 
-  it('tags exactly the private route tables network=private', () => {
+  it('tags exactly the private route tables with its own deployment tag', () => {
     const tables = ofType('AWS::EC2::RouteTable');
     const tagged = tables.filter(([, t]) =>
-      (t.Properties.Tags as { Key: string; Value: string }[]).some((tag) => tag.Key === 'network' && tag.Value === 'private'),
+      (t.Properties.Tags as { Key: string; Value: string }[]).some((tag) => tag.Key === DEPLOYMENT_TAG_KEY && tag.Value === GROUP),
     );
     expect(tables).toHaveLength(ZONES.length * 2);
     expect(tagged.map(([id]) => id).sort()).toEqual(tables.filter(([id]) => /private/i.test(id)).map(([id]) => id).sort());
@@ -146,14 +151,15 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
       expect(env).toMatchObject({
         [ENV.groupTagKey]: DEFAULT_CONFIG.groupTagKey,
         [ENV.groupNames]: GROUP,
-        [ENV.routeTableTag]: 'network=private',
+        [ENV.routeTableTag]: `${DEPLOYMENT_TAG_KEY}=${GROUP}`,
+        [ENV.namespace]: HEARTBEAT_NAMESPACE,
         [ENV.launchHookName]: DEFAULT_CONFIG.launchHookName,
         [ENV.terminateHookName]: DEFAULT_CONFIG.terminateHookName,
         [ENV.launchProofTimeoutSeconds]: String(DEFAULT_CONFIG.launchProofTimeoutSeconds),
         [ENV.heartbeatPeriodSeconds]: '10',
         [ENV.dryRun]: 'false',
         POWERTOOLS_SERVICE_NAME: controllerServiceName(GROUP),
-        POWERTOOLS_METRICS_NAMESPACE: HEARTBEAT_NAMESPACE,
+        POWERTOOLS_METRICS_NAMESPACE: CONTROLLER_NAMESPACE,
       });
       // Every variable the construct sets is one the controller reads (or Powertools/Node's).
       for (const name of Object.keys(env)) {
@@ -240,7 +246,12 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
     assertHas('AWS::KMS::Key', {
       KeyPolicy: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
+          Match.objectLike({
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            // Only for this deployment's own alarms (the confused-deputy guard).
+            Condition: { ArnEquals: { 'aws:SourceArn': Match.anyValue() }, StringEquals: { 'aws:SourceAccount': Match.anyValue() } },
+          }),
         ]),
       },
     });
@@ -251,7 +262,7 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
           Match.objectLike({
             Principal: { Service: 'cloudwatch.amazonaws.com' },
             Action: 'sns:Publish',
-            Condition: Match.objectLike({ ArnLike: Match.anyValue(), StringEquals: Match.anyValue() }),
+            Condition: { ArnEquals: { 'aws:SourceArn': Match.anyValue() }, StringEquals: { 'aws:SourceAccount': Match.anyValue() } },
           }),
         ]),
       },
@@ -268,11 +279,11 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
 
     const isTrigger = (a: Resource) => String(a.Properties.AlarmName).startsWith(`${GROUP}-ZoneHeartbeat-`);
 
-    it('has five controller alarms and two per AZ; all but the zone triggers page the topic on ALARM and OK', () => {
-      assertCount('AWS::CloudWatch::Alarm', 5 + 2 * ZONES.length);
+    it('has six controller alarms and two per AZ; all but the zone triggers page the topic on ALARM and OK', () => {
+      assertCount('AWS::CloudWatch::Alarm', 6 + 2 * ZONES.length);
       const all = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a);
       const paging = all.filter((a) => !isTrigger(a));
-      expect(paging).toHaveLength(5 + ZONES.length);
+      expect(paging).toHaveLength(6 + ZONES.length);
       for (const a of paging) {
         expect(a.Properties.AlarmActions).toEqual([topicRef()]);
         expect(a.Properties.OKActions).toEqual([topicRef()]);
@@ -300,7 +311,7 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
       }
     });
 
-    const controller = { Namespace: HEARTBEAT_NAMESPACE, Dimensions: [{ Name: 'service', Value: controllerServiceName(GROUP) }] };
+    const controller = { Namespace: CONTROLLER_NAMESPACE, Dimensions: [{ Name: 'service', Value: controllerServiceName(GROUP) }] };
 
     it('pages when a zone has had no same-AZ NAT for 3 minutes', () => {
       expect(alarm('ZoneWithoutSameAzNat')).toMatchObject({
@@ -401,6 +412,29 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
     });
   });
 
+  it('sends every trigger no run handled to one encrypted dead-letter queue, and pages on it', () => {
+    const queue = { 'Fn::GetAtt': [logicalId(stack.natBeat.deadLetterQueue), 'Arn'] };
+    assertHas('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86400 });
+    // The reconcile function (every trigger, the intake's included): a failed (thrown) or
+    // expired asynchronous invocation lands there…
+    expect(resources[logicalId(stack.natBeat.reconcileFunction)]!.Properties.DeadLetterConfig).toEqual({ TargetArn: queue });
+    // …and so does every event EventBridge could not deliver: schedule, alarm fast path, both hooks.
+    const rules = ofType('AWS::Events::Rule');
+    expect(rules).toHaveLength(4);
+    for (const [, rule] of rules) {
+      for (const target of rule.Properties.Targets as Json[]) expect(target.DeadLetterConfig).toEqual({ Arn: queue });
+    }
+    expect(alarmNamed('ControllerDeadLetters')).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(stack.natBeat.deadLetterQueue), 'QueueName'] } }],
+      Statistic: 'Maximum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [{ Ref: logicalId(stack.natBeat.alarmTopic as never) }],
+    });
+  });
+
   it('has a dashboard', () => {
     assertCount('AWS::CloudWatch::Dashboard', 1);
   });
@@ -436,16 +470,17 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
       return policies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Record<string, Json>[]);
     };
 
-    it('lets the NAT publish metrics only in the NatBeat namespace, read only its package, call only the intake', () => {
+    it('lets the NAT publish metrics only in its deployment’s heartbeat namespace, read only its package, call only the intake', () => {
       const statements = natStatements();
       expect(statements.map((s) => s.Action).flat().sort()).toEqual(['cloudwatch:PutMetricData', 'lambda:InvokeFunction', 'lambda:InvokeFunctionUrl', 's3:GetObject']);
       expect(statements.find((s) => s.Action === 'cloudwatch:PutMetricData')!.Condition).toEqual({
         StringEquals: { 'cloudwatch:namespace': HEARTBEAT_NAMESPACE },
       });
       expect(JSON.stringify(statements.find((s) => s.Action === 's3:GetObject')!.Resource)).toMatch(/\.zip"/);
+      // No managed policy at all (AmazonSSMManagedInstanceCore would allow ssm:GetParameter(s) on "*").
       assertHas('AWS::IAM::Role', {
         AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'ec2.amazonaws.com' } })] }),
-        ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']] }],
+        ManagedPolicyArns: Match.absent(),
       });
     });
 
@@ -498,14 +533,21 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
       expect(one('ObserveReadOnly').Resource).toBe('*');
       expect(JSON.stringify(one('ActOnOwnGroup').Resource)).toContain(`:autoScalingGroup:*:autoScalingGroupName/${GROUP}`);
       expect(one('ActOnOwnGroup').Action).toEqual(['autoscaling:SetInstanceHealth', 'autoscaling:CompleteLifecycleAction']);
-      expect(one('RouteTaggedPrivateTables')).toMatchObject({
+      expect(one('RouteOwnTaggedTablesInOwnVpc')).toMatchObject({
         Action: ['ec2:CreateRoute', 'ec2:ReplaceRoute'],
-        Condition: { StringEquals: { 'aws:ResourceTag/network': 'private' } },
+        Condition: {
+          StringEquals: { [`aws:ResourceTag/${DEPLOYMENT_TAG_KEY}`]: GROUP },
+        },
       });
-      expect(JSON.stringify(one('RouteTaggedPrivateTables').Resource)).toContain(':route-table/*');
+      // …and its own VPC's ARN: a table tagged by mistake in another VPC stays out of reach.
+      const vpcCondition = JSON.stringify((one('RouteOwnTaggedTablesInOwnVpc') as Json).Condition.ArnEquals['ec2:Vpc']);
+      expect(vpcCondition).toContain(':vpc/');
+      expect(vpcCondition).toContain(JSON.stringify({ Ref: logicalId(stack.vpc as never) }));
+      expect(JSON.stringify(one('RouteOwnTaggedTablesInOwnVpc').Resource)).toContain(':route-table/*');
+      // Only the source/destination check, and only to turn it off.
       expect(one('DisableSourceDestCheckOnOwnNats')).toMatchObject({
         Action: 'ec2:ModifyInstanceAttribute',
-        Condition: { StringEquals: { 'aws:ResourceTag/aws:autoscaling:groupName': GROUP } },
+        Condition: { StringEquals: { 'aws:ResourceTag/aws:autoscaling:groupName': GROUP, 'ec2:Attribute/SourceDestCheck': 'false' } },
       });
       // No Elastic IPs configured: no AssociateAddress at all.
       expect(bySid.has('AssociatePinnedAddresses')).toBe(false);

@@ -1,4 +1,4 @@
-import { App, Duration, Lazy, Stack } from 'aws-cdk-lib';
+import { App, type CfnElement, Duration, Lazy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { describe, expect, it } from 'vitest';
@@ -46,6 +46,10 @@ describe('Construct: NatBeat prop validation', () => {
     ['no probe target', { probeTargets: [] }, /probeTargets must not be empty/],
     ['no allowed range', { allowedCidrs: [] }, /allowedCidrs must not be empty/],
     ['a group name with spaces', { groupName: 'my nat' }, /groupName must be/],
+    ['the whole internet as an allowed range', { allowedCidrs: ['0.0.0.0/0'] }, /allowedCidrs entry "0\.0\.0\.0\/0" is not a private range.*allowNonPrivateCidrs/],
+    ['a public allowed range', { allowedCidrs: ['10.0.0.0/16', '203.0.113.0/24'] }, /allowedCidrs entry "203\.0\.113\.0\/24" is not a private range/],
+    ['a range that only starts private', { allowedCidrs: ['172.0.0.0/8'] }, /allowedCidrs entry "172\.0\.0\.0\/8" is not a private range/],
+    ['a malformed allowed range', { allowedCidrs: ['10.0.0.1/16'] }, /allowedCidrs entry "10\.0\.0\.1\/16" is not an IPv4 CIDR block/],
   ])('throws at synth on %s', (_what, props, message) => {
     expect(() => build(props)).toThrow(message);
   });
@@ -66,6 +70,57 @@ describe('Construct: NatBeat prop validation', () => {
 
   it('accepts the defaults', () => {
     expect(() => build()).not.toThrow();
+  });
+
+  it('accepts private ranges (RFC 1918 and 100.64/10), and a public one only when explicitly allowed', { timeout: 90_000 }, () => {
+    expect(() => build({ allowedCidrs: ['10.0.0.0/16', '172.31.0.0/16', '192.168.1.0/24', '100.64.0.0/16'] })).not.toThrow();
+    const { stack } = build({ allowedCidrs: ['0.0.0.0/0'], allowNonPrivateCidrs: true });
+    Template.fromStack(stack).hasResourceProperties('AWS::EC2::SecurityGroup', {
+      SecurityGroupIngress: [Match.objectLike({ CidrIp: '0.0.0.0/0' })],
+    });
+  });
+
+  it('refuses a second NatBeat on route tables another one already routes (one writer per table)', () => {
+    const { stack, vpc } = vpcStack();
+    new NatBeat(stack, 'First', { vpc, groupName: 'first' });
+    expect(() => new NatBeat(stack, 'Second', { vpc, groupName: 'second' })).toThrow(
+      /the route table of subnet Test\/Vpc\/privateSubnet1 is already routed by Test\/First: give each NatBeat its own privateSubnets/,
+    );
+  });
+});
+
+describe('Construct: NatBeat on the instance', { timeout: 90_000 }, () => {
+  const natRole = (stack: Stack, natBeat: NatBeat) => {
+    const roleId = stack.getLogicalId(natBeat.instanceRole.node.defaultChild as CfnElement);
+    const policies = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).filter((p) =>
+      (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId),
+    );
+    return policies.flatMap((p) => p.Properties.PolicyDocument.Statement as { Sid: string; Action: string | string[] }[]);
+  };
+
+  it('grants no Systems Manager action unless Session Manager is asked for, and then only its five', () => {
+    const off = build();
+    expect(JSON.stringify(natRole(off.stack, off.natBeat))).not.toMatch(/ssm|ec2messages/);
+    const on = build({ sessionManager: true });
+    const statement = natRole(on.stack, on.natBeat).find((s) => s.Sid === 'SessionManagerOnly');
+    expect(statement?.Action).toEqual([
+      'ssm:UpdateInstanceInformation',
+      'ssmmessages:CreateControlChannel',
+      'ssmmessages:CreateDataChannel',
+      'ssmmessages:OpenControlChannel',
+      'ssmmessages:OpenDataChannel',
+    ]);
+    // No managed policy either way (AmazonSSMManagedInstanceCore would allow ssm:GetParameter(s) on "*").
+    for (const { stack, natBeat } of [off, on]) {
+      const role = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(natBeat.instanceRole.node.defaultChild as CfnElement)];
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+
+  it('requires IMDSv2 tokens with a hop limit of 1', () => {
+    const { stack } = build();
+    const [launchTemplate] = Object.values(Template.fromStack(stack).findResources('AWS::EC2::LaunchTemplate'));
+    expect(launchTemplate?.Properties.LaunchTemplateData.MetadataOptions).toEqual({ HttpTokens: 'required', HttpPutResponseHopLimit: 1, InstanceMetadataTags: 'enabled' });
   });
 });
 
@@ -159,6 +214,21 @@ describe('Construct: NatBeat settings', { timeout: 90_000 }, () => {
     const text = JSON.stringify(template.findResources('AWS::EC2::SecurityGroup'));
     expect(text).not.toContain('"FromPort":22');
     expect(text).not.toContain('0.0.0.0/0"},"IpProtocol":"tcp"');
+  });
+});
+
+describe('Document: docs/settings.md', () => {
+  it('has a row for every construct prop, and the defaults of the security-relevant ones', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const docs = await readFile(new URL('../../docs/settings.md', import.meta.url), 'utf8');
+    const source = await readFile(new URL('../../infra/lib/settings.ts', import.meta.url), 'utf8');
+    const body = source.slice(source.indexOf('export interface NatBeatProps {'), source.indexOf('\n}\n', source.indexOf('export interface NatBeatProps {')));
+    const props = [...body.matchAll(/^ {2}readonly (\w+)\??:/gm)].map((m) => m[1]);
+    expect(props.length).toBeGreaterThan(25);
+    for (const prop of props) expect(docs).toMatch(new RegExp(`\\| \`${prop}\` \\| `));
+    expect(docs).toContain('| `routeTableTag` | `natbeat:deployment=<group>` |');
+    expect(docs).toContain('| `allowNonPrivateCidrs` | false |');
+    expect(docs).toContain('| `sessionManager` | false |');
   });
 });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { CONTROLLER_NAMESPACE } from '../../common/controller-metrics';
 import { DEFAULT_CONFIG, ENV, loadConfig } from '../../lambdas/core/config';
 import { ConfigError } from '../../lambdas/core/errors';
 
@@ -55,6 +56,12 @@ describe('Function: loadConfig', () => {
   it('rejects a silence window no longer than the heartbeat period', () => {
     expect(() => loadConfig({ [ENV.heartbeatPeriodSeconds]: '30', [ENV.silenceSeconds]: '30' })).toThrow(
       /NATBEAT_SILENCE_SECONDS="30": must be greater than NATBEAT_HEARTBEAT_PERIOD_SECONDS \(30\)/,
+    );
+  });
+
+  it("rejects the controller's own namespace as the heartbeat namespace (the NATs could then fake its metrics)", () => {
+    expect(() => loadConfig({ [ENV.namespace]: CONTROLLER_NAMESPACE })).toThrow(
+      /NATBEAT_NAMESPACE="NatBeat\/Controller": must not be the controller's own namespace/,
     );
   });
 

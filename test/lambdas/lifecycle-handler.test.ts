@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createReconcileHandler } from '../../lambdas/reconcile/handler';
 import { mockFakeAws, plainClients } from '../support/aws-mock';
-import type { FakeAws, FakeNat } from '../support/fake-aws';
+import { awsError, type FakeAws, type FakeNat } from '../support/fake-aws';
 import { buildFleet, hexId, type Fleet } from '../support/fleet';
 import { lambdaContext, testRuntime } from '../support/runtime';
 import launch from '../fixtures/events/launch.json';
@@ -204,6 +204,17 @@ describe('Function: reconcile handler, lifecycle actions (mocked AWS)', () => {
       expect(response).toEqual({ status: 'handled', message: `${gone} is no longer in ${GROUP} (already gone or finished): nothing to do`, actions: [] });
       expect(mutating(fleet.fake)).toEqual([]);
     });
+  });
+
+  it('fails the invocation when nothing could be observed (a caught failure must still reach Errors and the dead-letter queue)', async () => {
+    const fleet = deployment();
+    addLaunching(fleet.fake);
+    fleet.fake.faults.push((call) => (call.command === 'DescribeAutoScalingGroupsCommand' ? awsError('Throttling', 'slow down') : undefined));
+    const { handler, logs, metrics } = handlerFor(fleet);
+    await expect(handler(launch, lambdaContext)).rejects.toThrow(/could not read auto-scaling-groups: Throttling: slow down/);
+    expect(logs.filter((l) => l.level === 'error').map((l) => l.message)).toEqual(['reconcile failed']);
+    expect(metrics).toContainEqual({ name: 'Errors', value: 1 });
+    expect(mutating(fleet.fake)).toEqual([]);
   });
 
   describe('events natbeat does not act on', () => {

@@ -205,8 +205,8 @@ describe('Function: reconcile handler (mocked AWS)', () => {
       const fleet = buildFleet({ now: NOW, groups: 1, nats: 3, silent: 1 });
       mockAws(fleet.fake);
       const t = testRuntime({ clients: plainClients, now: NOW, env: { [ENV.silenceSeconds]: '2', [ENV.maxAttempts]: 'many' } });
-      const response = await createReconcileHandler(t.runtime)(scheduled, lambdaContext);
-      expect(response.status).toBe('config-error');
+      // Thrown, not returned: Lambda's Errors metric counts it and the event goes to the dead-letter queue.
+      await expect(createReconcileHandler(t.runtime)(scheduled, lambdaContext)).rejects.toThrow(/Invalid natbeat configuration/);
       const errors = t.logs.filter((l) => l.level === 'error').map((l) => l.message);
       expect(errors).toHaveLength(1);
       expect(errors[0]).toContain('NATBEAT_SILENCE_SECONDS="2": must be a whole number from 5 to 3600');
@@ -234,6 +234,16 @@ describe('Function: reconcile handler (mocked AWS)', () => {
       ]);
       expect(fleet.fake.calls).toEqual([]);
     });
+  });
+
+  it('fails the invocation when nothing could be observed (a caught failure must still reach Errors and the dead-letter queue)', async () => {
+    const fleet = buildFleet({ now: NOW, groups: 1, nats: 3 });
+    fleet.fake.faults.push((call) => (call.command === 'DescribeRouteTablesCommand' ? awsError('UnauthorizedOperation', 'denied') : undefined));
+    const { handler, logs, metrics } = handlerFor(fleet);
+    await expect(handler(scheduled, lambdaContext)).rejects.toThrow(/could not read route-tables: UnauthorizedOperation: denied/);
+    expect(logs.filter((l) => l.level === 'error').map((l) => l.message)).toEqual(['reconcile failed']);
+    expect(metrics).toContainEqual({ name: 'Errors', value: 1 });
+    expect(mutating(fleet.fake)).toEqual([]);
   });
 
   it('in dry run, reads but makes no mutating call and logs each action it would take', async () => {

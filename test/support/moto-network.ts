@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import {
   HEARTBEAT_METRIC,
-  HEARTBEAT_NAMESPACE,
+  DEFAULT_HEARTBEAT_NAMESPACE,
   HEARTBEAT_STORAGE_RESOLUTION,
   instanceDimensions,
   zoneDimensions,
@@ -84,7 +84,7 @@ export interface Beat {
 }
 
 /** Heartbeats as the agent publishes them (high resolution), in requests of at most 1000 datums. */
-export async function putBeats(clients: AwsClients, beats: Beat[]): Promise<void> {
+export async function putBeats(clients: AwsClients, beats: Beat[], namespace = DEFAULT_HEARTBEAT_NAMESPACE): Promise<void> {
   const data = beats.flatMap((beat) => {
     const dimensions = [instanceDimensions(beat.groupName, beat.instanceId)];
     if (beat.availabilityZone) dimensions.push(zoneDimensions(beat.groupName, beat.availabilityZone));
@@ -99,6 +99,6 @@ export async function putBeats(clients: AwsClients, beats: Beat[]): Promise<void
     );
   });
   for (let i = 0; i < data.length; i += 1000) {
-    await clients.cloudWatch.send(new PutMetricDataCommand({ Namespace: HEARTBEAT_NAMESPACE, MetricData: data.slice(i, i + 1000) }));
+    await clients.cloudWatch.send(new PutMetricDataCommand({ Namespace: namespace, MetricData: data.slice(i, i + 1000) }));
   }
 }

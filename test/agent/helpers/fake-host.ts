@@ -13,6 +13,9 @@ export function fakeHost() {
   const state = {
     files: new Map([
       ['/proc/sys/net/ipv4/ip_forward', '0\n'],
+      ['/proc/sys/net/ipv4/conf/all/send_redirects', '1\n'],
+      ['/proc/sys/net/ipv4/conf/default/send_redirects', '1\n'],
+      ['/proc/sys/net/ipv4/conf/ens5/send_redirects', '1\n'],
       ['/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established', '432000\n'],
     ]),
     table: undefined as string | undefined,

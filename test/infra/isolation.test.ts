@@ -1,0 +1,144 @@
+/**
+ * Two NatBeat deployments in one app and one VPC — groups `nat` and `nat-b`, a name that starts
+ * with the other — never read, alarm on or write each other's resources.
+ */
+import { App, type CfnElement, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { describe, expect, it } from 'vitest';
+import { CONTROLLER_NAMESPACE } from '../../common/controller-metrics';
+import { DIMENSION_GROUP, heartbeatNamespace } from '../../common/heartbeat';
+import { ENV } from '../../lambdas/core/config';
+import { NatBeat } from '../../infra/lib/natbeat';
+import { DEPLOYMENT_TAG_KEY } from '../../infra/lib/settings';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a synthesized template is untyped JSON
+type Json = any;
+
+const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+const stack = new Stack(app, 'Shared', { env: { region: 'us-east-1', account: '111111111111' } });
+const vpc = new ec2.Vpc(stack, 'Vpc', {
+  availabilityZones: ['us-east-1a', 'us-east-1b'],
+  natGateways: 0,
+  subnetConfiguration: [
+    { name: 'public', subnetType: ec2.SubnetType.PUBLIC },
+    { name: 'private-a', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    { name: 'private-b', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+  ],
+});
+const deployments = {
+  nat: new NatBeat(stack, 'A', { vpc, groupName: 'nat', privateSubnets: { subnetGroupName: 'private-a' } }),
+  'nat-b': new NatBeat(stack, 'B', { vpc, groupName: 'nat-b', privateSubnets: { subnetGroupName: 'private-b' } }),
+};
+const template = Template.fromStack(stack).toJSON();
+const resources = template.Resources as Record<string, { Type: string; Properties: Json }>;
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const id = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as CfnElement);
+const names = Object.keys(deployments) as (keyof typeof deployments)[];
+const other = (name: keyof typeof deployments) => names.find((n) => n !== name)!;
+
+/** A template value as text: the partition as `aws`, other references as `<LogicalId>`. */
+function render(value: Json): string {
+  if (typeof value === 'string') return value;
+  if (value.Ref === 'AWS::Partition') return 'aws';
+  if (value.Ref) return `<${value.Ref}>`;
+  if (value['Fn::Join']) return (value['Fn::Join'][1] as Json[]).map(render).join(value['Fn::Join'][0]);
+  return JSON.stringify(value);
+}
+
+/** Every statement of the identity policies attached to a role. */
+function statementsOf(role: { node: { defaultChild?: unknown } }): Json[] {
+  return ofType('AWS::IAM::Policy')
+    .filter(([, p]) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === id(role)))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+}
+
+describe('Two deployments in one app and one VPC', () => {
+  it.each(names)('%s: its NATs may write only its own heartbeat namespace, which is not the controller’s', (name) => {
+    const put = statementsOf(deployments[name].instanceRole).filter((s) => s.Action === 'cloudwatch:PutMetricData');
+    expect(put.map((s) => s.Condition)).toEqual([{ StringEquals: { 'cloudwatch:namespace': heartbeatNamespace(name) } }]);
+    expect(heartbeatNamespace(name)).not.toBe(heartbeatNamespace(other(name)));
+    expect(heartbeatNamespace(name)).not.toBe(CONTROLLER_NAMESPACE);
+  });
+
+  it.each(names)('%s: its zone alarms read its own namespace and group only; its controller alarms its own service', (name) => {
+    const own = ofType('AWS::CloudWatch::Alarm').filter(([, a]) => /-Zone(Heartbeat|Silent)-/.test(String(a.Properties.AlarmName)));
+    // nat-b's alarm names also start with "nat-": keep only this deployment's by its construct path.
+    const mine = own.filter(([logicalId]) => logicalId.startsWith(name === 'nat' ? 'A' : 'B'));
+    expect(mine.length).toBeGreaterThanOrEqual(4);
+    for (const [, alarm] of mine) {
+      expect(alarm.Properties.Namespace).toBe(heartbeatNamespace(name));
+      expect(alarm.Properties.Dimensions).toContainEqual({ Name: DIMENSION_GROUP, Value: name });
+    }
+    const controllerAlarms = ofType('AWS::CloudWatch::Alarm').filter(
+      ([logicalId, a]) => logicalId.startsWith(name === 'nat' ? 'A' : 'B') && a.Properties.Namespace === CONTROLLER_NAMESPACE,
+    );
+    expect(controllerAlarms.length).toBeGreaterThan(0);
+    for (const [, alarm] of controllerAlarms) expect(alarm.Properties.Dimensions).toEqual([{ Name: 'service', Value: `natbeat-controller-${name}` }]);
+  });
+
+  it.each(names)('%s: its controller reads its own namespace and group, and selects its own tagged tables', (name) => {
+    for (const fn of [deployments[name].reconcileFunction]) {
+      const env = resources[id(fn)]!.Properties.Environment.Variables;
+      expect(env).toMatchObject({
+        [ENV.namespace]: heartbeatNamespace(name),
+        [ENV.groupNames]: name,
+        [ENV.routeTableTag]: `${DEPLOYMENT_TAG_KEY}=${name}`,
+      });
+    }
+  });
+
+  it('tags each private route table for exactly one deployment', () => {
+    const tagsOf = (subnetGroup: string) =>
+      vpc.selectSubnets({ subnetGroupName: subnetGroup }).subnets.map((subnet) => {
+        const table = resources[stack.getLogicalId(subnet.node.findChild('RouteTable') as CfnElement)]!;
+        return (table.Properties.Tags as { Key: string; Value: string }[]).filter((t) => t.Key === DEPLOYMENT_TAG_KEY).map((t) => t.Value);
+      });
+    expect(tagsOf('private-a')).toEqual([['nat'], ['nat']]);
+    expect(tagsOf('private-b')).toEqual([['nat-b'], ['nat-b']]);
+    expect(tagsOf('public')).toEqual([[], []]);
+  });
+
+  it.each(names)('%s: its controller may write only route tables with its own tag in this VPC, and only its own group', (name) => {
+    const role = deployments[name].reconcileFunction.role as unknown as { node: { defaultChild?: unknown } };
+    const statements = statementsOf(role);
+    const routes = statements.find((s) => s.Sid === 'RouteOwnTaggedTablesInOwnVpc');
+    expect(routes.Condition.StringEquals).toEqual({ [`aws:ResourceTag/${DEPLOYMENT_TAG_KEY}`]: name });
+    expect(render(routes.Condition.ArnEquals['ec2:Vpc'])).toBe(`arn:aws:ec2:us-east-1:111111111111:vpc/<${id(vpc as never)}>`);
+    const group = JSON.stringify(statements.find((s) => s.Sid === 'ActOnOwnGroup').Resource);
+    expect(group).toMatch(new RegExp(`autoScalingGroupName/${name}"`));
+    const nats = statements.find((s) => s.Sid === 'DisableSourceDestCheckOnOwnNats');
+    expect(nats.Condition.StringEquals['aws:ResourceTag/aws:autoscaling:groupName']).toBe(name);
+  });
+
+  it.each(names)('%s: its alarm topic and key accept its own alarms by exact ARN, none of the other’s', (name) => {
+    const ownTopic = id(deployments[name].alarmTopic as never);
+    const [, topicPolicy] = ofType('AWS::SNS::TopicPolicy').find(([, p]) => JSON.stringify(p.Properties.Topics) === JSON.stringify([{ Ref: ownTopic }]))!;
+    const publish = topicPolicy.Properties.PolicyDocument.Statement.find((s: Json) => s.Sid === 'AllowOwnAlarmsToPublish');
+    const [, key] = ofType('AWS::KMS::Key').find(([logicalId]) => logicalId === id(deployments[name].alarmTopicKey!))!;
+    const keyGrant = key.Properties.KeyPolicy.Statement.find((s: Json) => s.Sid === 'AllowCloudWatchAlarmsToUseKey');
+    for (const statement of [publish, keyGrant]) {
+      const arns = (statement.Condition.ArnEquals['aws:SourceArn'] as Json[]).map(render);
+      expect(statement.Condition.StringEquals).toEqual({ 'aws:SourceAccount': '111111111111' });
+      expect(arns.every((arn) => !arn.includes('*') && arn.startsWith(`arn:aws:cloudwatch:us-east-1:111111111111:alarm:${name}-`))).toBe(true);
+      const alarmNames = ofType('AWS::CloudWatch::Alarm').map(([logicalId, a]) => ({ logicalId, name: a.Properties.AlarmName as string, actions: a.Properties.AlarmActions }));
+      const theirs = alarmNames.filter((a) => a.logicalId.startsWith(name === 'nat' ? 'B' : 'A')).map((a) => `arn:aws:cloudwatch:us-east-1:111111111111:alarm:${a.name}`);
+      expect(arns.filter((arn) => theirs.includes(arn))).toEqual([]);
+      // Every alarm of this deployment that notifies its topic is listed, and nothing else.
+      const paging = alarmNames
+        .filter((a) => JSON.stringify(a.actions ?? []).includes(ownTopic))
+        .map((a) => `arn:aws:cloudwatch:us-east-1:111111111111:alarm:${a.name}`);
+      expect([...arns].sort()).toEqual(paging.sort());
+    }
+  });
+
+  it.each(names)('%s: its fast path and lifecycle rules match its own alarms and group only', (name) => {
+    const rules = ofType('AWS::Events::Rule').filter(([logicalId, r]) => logicalId.startsWith(name === 'nat' ? 'A' : 'B') && r.Properties.EventPattern);
+    expect(rules).toHaveLength(3);
+    for (const [, rule] of rules) {
+      const detail = rule.Properties.EventPattern.detail;
+      if (detail.alarmName) for (const alarm of detail.alarmName as string[]) expect(alarm).toMatch(new RegExp(`^${name}-ZoneHeartbeat-us-east-1[ab]$`));
+      else expect(detail.AutoScalingGroupName).toEqual([name]);
+    }
+  });
+});
