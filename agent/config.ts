@@ -63,7 +63,7 @@ interface FlagSpec {
   boolean?: boolean;
 }
 
-/** Every flag, its environment twin and its help line: the single source of `--help` and the README. */
+/** Every flag, its environment twin and its help line: the single source of `--help` and docs/settings.md. */
 export const FLAGS = {
   json: { env: 'NATBEAT_JSON', value: '', boolean: true, help: 'check: print the report as JSON ({"healthy", "probes": [...]})' },
   interval: { env: 'NATBEAT_INTERVAL', value: 'SECONDS', help: `seconds between probe cycles (default ${DEFAULT_PROBE_INTERVAL_SECONDS}, 0.2–3600)` },

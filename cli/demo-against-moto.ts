@@ -1,6 +1,6 @@
 /**
  * Runs the CLI against a local moto server through a few scenarios and prints what an operator
- * sees: the source of the sample output in the README's operator section. Needs moto (pip install "moto[server]").
+ * sees: the source of the sample output in docs/operations.md. Needs moto (pip install "moto[server]").
  *
  *   npx tsx cli/demo-against-moto.ts
  */

@@ -1,4 +1,4 @@
-/** The `natbeat` command: real streams, clock, environment and AWS clients. See the README's operator section. */
+/** The `natbeat` command: real streams, clock, environment and AWS clients. See docs/operations.md. */
 import { createAwsClients } from '../lambdas/core/clients';
 import { run } from './run';
 

@@ -1,7 +1,7 @@
 /**
  * Scenario files: JSON, validated with zod. A scenario names its faults (times in seconds from
  * the fault epoch, zones by letter), how long to watch after them, and optional overrides of the
- * world's delays (`world`) and the controller's settings (`controller`). See the README (The simulator).
+ * world's delays (`world`) and the controller's settings (`controller`). See docs/simulator.md.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';

@@ -169,7 +169,7 @@ export function createAlarms(t: MonitoringTarget, s: Settings): NatBeatAlarms {
       page(
         new cloudwatch.Alarm(t.scope, `ZoneSilentAlarm${i}`, {
           alarmName: name(`ZoneSilent-${zone}`),
-          alarmDescription: `No healthy heartbeat from ${zone} for ${pageMinutes} minutes: its NAT is broken or being replaced; natbeat has already moved its routes; act if it persists (see README).`,
+          alarmDescription: `No healthy heartbeat from ${zone} for ${pageMinutes} minutes: its NAT is broken or being replaced; natbeat has already moved its routes; act if it persists (see docs/operations.md).`,
           metric: heartbeatMetric(t, zone, 'Maximum', pagePeriod),
           threshold: 1,
           comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,

@@ -4,7 +4,7 @@ import { ConfigError } from './errors';
 
 /**
  * Controller settings. Every setting has an environment variable (the name in `ENV`), a default
- * and an allowed range; the README's settings table mirrors this file.
+ * and an allowed range; the settings table in docs/settings.md mirrors this file.
  */
 export interface ControllerConfig {
   /** Groups carrying this tag key (value `true`) are managed, unless `groupNames` is set. */

@@ -180,10 +180,10 @@ describe('Function: main', () => {
   });
 });
 
-describe('Document: README.md', () => {
+describe('Document: docs/settings.md', () => {
   it('lists every flag with its environment twin', async () => {
     const { readFile } = await import('node:fs/promises');
-    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const readme = await readFile(new URL('../../docs/settings.md', import.meta.url), 'utf8');
     for (const [name, spec] of Object.entries(FLAGS)) {
       expect(readme).toMatch(new RegExp(`\\| \`--${name}[^|]*\` \\| \`${spec.env}\` \\|`));
     }

@@ -71,10 +71,10 @@ describe('Function: loadConfig', () => {
   });
 });
 
-describe('Document: README.md', () => {
+describe('Document: docs/settings.md', () => {
   it('has a row for every controller setting with its default', async () => {
     const { readFile } = await import('node:fs/promises');
-    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const readme = await readFile(new URL('../../docs/settings.md', import.meta.url), 'utf8');
     for (const variable of Object.values(ENV)) {
       expect(readme).toMatch(new RegExp(`\\| \`${variable}\` \\| `));
     }

@@ -1,0 +1,121 @@
+/**
+ * The controller Lambdas' IAM: read-only observation on `*` (those calls support no resource-level
+ * permissions) and every write scoped to this deployment's group, tagged route tables, own NATs
+ * and pinned addresses. Each `*` carries a cdk-nag acknowledgement saying why.
+ */
+import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { GROUP_TAG_KEY, type Settings } from './settings';
+
+/** The controller's permissions: reads on `*` (no resource-level support), writes scoped. */
+export function grantController(role: iam.Role, s: Settings): void {
+  const stack = Stack.of(role);
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      sid: 'ObserveReadOnly',
+      // Describe*/GetMetricData support no resource-level permissions.
+      actions: [
+        'autoscaling:DescribeAutoScalingGroups',
+        'ec2:DescribeInstances',
+        'ec2:DescribeSubnets',
+        'ec2:DescribeRouteTables',
+        'ec2:DescribeAddresses',
+        'cloudwatch:GetMetricData',
+      ],
+      resources: ['*'],
+    }),
+  );
+  const groupArn = stack.formatArn({
+    service: 'autoscaling',
+    resource: 'autoScalingGroup',
+    resourceName: `*:autoScalingGroupName/${s.groupName}`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      sid: 'ActOnOwnGroup',
+      actions: ['autoscaling:SetInstanceHealth', 'autoscaling:CompleteLifecycleAction'],
+      resources: [groupArn],
+    }),
+  );
+  const routeTableArn = stack.formatArn({ service: 'ec2', resource: 'route-table', resourceName: '*' });
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      sid: 'RouteTaggedPrivateTables',
+      actions: ['ec2:CreateRoute', 'ec2:ReplaceRoute'],
+      resources: [routeTableArn],
+      conditions: { StringEquals: { [`aws:ResourceTag/${s.routeTableTag.key}`]: s.routeTableTag.value } },
+    }),
+  );
+  const instanceArn = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' });
+  const networkInterfaceArn = stack.formatArn({ service: 'ec2', resource: 'network-interface', resourceName: '*' });
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      sid: 'DisableSourceDestCheckOnOwnNats',
+      actions: ['ec2:ModifyInstanceAttribute'],
+      resources: [instanceArn],
+      conditions: { StringEquals: { 'aws:ResourceTag/aws:autoscaling:groupName': s.groupName } },
+    }),
+  );
+  const allocations = Object.values(s.elasticIps);
+  if (allocations.length > 0) {
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'AssociatePinnedAddresses',
+        actions: ['ec2:AssociateAddress'],
+        resources: allocations.map((a) => stack.formatArn({ service: 'ec2', resource: 'elastic-ip', resourceName: a })),
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'AssociateAddressToOwnNats',
+        actions: ['ec2:AssociateAddress'],
+        resources: [instanceArn, networkInterfaceArn],
+        conditions: { StringEquals: { [`aws:ResourceTag/${GROUP_TAG_KEY}`]: s.groupName } },
+      }),
+    );
+  }
+  const acknowledge = (finding: string, reason: string) =>
+    Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
+  const resource = (arn: string) => `Resource::${renderForNag(stack, arn)}`;
+  acknowledge('Resource::*', 'Only the read-only Describe* and cloudwatch:GetMetricData calls use "*": they support no resource-level permissions. Every mutating action is scoped by ARN or tag condition.');
+  acknowledge(
+    resource(groupArn),
+    'The "*" is the group id, unknown until creation; the ARN names this one group.',
+  );
+  acknowledge(
+    resource(routeTableArn),
+    'Route tables are chosen at run time by their tag; the statement is conditioned on aws:ResourceTag of that tag, so only tagged private tables can be changed.',
+  );
+  acknowledge(
+    resource(instanceArn),
+    "NAT instances come and go; the statement is conditioned on the instance's aws:autoscaling:groupName (or natbeat:group) tag, so only this group's NATs qualify.",
+  );
+  if (allocations.length > 0) {
+    acknowledge(
+      resource(networkInterfaceArn),
+      "NAT network interfaces come and go; the statement is conditioned on the natbeat:group tag the launch template puts on them.",
+    );
+  }
+}
+
+/**
+ * Renders an ARN the way cdk-nag names it in a finding id (`Resource::…`): intrinsic references
+ * become `<Name>` / `<Resource.Attribute>`, so acknowledgements hold in any stack environment.
+ */
+export function renderForNag(stack: Stack, value: unknown): string {
+  const render = (v: unknown): string => {
+    if (typeof v === 'string') return v;
+    if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if ('Ref' in o) return `<${String(o.Ref)}>`;
+      if ('Fn::GetAtt' in o) return `<${(o['Fn::GetAtt'] as string[]).join('.')}>`;
+      if ('Fn::Join' in o) {
+        const [separator, parts] = o['Fn::Join'] as [string, unknown[]];
+        return parts.map(render).join(separator);
+      }
+    }
+    return JSON.stringify(v);
+  };
+  return render(stack.resolve(value));
+}

@@ -1,0 +1,250 @@
+/**
+ * The controller: the reconcile and lifecycle Lambdas (bundled locally with esbuild), their
+ * environment, and what triggers them: the one-minute schedule, the Auto Scaling lifecycle
+ * events, and state changes of the zones' heartbeat alarms.
+ */
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import type * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { controllerServiceName } from '../../common/controller-metrics';
+import { HEARTBEAT_NAMESPACE } from '../../common/heartbeat';
+import { DEFAULT_CONFIG, ENV } from '../../lambdas/core/config';
+import { LAUNCH_DETAIL_TYPE, TERMINATE_DETAIL_TYPE } from '../../lambdas/core/events';
+import { NODE_BUNDLE_OPTIONS } from '../../scripts/bundle-options';
+import { grantController } from './controller-permissions';
+import { alarmName } from './monitoring';
+import { fail, reconcileFunctionName, type Settings } from './settings';
+
+/**
+ * Name and ARN of the reconcile Lambda, known before the function exists: the NATs' user data and
+ * role name it, so the launch template does not depend on the function.
+ */
+export function reconcileFunctionIdentity(scope: Construct, groupName: string): { name: string; arn: string } {
+  const name = Token.isUnresolved(groupName)
+    ? `${Names.uniqueResourceName(scope, { maxLength: 54, separator: '-' })}-reconcile`
+    : reconcileFunctionName(groupName);
+  const arn = Stack.of(scope).formatArn({
+    service: 'lambda',
+    resource: 'function',
+    resourceName: name,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+  return { name, arn };
+}
+
+export interface ControllerProps {
+  readonly settings: Settings;
+  readonly sourceRoot: string;
+  readonly reconcileFunctionName: string;
+  readonly dryRun: boolean;
+  readonly logRetention: logs.RetentionDays;
+  /** The NAT group: it waits for the lifecycle function and rules before its first launch. */
+  readonly autoScalingGroup: autoscaling.AutoScalingGroup;
+}
+
+export interface Controller {
+  readonly reconcileFunction: nodejs.NodejsFunction;
+  readonly lifecycleFunction: nodejs.NodejsFunction;
+}
+
+/** Creates both controller Lambdas, their permissions, the schedule and the lifecycle rules. */
+export function createController(scope: Construct, props: ControllerProps): Controller {
+  const { settings, sourceRoot, logRetention } = props;
+  const environment = controllerEnvironment(settings, props.dryRun);
+  const reconcileFunction = controllerFunction(scope, 'Reconcile', {
+    functionName: props.reconcileFunctionName,
+    sourceRoot,
+    entry: 'lambdas/reconcile/handler.ts',
+    description: 'natbeat: observe NATs and route tables, mark silent NATs, move routes',
+    environment,
+    logRetention,
+    // One run at a time; with no retries and a short event age this also bounds what the NATs'
+    // failure hints (or a misbehaving NAT) can cost.
+    reservedConcurrentExecutions: 1,
+    timeout: Duration.seconds(55),
+    // Level-triggered: a lost or stale run is replaced by the next one.
+    retryAttempts: 0,
+    maxEventAge: Duration.minutes(2),
+  });
+  const lifecycleFunction = controllerFunction(scope, 'Lifecycle', {
+    sourceRoot,
+    entry: 'lambdas/lifecycle/handler.ts',
+    description: 'natbeat: handle Auto Scaling launch/terminate lifecycle actions',
+    environment,
+    logRetention,
+    // Serialized like reconcile. Both write from a fresh snapshot and only what differs, so their
+    // runs may overlap and still converge (the simulator's chaos tests run them side by side).
+    reservedConcurrentExecutions: 1,
+    timeout: Duration.seconds(60),
+    // Level-triggered: a failed run is finished by the next reconcile, not by a retry.
+    retryAttempts: 0,
+    maxEventAge: Duration.seconds(Math.max(60, settings.launchHookSeconds)),
+  });
+  for (const fn of [reconcileFunction, lifecycleFunction]) {
+    grantController(fn.role as iam.Role, settings);
+  }
+
+  new events.Rule(scope, 'ReconcileSchedule', {
+    description: 'natbeat backstop: reconcile every minute',
+    schedule: events.Schedule.rate(Duration.minutes(1)),
+    targets: [new targets.LambdaFunction(reconcileFunction, { retryAttempts: 0 })],
+  });
+
+  // One rule per hook, with the detail-types the lifecycle handler accepts.
+  const lifecycleRules = [
+    { id: 'LaunchLifecycleRule', what: 'launch', detailType: LAUNCH_DETAIL_TYPE, hookName: DEFAULT_CONFIG.launchHookName },
+    { id: 'TerminateLifecycleRule', what: 'terminate', detailType: TERMINATE_DETAIL_TYPE, hookName: DEFAULT_CONFIG.terminateHookName },
+  ].map(
+    (hook) =>
+      new events.Rule(scope, hook.id, {
+        description: `natbeat: ${hook.what} lifecycle actions of the NAT group`,
+        eventPattern: {
+          source: ['aws.autoscaling'],
+          detailType: [hook.detailType],
+          detail: { AutoScalingGroupName: [settings.groupName], LifecycleHookName: [hook.hookName] },
+        },
+        targets: [new targets.LambdaFunction(lifecycleFunction)],
+      }),
+  );
+  // The rules and the function exist before the first NAT launches and waits in its hook.
+  props.autoScalingGroup.node.addDependency(...lifecycleRules, lifecycleFunction);
+  return { reconcileFunction, lifecycleFunction };
+}
+
+/** The fast path: a zone heartbeat alarm changing state runs reconcile at once. */
+export function reconcileOnZoneAlarms(scope: Construct, groupName: string, zones: string[], reconcileFunction: lambda.IFunction): events.Rule {
+  return new events.Rule(scope, 'AlarmRule', {
+    // ALARM: a zone missed a heartbeat or reported a failure. OK: a zone's heartbeat is back,
+    // e.g. a launching NAT has proved it routes and can get its routes and CONTINUE without
+    // waiting for the schedule. Only the trigger alarms: the paging ZoneSilent alarms must not
+    // add runs of their own.
+    description: 'natbeat fast path: a zone heartbeat alarm changed state, reconcile now',
+    eventPattern: {
+      source: ['aws.cloudwatch'],
+      detailType: ['CloudWatch Alarm State Change'],
+      detail: {
+        // Literal names (not the alarms' Refs): the pattern reads as what it matches.
+        alarmName: zones.map((zone) => alarmName(groupName, `ZoneHeartbeat-${zone}`)),
+        state: { value: ['ALARM', 'OK'] },
+      },
+    },
+    targets: [new targets.LambdaFunction(reconcileFunction, { retryAttempts: 0 })],
+  });
+}
+
+function controllerEnvironment(s: Settings, dryRun: boolean): Record<string, string> {
+  const elasticIps = Object.entries(s.elasticIps)
+    .map(([az, allocation]) => `${s.groupName}/${az}=${allocation}`)
+    .join(',');
+  return {
+    [ENV.groupTagKey]: DEFAULT_CONFIG.groupTagKey,
+    // The controller manages exactly this group: its IAM policy is scoped to it.
+    [ENV.groupNames]: s.groupName,
+    [ENV.routeTableTag]: `${s.routeTableTag.key}=${s.routeTableTag.value}`,
+    [ENV.namespace]: HEARTBEAT_NAMESPACE,
+    [ENV.heartbeatPeriodSeconds]: String(s.heartbeatSeconds),
+    [ENV.silenceSeconds]: String(s.silenceSeconds),
+    [ENV.graceSeconds]: String(s.graceSeconds),
+    [ENV.failbackHeartbeats]: String(s.failbackHeartbeats),
+    [ENV.maxUnhealthyShare]: String(s.maxUnhealthyShare),
+    [ENV.launchHookName]: DEFAULT_CONFIG.launchHookName,
+    [ENV.terminateHookName]: DEFAULT_CONFIG.terminateHookName,
+    [ENV.launchProofTimeoutSeconds]: String(s.launchProofSeconds),
+    [ENV.elasticIps]: elasticIps,
+    [ENV.elasticIpTagPrefix]: DEFAULT_CONFIG.elasticIpTagPrefix,
+    [ENV.dryRun]: String(dryRun),
+    [ENV.maxAttempts]: String(DEFAULT_CONFIG.maxAttempts),
+    POWERTOOLS_SERVICE_NAME: controllerServiceName(s.groupName),
+    POWERTOOLS_METRICS_NAMESPACE: HEARTBEAT_NAMESPACE,
+    NODE_OPTIONS: '--enable-source-maps',
+  };
+}
+
+interface ControllerFunctionOptions {
+  functionName?: string;
+  sourceRoot: string;
+  entry: string;
+  description: string;
+  environment: Record<string, string>;
+  logRetention: logs.RetentionDays;
+  timeout: Duration;
+  retryAttempts: number;
+  maxEventAge: Duration;
+  reservedConcurrentExecutions?: number;
+}
+
+/** One controller Lambda with its own log group and a role that writes only there. */
+function controllerFunction(scope: Construct, id: string, opts: ControllerFunctionOptions): nodejs.NodejsFunction {
+  assertLocalEsbuild();
+  const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+    retention: opts.logRetention,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  // An explicit role without AWSLambdaBasicExecutionRole: logs go to this one log group only.
+  const role = new iam.Role(scope, `${id}Role`, {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: `natbeat ${id.toLowerCase()} Lambda`,
+  });
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      sid: 'WriteOwnLogs',
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [logGroup.logGroupArn],
+    }),
+  );
+  const fn = new nodejs.NodejsFunction(scope, id, {
+    functionName: opts.functionName,
+    entry: path.join(opts.sourceRoot, opts.entry),
+    handler: 'handler',
+    projectRoot: opts.sourceRoot,
+    depsLockFilePath: path.join(opts.sourceRoot, 'package-lock.json'),
+    runtime: lambda.Runtime.NODEJS_22_X,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: 256,
+    timeout: opts.timeout,
+    description: opts.description,
+    environment: opts.environment,
+    role,
+    logGroup,
+    reservedConcurrentExecutions: opts.reservedConcurrentExecutions,
+    retryAttempts: opts.retryAttempts,
+    maxEventAge: opts.maxEventAge,
+    bundling: {
+      format: nodejs.OutputFormat.ESM,
+      target: 'node22',
+      minify: true,
+      sourceMap: true,
+      mainFields: ['module', 'main'],
+      // Bundle the AWS SDK (as scripts/build.ts does): the version we test is the version that runs.
+      externalModules: [],
+      banner: NODE_BUNDLE_OPTIONS.banner.js,
+      forceDockerBundling: false,
+      logLevel: nodejs.LogLevel.WARNING,
+    },
+  });
+  Validations.of(fn).acknowledge({
+    id: 'AwsSolutions-L1',
+    reason: 'nodejs22.x is the runtime natbeat is built and tested for (esbuild target node22; supported until 2027-04-30). Moving to nodejs24.x is a deliberate upgrade with its own test run, not a silent default.',
+  });
+  return fn;
+}
+
+/**
+ * NodejsFunction falls back to Docker when it cannot find esbuild; fail early instead, with the
+ * fix, so synth never needs Docker.
+ */
+function assertLocalEsbuild(): void {
+  try {
+    createRequire(import.meta.url).resolve('esbuild');
+  } catch {
+    fail('esbuild is not installed; run `npm ci` (natbeat bundles its Lambdas locally and never uses Docker)');
+  }
+}

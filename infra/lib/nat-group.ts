@@ -1,0 +1,212 @@
+/**
+ * The NATs: their security group and instance role, the agent each one installs from user data,
+ * and the Auto Scaling group (one NAT per Availability Zone) whose lifecycle hooks hold a new NAT
+ * until it has proved it routes.
+ */
+import { Aws, Duration, Tags, Validations } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
+import { HEARTBEAT_NAMESPACE } from '../../common/heartbeat';
+import { DEFAULT_CONFIG } from '../../lambdas/core/config';
+import { FLAGS as AGENT_FLAGS } from '../../agent/config';
+import { AGENT_BUNDLE_FILE, AGENT_INSTALL_FILE, AgentAsset } from './agent-asset';
+import { GROUP_TAG_KEY, MANAGED_TAG_VALUE, type NatBeatProps, type Settings } from './settings';
+
+export interface NatGroupProps {
+  readonly vpc: ec2.IVpc;
+  /** One subnet per zone. */
+  readonly natSubnets: ec2.ISubnet[];
+  /** Ranges the NATs forward for (security group ingress, agent masquerade). */
+  readonly allowedCidrs: string[];
+  readonly settings: Settings;
+  /** Root of the natbeat sources (the agent is bundled from it). */
+  readonly sourceRoot: string;
+  /** Name and ARN of the reconcile Lambda the agent reports failures to. */
+  readonly reconcileFunction: { readonly name: string; readonly arn: string };
+  readonly instanceType?: NatBeatProps['instanceType'];
+  readonly machineImage?: NatBeatProps['machineImage'];
+  readonly keyPair?: NatBeatProps['keyPair'];
+  readonly probeTargets?: NatBeatProps['probeTargets'];
+}
+
+export interface NatGroup {
+  readonly securityGroup: ec2.SecurityGroup;
+  readonly instanceRole: iam.Role;
+  readonly autoScalingGroup: autoscaling.AutoScalingGroup;
+}
+
+/** Creates the NATs' security group, role, launch template and Auto Scaling group in `scope`. */
+export function createNatGroup(scope: Construct, props: NatGroupProps): NatGroup {
+  const { settings } = props;
+  const zoneCount = props.natSubnets.length;
+  const securityGroup = new ec2.SecurityGroup(scope, 'SecurityGroup', {
+    vpc: props.vpc,
+    description: 'natbeat NAT instances: traffic from the VPC to forward; no SSH from outside',
+    allowAllOutbound: true,
+  });
+  props.allowedCidrs.forEach((cidr) => {
+    securityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.allTraffic(), 'Traffic to forward from the private ranges');
+  });
+  Validations.of(securityGroup).acknowledge({
+    id: 'AwsSolutions-EC23',
+    reason: 'Ingress is only from the VPC CIDR block(s); cdk-nag cannot evaluate the CIDR because it is a CloudFormation reference (GetAtt of the VPC), so the rule errors instead of passing.',
+  });
+
+  const instanceRole = createInstanceRole(scope, props.reconcileFunction.arn);
+  const agentAsset = new AgentAsset(scope, 'AgentPackage', { sourceRoot: props.sourceRoot });
+  // The one object user data downloads, rather than asset.grantRead's bucket-wide List*/Get*.
+  instanceRole.addToPolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadAgentPackage',
+      actions: ['s3:GetObject'],
+      resources: [agentAsset.bucket.arnForObjects(agentAsset.s3ObjectKey)],
+    }),
+  );
+
+  const instanceType = props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.NANO);
+  // The public parameter of AWS's default AL2023 kernel, resolved at each deploy (a new AMI rolls
+  // the group). MachineImage.latestAmazonLinux2023 would pin the kernel-6.1 parameter instead.
+  const machineImage =
+    props.machineImage ??
+    new ec2.AmazonLinux2023ImageSsmParameter({
+      kernel: ec2.AmazonLinux2023Kernel.DEFAULT,
+      cachedInContext: false,
+      cpuType: instanceType.architecture === ec2.InstanceArchitecture.ARM_64 ? ec2.AmazonLinuxCpuType.ARM_64 : ec2.AmazonLinuxCpuType.X86_64,
+    });
+
+  const launchTemplate = new ec2.LaunchTemplate(scope, 'LaunchTemplate', {
+    instanceType,
+    machineImage,
+    userData: agentUserData(agentAsset, props),
+    role: instanceRole,
+    securityGroup,
+    keyPair: props.keyPair,
+    requireImdsv2: true,
+    instanceMetadataTags: true,
+    associatePublicIpAddress: true,
+    blockDevices: [
+      {
+        deviceName: '/dev/xvda',
+        volume: ec2.BlockDeviceVolume.ebs(8, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3, deleteOnTermination: true }),
+      },
+    ],
+  });
+  // The ENIs carry the group's name so AssociateAddress can be scoped to them.
+  const cfnTemplate = launchTemplate.node.defaultChild as ec2.CfnLaunchTemplate;
+  cfnTemplate.addPropertyOverride('LaunchTemplateData.TagSpecifications', [
+    { ResourceType: 'instance', Tags: [{ Key: GROUP_TAG_KEY, Value: settings.groupName }] },
+    { ResourceType: 'network-interface', Tags: [{ Key: GROUP_TAG_KEY, Value: settings.groupName }] },
+    { ResourceType: 'volume', Tags: [{ Key: GROUP_TAG_KEY, Value: settings.groupName }] },
+  ]);
+
+  const autoScalingGroup = new autoscaling.AutoScalingGroup(scope, 'Group', {
+    vpc: props.vpc,
+    vpcSubnets: { subnets: props.natSubnets },
+    launchTemplate,
+    autoScalingGroupName: settings.groupName,
+    // No desiredCapacity: it starts at minCapacity and a deploy never resets it mid-replacement.
+    minCapacity: zoneCount,
+    // Room for launch-before-terminate replacement and rolling updates; AZ balancing keeps one per zone.
+    maxCapacity: zoneCount * 2,
+    maxInstanceLifetime: settings.maxInstanceLifetime,
+    healthChecks: autoscaling.HealthChecks.ec2({ gracePeriod: Duration.seconds(settings.graceSeconds) }),
+    // A replacement NAT launches, proves it routes, takes the routes, and only then the old one goes.
+    minHealthyPercentage: 100,
+    maxHealthyPercentage: 200,
+    updatePolicy: autoscaling.UpdatePolicy.rollingUpdate({ maxBatchSize: 1, minInstancesInService: zoneCount }),
+    groupMetrics: [autoscaling.GroupMetrics.all()],
+  });
+  Tags.of(autoScalingGroup).add(DEFAULT_CONFIG.groupTagKey, MANAGED_TAG_VALUE, { applyToLaunchedInstances: true });
+  // Hooks are part of the group itself, so the very first NATs already wait for their proof.
+  const cfnGroup = autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
+  cfnGroup.lifecycleHookSpecificationList = [
+    {
+      lifecycleHookName: DEFAULT_CONFIG.launchHookName,
+      lifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
+      heartbeatTimeout: settings.launchHookSeconds,
+      defaultResult: 'ABANDON',
+    },
+    {
+      lifecycleHookName: DEFAULT_CONFIG.terminateHookName,
+      lifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+      heartbeatTimeout: settings.terminateHookSeconds,
+      defaultResult: 'CONTINUE',
+    },
+  ];
+  Validations.of(autoScalingGroup).acknowledge({
+    id: 'AwsSolutions-AS3',
+    reason: 'Scaling events are consumed as lifecycle events by the lifecycle Lambda; a NAT that fails to launch or leaves a zone without egress pages through the TablesWithoutSameAzNat alarm instead of a notification per event.',
+  });
+  return { securityGroup, instanceRole, autoScalingGroup };
+}
+
+/** The NAT's role: publish its heartbeat, Session Manager, report failures to reconcile. */
+function createInstanceRole(scope: Construct, reconcileArn: string): iam.Role {
+  const instanceRole = new iam.Role(scope, 'InstanceRole', {
+    assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+    description: 'natbeat NAT: publish the routing heartbeat, Session Manager, read the agent package',
+    managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
+  });
+  instanceRole.addToPolicy(
+    new iam.PolicyStatement({
+      sid: 'PublishHeartbeatOnlyInNatBeatNamespace',
+      actions: ['cloudwatch:PutMetricData'],
+      // PutMetricData has no resource type; the namespace condition is its only scope.
+      resources: ['*'],
+      conditions: { StringEquals: { 'cloudwatch:namespace': HEARTBEAT_NAMESPACE } },
+    }),
+  );
+  Validations.of(instanceRole).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason: 'cloudwatch:PutMetricData has no resource type, so "*" is the only resource it accepts; the cloudwatch:namespace condition limits it to the NatBeat namespace.',
+  });
+  Validations.of(instanceRole).acknowledge({
+    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
+    reason: 'Session Manager replaces SSH for operators; AmazonSSMManagedInstanceCore is the policy AWS maintains for exactly that and nothing more.',
+  });
+  // The agent's direct fast path: on a failed probe it invokes reconcile asynchronously with a
+  // hint. This one function only; the controller trusts nothing in the payload.
+  instanceRole.addToPolicy(
+    new iam.PolicyStatement({
+      sid: 'ReportFailureToReconcile',
+      actions: ['lambda:InvokeFunction'],
+      resources: [reconcileArn],
+    }),
+  );
+  return instanceRole;
+}
+
+/** User data: download the agent package, unzip it, install it with its settings. */
+function agentUserData(agentAsset: AgentAsset, props: NatGroupProps): ec2.UserData {
+  const { settings } = props;
+  const probeTargets = props.probeTargets ?? [`monitoring.${Aws.REGION}.${Aws.URL_SUFFIX}:443`, 'checkip.amazonaws.com:443'];
+  const userData = ec2.UserData.forLinux();
+  userData.addCommands('set -euo pipefail');
+  const packageZip = userData.addS3DownloadCommand({
+    bucket: agentAsset.bucket,
+    bucketKey: agentAsset.s3ObjectKey,
+    localFile: '/opt/natbeat/natbeat-agent.zip',
+  });
+  // Keys are the agent's own flag twins, so the two cannot drift apart.
+  const agentSettings: Record<string, string> = {
+    [AGENT_FLAGS['group-name'].env]: settings.groupName,
+    [AGENT_FLAGS.namespace.env]: HEARTBEAT_NAMESPACE,
+    [AGENT_FLAGS['vpc-cidr'].env]: props.allowedCidrs.join(','),
+    [AGENT_FLAGS['probe-target'].env]: probeTargets.join(','),
+    [AGENT_FLAGS['heartbeat-period'].env]: String(settings.heartbeatSeconds),
+    [AGENT_FLAGS.interval.env]: String(settings.probeIntervalSeconds),
+    [AGENT_FLAGS.region.env]: Aws.REGION,
+    [AGENT_FLAGS['reconcile-function'].env]: props.reconcileFunction.name,
+  };
+  userData.addCommands(
+    'mkdir -p /opt/natbeat/package',
+    // python3 is part of every Amazon Linux 2023 image; unzip is not in the minimal one.
+    `python3 -m zipfile -e ${packageZip} /opt/natbeat/package`,
+    `bash /opt/natbeat/package/${AGENT_INSTALL_FILE} /opt/natbeat/package/${AGENT_BUNDLE_FILE} ${Object.entries(agentSettings)
+      .map(([k, v]) => `'${k}=${v}'`)
+      .join(' ')}`,
+  );
+  return userData;
+}
