@@ -3,6 +3,7 @@
  * time, it computes every action the controller should take and why. No I/O, no clock.
  */
 import type { ControllerConfig } from './config';
+import { planHandover } from './handover';
 import {
   DEFAULT_ROUTE_CIDR,
   LifecycleState,
@@ -29,6 +30,7 @@ export type DecideConfig = Pick<
   | 'launchHookName'
   | 'terminateHookName'
   | 'launchProofTimeoutSeconds'
+  | 'handoverDrainSeconds'
 >;
 
 /** How far back observe must read heartbeats for decide to judge silence and failback. */
@@ -95,7 +97,8 @@ export function decide(snapshot: Snapshot, config: DecideConfig, now: Date): Pla
   const prepare = prepareInstances(snapshot, assessed);
   const { routeActions, routes, routeAlerts } = planRoutes(snapshot, assessed, config);
   alerts.push(...routeAlerts);
-  const lifecycle = planLifecycle(snapshot, assessed, routeActions, config, alerts);
+  // Planned moves: tag the NAT taking the tables first; hold a terminating NAT while it drains.
+  const handover = planHandover(assessed, routeActions, planLifecycle(snapshot, assessed, routeActions, config, alerts), config, now);
 
   const marks: Action[] = valveTripped
     ? []
@@ -109,7 +112,7 @@ export function decide(snapshot: Snapshot, config: DecideConfig, now: Date): Pla
   return {
     // Order matters to act: prepare a NAT before routing to it, move routes before a hook
     // completes and before a NAT is marked for replacement.
-    actions: [...prepare, ...routeActions, ...lifecycle, ...marks],
+    actions: [...prepare, ...handover.tags, ...routeActions, ...handover.lifecycle, ...marks],
     alerts,
     nats: assessed.map(publicAssessment),
     routes,

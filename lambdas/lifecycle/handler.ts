@@ -54,7 +54,7 @@ export function createLifecycleHandler(runtime: Runtime) {
     }
 
     try {
-      const report = await reconcile({ clients: runtime.clients(), config, log: actionLog(logger), metrics: metricsSink(metrics), now: runtime.now });
+      const report = await reconcile({ clients: runtime.clients(), config, log: actionLog(logger), metrics: metricsSink(metrics), now: runtime.now, sleep: runtime.sleep });
       const group = report.snapshot.groups.find((g) => g.name === detail.AutoScalingGroupName);
       if (!group) {
         const message = `group ${detail.AutoScalingGroupName} is not managed by natbeat (or could not be read)`;

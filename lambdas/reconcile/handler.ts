@@ -87,7 +87,7 @@ export function createReconcileHandler(runtime: Runtime) {
     }
     try {
       const runOnce = () =>
-        reconcile({ clients: runtime.clients(), config, log: actionLog(logger), metrics: metricsSink(metrics), now: runtime.now });
+        reconcile({ clients: runtime.clients(), config, log: actionLog(logger), metrics: metricsSink(metrics), now: runtime.now, sleep: runtime.sleep });
       const startedAt = runtime.now().getTime();
       let report = await runOnce();
       for (let looks = 1; ; looks++) {
