@@ -82,13 +82,24 @@ export function renderHandoverNftTable(plan: Pick<HandoverPlan, 'vpcInterface' |
   );
 }
 
-/** Drops VXLAN from outside the VPC before it reaches the tunnel device. */
+/**
+ * The tunnel carries exactly one thing: packets of flows this NAT already carries. VXLAN is taken
+ * from the VPC only (the security group narrows it to the deployment's NATs); what comes out of the
+ * tunnel is forwarded only when it has a VPC source and belongs to a flow in this NAT's conntrack
+ * table (so the tunnel cannot relay spoofed or new traffic), and is never delivered to the NAT itself.
+ */
 export function renderTunnelNftTable(vpcCidrs: Ipv4Cidr[]): string {
   const vpc = setOf([...new Set(vpcCidrs.map(formatCidr))].sort());
   return fingerprintedTable(TUNNEL_NFT_TABLE, [
     '\tchain input {',
     '\t\ttype filter hook input priority filter; policy accept;',
     `\t\tudp dport ${TUNNEL_PORT} ip saddr != ${vpc} drop`,
+    `\t\tiifname "${TUNNEL_DEVICE}" drop`,
+    '\t}',
+    '\tchain forward {',
+    '\t\ttype filter hook forward priority filter; policy accept;',
+    `\t\tiifname "${TUNNEL_DEVICE}" ip saddr != ${vpc} drop`,
+    `\t\tiifname "${TUNNEL_DEVICE}" ct state != { established, related } drop`,
     '\t}',
   ]);
 }
