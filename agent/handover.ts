@@ -12,6 +12,7 @@
  * first and change only what differs, so a second run changes nothing and tear-down removes exactly
  * what set-up added (the previous tcp_loose value is kept in the nftables table's comment).
  */
+import { HANDOVER_TUNNEL_PORT } from '../common/handover';
 import { cidrRange, formatCidr, parseIpv4, type Ipv4Cidr } from './cidr';
 import { errorMessage, SetupError } from './errors';
 import { linkStatus, parseIpJson } from './ip-json';
@@ -28,8 +29,7 @@ export const HANDOVER_RULE_PRIORITY = 4942;
 /** The VXLAN device of every NAT: it receives handed-over packets, and sends them when it hands over. */
 export const TUNNEL_DEVICE = 'natbeat-vx';
 export const TUNNEL_VNI = 4942;
-/** IANA's VXLAN port; the security group admits it from the deployment's own NATs only. */
-export const TUNNEL_PORT = 4789;
+export const TUNNEL_PORT = HANDOVER_TUNNEL_PORT;
 /**
  * A NAT's tunnel device has a (locally administered) MAC address made of its private IPv4 address,
  * and the next hop on the tunnel resolves to the old NAT's statically: no ARP over the tunnel, so

@@ -14,6 +14,9 @@ export const HANDOVER_TAG_KEY = 'natbeat:handover-from';
  */
 export const DEFAULT_HANDOVER_DRAIN_SECONDS = 300;
 
+/** UDP port of the VXLAN tunnel between NATs (IANA's VXLAN port); the security group admits it from the NATs only. */
+export const HANDOVER_TUNNEL_PORT = 4789;
+
 export interface HandoverTag {
   /** Private IPv4 address of the NAT that carried the flows. */
   address: string;

@@ -161,6 +161,8 @@ function controllerEnvironment(s: Settings, dryRun: boolean): Record<string, str
     [ENV.elasticIps]: elasticIps,
     [ENV.elasticIpTagPrefix]: DEFAULT_CONFIG.elasticIpTagPrefix,
     [ENV.dryRun]: String(dryRun),
+    [ENV.handoverDrainSeconds]: String(s.handoverDrainSeconds),
+    [ENV.handoverLeadSeconds]: String(DEFAULT_CONFIG.handoverLeadSeconds),
     [ENV.maxAttempts]: String(DEFAULT_CONFIG.maxAttempts),
     POWERTOOLS_SERVICE_NAME: controllerServiceName(s.groupName),
     POWERTOOLS_METRICS_NAMESPACE: HEARTBEAT_NAMESPACE,
