@@ -239,6 +239,10 @@ export async function ensureTunnel(system: System, plan: Pick<HandoverPlan, 'vpc
   const mac = tunnelMac(own);
   if (tunnel.address !== mac) await run(system, 'ip', ['link', 'set', TUNNEL_DEVICE, 'address', mac], changes, `${TUNNEL_DEVICE} address ${mac}`);
   if (tunnel.mtu !== mtu) await run(system, 'ip', ['link', 'set', TUNNEL_DEVICE, 'mtu', String(mtu)], changes, `${TUNNEL_DEVICE} MTU ${mtu}`);
+  // IPv4 only: no link-local IPv6 address and neighbour discovery on a device without a peer.
+  const noIpv6 = `/proc/sys/net/ipv6/conf/${TUNNEL_DEVICE}/disable_ipv6`;
+  const ipv6 = await system.readFile(noIpv6).then((text) => text.trim(), () => undefined); // IPv6 may be off altogether
+  if (ipv6 !== undefined) await writeSysctl(system, noIpv6, ipv6, '1', changes);
   const rpFilter = `/proc/sys/net/ipv4/conf/${TUNNEL_DEVICE}/rp_filter`;
   await writeSysctl(system, rpFilter, await readSysctl(system, rpFilter), '0', changes);
   // The effective value is the larger of "all" and the device's: strict (1) there would drop them.

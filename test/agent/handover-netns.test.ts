@@ -40,8 +40,8 @@ describe.skipIf(netnsReason !== undefined)('Connection handover on a real kernel
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const run = (variant: 'same-subnet' | 'cross-subnet', handover: boolean) =>
-    runHandoverScenario({ variant, handover, connections: CONNECTIONS, secondsAfterMove: SECONDS_AFTER_MOVE, bundle });
+  const run = (variant: 'same-subnet' | 'cross-subnet', handover: boolean, trigger: 'command' | 'tag' = 'command') =>
+    runHandoverScenario({ variant, handover, connections: CONNECTIONS, secondsAfterMove: SECONDS_AFTER_MOVE, bundle, trigger });
 
   function expectLossless(result: ScenarioResult): void {
     expect(result.flows).toMatchObject({ connections: CONNECTIONS, survived: CONNECTIONS, reset: 0, closed: 0, lostData: 0, stalledOver2s: 0 });
@@ -78,5 +78,13 @@ describe.skipIf(netnsReason !== undefined)('Connection handover on a real kernel
     expectLossless(result);
     expectIdempotent(result);
     expect(result.agent?.first).toContain('through the VXLAN tunnel');
+  }, SCENARIO_TIMEOUT_MS);
+
+  it('run follows the controller\'s tag read through instance metadata, and stops handing over at its deadline', async () => {
+    const result = await run('cross-subnet', true, 'tag');
+    expectLossless(result);
+    expect(result.agent?.first).toContain('handing mid-stream flows over to 10.77.0.10');
+    expect(result.agent?.stop).toContain('handover stopped');
+    expect(result.teardownRestored).toBe(true);
   }, SCENARIO_TIMEOUT_MS);
 });

@@ -7,6 +7,10 @@
  * the NAT's state must then be what it was before. Shared by the real-kernel test and bench:handoff.
  */
 import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { formatHandoverTag, HANDOVER_TAG_KEY } from '../../../common/handover';
 import {
   FLOW_SCRIPTS,
   FLOW_SERVER_IP,
@@ -26,6 +30,12 @@ export interface ScenarioOptions {
   secondsAfterMove: number;
   /** The built agent (natbeat-agent.mjs). */
   bundle: string;
+  /**
+   * How *new* learns it: `command` runs `handover --handover-from` (twice) and `--stop`; `tag` runs
+   * the agent's `run` against a stand-in instance metadata service serving the controller's tag,
+   * whose deadline passes just after the flows stop, so `run` must stop handing over by itself.
+   */
+  trigger?: 'command' | 'tag';
   log?: (message: string) => void;
 }
 
@@ -50,7 +60,7 @@ export interface ScenarioResult {
   newNatAddress: string;
   /** Packets the internet gateway refused (neither from nor to a NAT address). */
   droppedAtGateway: number;
-  /** Log lines of the agent's first and second `handover` run, and of `--stop`. */
+  /** Log lines of the agent's first and second `handover` run, and of `--stop` (trigger `tag`: of `run`, in `first`). */
   agent?: { first: string; second: string; stop: string };
   /** Packets *new* marked and handed over (the mark rule's counter), read before `--stop`. */
   handedOverPackets?: number;
@@ -104,6 +114,16 @@ export async function runHandoverScenario(options: ScenarioOptions): Promise<Sce
     await agent(topology.new, ['setup', '--probe-namespace', topology.probes.new]);
     await topology.startFlowServer();
 
+    let before = '';
+    let tagFile: string | undefined;
+    let runLog: (() => string) | undefined;
+    if (options.handover && options.trigger === 'tag') {
+      // Before the flows start: `run` takes a few seconds to come up on a busy machine.
+      before = await natState(topology, topology.new);
+      tagFile = join(await mkdtemp(join(tmpdir(), 'natbeat-tag-')), 'tag');
+      await writeFile(tagFile, formatHandoverTag({ address: OLD_NAT_IP, until: new Date(Date.now() + 600_000) }));
+      runLog = await startAgentRun(topology, options.bundle, tagFile);
+    }
     const hosts = topology.hosts;
     const share = (index: number) => Math.floor(options.connections / hosts.length) + (index < options.connections % hosts.length ? 1 : 0);
     const totalSeconds = (WARMUP_MS + 500) / 1000 + options.secondsAfterMove;
@@ -116,12 +136,15 @@ export async function runHandoverScenario(options: ScenarioOptions): Promise<Sce
     log(`${options.variant}${options.handover ? '' : ' (no handover)'}: ${options.connections} flows through ${OLD_NAT_IP}`);
 
     let agentLines: ScenarioResult['agent'];
-    let before = '';
     if (options.handover) {
-      before = await natState(topology, topology.new);
-      const first = await agent(topology.new, ['handover', '--handover-from', OLD_NAT_IP]);
-      const second = await agent(topology.new, ['handover', '--handover-from', OLD_NAT_IP]);
-      agentLines = { first, second, stop: '' };
+      if (runLog) {
+        agentLines = { first: runLog(), second: '', stop: '' };
+      } else {
+        before = await natState(topology, topology.new);
+        const first = await agent(topology.new, ['handover', '--handover-from', OLD_NAT_IP]);
+        const second = await agent(topology.new, ['handover', '--handover-from', OLD_NAT_IP]);
+        agentLines = { first, second, stop: '' };
+      }
     }
     await sleep(Math.max(0, readyAt + WARMUP_MS - Date.now()));
     await topology.routePrivateSubnet(topology.newAddress);
@@ -129,6 +152,11 @@ export async function runHandoverScenario(options: ScenarioOptions): Promise<Sce
     await sleep(1000);
     const probe = await topology.run(hosts[0], [process.execPath, FLOW_SCRIPTS.client, FLOW_SERVER_IP, String(FLOW_SERVER_PORT), 'probe']);
     const newConnectionAddress = probe.code === 0 ? lastJsonLine<{ address: string }>(probe.stdout).address : undefined;
+    let handedOverPackets: number | undefined;
+    if (options.handover) {
+      const marks = await topology.in(topology.new, ['nft', 'list', 'table', 'ip', 'natbeat_handover']);
+      handedOverPackets = Number(/counter packets (\d+)/.exec(marks)?.[1] ?? NaN);
+    }
 
     const deadline = (totalSeconds + 15) * 1000;
     const codes = await Promise.all(clients.map((client) => waitForExit(client, deadline)));
@@ -149,10 +177,14 @@ export async function runHandoverScenario(options: ScenarioOptions): Promise<Sce
       { connections: 0, survived: 0, reset: 0, closed: 0, lostData: 0, stalledOver2s: 0, maxGapMs: 0, addresses: {}, errors: {} },
     );
     let teardownRestored: boolean | undefined;
-    let handedOverPackets: number | undefined;
-    if (agentLines) {
-      const marks = await topology.in(topology.new, ['nft', 'list', 'table', 'ip', 'natbeat_handover']);
-      handedOverPackets = Number(/counter packets (\d+)/.exec(marks)?.[1] ?? NaN);
+    if (agentLines && runLog && tagFile) {
+      // The controller's deadline comes: one second from now.
+      await writeFile(tagFile, formatHandoverTag({ address: OLD_NAT_IP, until: new Date(Date.now() + 1000) }));
+      await waitUntil(() => runLog!().includes('handover stopped'), 10_000);
+      await rm(dirname(tagFile), { recursive: true, force: true });
+      agentLines.stop = runLog();
+      teardownRestored = (await natState(topology, topology.new)) === before;
+    } else if (agentLines) {
       agentLines.stop = await agent(topology.new, ['handover', '--stop']);
       teardownRestored = (await natState(topology, topology.new)) === before;
     }
@@ -169,6 +201,52 @@ export async function runHandoverScenario(options: ScenarioOptions): Promise<Sce
     return result;
   } finally {
     await topology.destroy();
+  }
+}
+
+/** Port of the stand-in instance metadata service inside *new*. */
+const IMDS_PORT = 8181;
+
+/**
+ * `natbeat-agent run` in *new*, everything configured by flags except the handover tag, which a
+ * stand-in metadata service serves from `tagFile` (the test rewrites it as the controller would); CloudWatch unreachable (publishing fails; the agent carries on).
+ * Resolves once the agent says it hands over; returns its log so far, growing.
+ */
+async function startAgentRun(topology: HandoverTopology, bundle: string, tagFile: string): Promise<() => string> {
+  const imds = topology.spawnIn(topology.new, [
+    process.execPath,
+    '-e',
+    `const [port, tagFile] = process.argv.slice(1);
+     require('http').createServer((q, s) => {
+       if (q.method === 'PUT' && q.url === '/latest/api/token') return s.end('token');
+       if (q.url === '/latest/meta-data/tags/instance/${HANDOVER_TAG_KEY}') return s.end(require('fs').readFileSync(tagFile));
+       s.statusCode = 404; s.end();
+     }).listen(Number(port), '127.0.0.1', () => console.log('listening'));`,
+    String(IMDS_PORT),
+    tagFile,
+  ]);
+  await waitForLine(imds, 'listening');
+  const agent = topology.spawnIn(
+    topology.new,
+    [
+      process.execPath, bundle, 'run',
+      '--egress-interface', 'eth0', '--vpc-cidr', HANDOVER_VPC_CIDR,
+      '--probe-namespace', topology.probes.new, '--probe-target', `${FLOW_SERVER_IP}:${FLOW_SERVER_PORT}`,
+      '--instance-id', 'i-0feed0001', '--availability-zone', 'us-east-1a', '--group-name', 'nbh-group', '--region', 'us-east-1',
+      '--imds-endpoint', `http://127.0.0.1:${IMDS_PORT}`,
+    ],
+    { ...process.env, AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
+  );
+  const log = collect(agent);
+  await waitForLine(agent, 'handing mid-stream flows over', 15_000);
+  return log;
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await sleep(200);
   }
 }
 
