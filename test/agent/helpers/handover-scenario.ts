@@ -152,11 +152,6 @@ export async function runHandoverScenario(options: ScenarioOptions): Promise<Sce
     await sleep(1000);
     const probe = await topology.run(hosts[0], [process.execPath, FLOW_SCRIPTS.client, FLOW_SERVER_IP, String(FLOW_SERVER_PORT), 'probe']);
     const newConnectionAddress = probe.code === 0 ? lastJsonLine<{ address: string }>(probe.stdout).address : undefined;
-    let handedOverPackets: number | undefined;
-    if (options.handover) {
-      const marks = await topology.in(topology.new, ['nft', 'list', 'table', 'ip', 'natbeat_handover']);
-      handedOverPackets = Number(/counter packets (\d+)/.exec(marks)?.[1] ?? NaN);
-    }
 
     const deadline = (totalSeconds + 15) * 1000;
     const codes = await Promise.all(clients.map((client) => waitForExit(client, deadline)));
@@ -176,6 +171,12 @@ export async function runHandoverScenario(options: ScenarioOptions): Promise<Sce
       }),
       { connections: 0, survived: 0, reset: 0, closed: 0, lostData: 0, stalledOver2s: 0, maxGapMs: 0, addresses: {}, errors: {} },
     );
+    // Read before handover ends (the flows have stopped; the tag's deadline is still ahead).
+    let handedOverPackets: number | undefined;
+    if (options.handover) {
+      const marks = await topology.in(topology.new, ['nft', 'list', 'table', 'ip', 'natbeat_handover']);
+      handedOverPackets = Number(/counter packets (\d+)/.exec(marks)?.[1] ?? NaN);
+    }
     let teardownRestored: boolean | undefined;
     if (agentLines && runLog && tagFile) {
       // The controller's deadline comes: one second from now.
