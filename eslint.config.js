@@ -2,7 +2,7 @@ import tseslint from 'typescript-eslint';
 import vitest from '@vitest/eslint-plugin';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'cdk.out/**', 'coverage/**', 'sim-output/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'cdk.out/**', 'coverage/**', 'sim-output/**', 'reports/**', '.stryker-tmp/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -37,8 +37,8 @@ export interface AgentConfig {
   metricNamespace: string;
   imdsEndpoint: string;
   imdsTimeoutSeconds: number;
-  /** Name or ARN of the reconcile Lambda that gets the failure report; undefined: no report. */
-  reconcileFunction: string | undefined;
+  /** The intake's Function URL (AWS_IAM auth) the failure report is POSTed to, signed; none: no report. */
+  reportUrl: string | undefined;
   /** Handover on (setup: the tunnel device; run: follow the handover tag). */
   handover: boolean;
   /** handover: the NAT to hand mid-stream flows to. */
@@ -81,10 +81,10 @@ export const FLAGS = {
   namespace: { env: 'NATBEAT_NAMESPACE', value: 'NAMESPACE', help: `CloudWatch namespace of the heartbeat (default ${HEARTBEAT_NAMESPACE})` },
   'imds-endpoint': { env: 'NATBEAT_IMDS_ENDPOINT', value: 'URL', help: `instance metadata base URL (default ${DEFAULT_IMDS_ENDPOINT})` },
   'imds-timeout': { env: 'NATBEAT_IMDS_TIMEOUT', value: 'SECONDS', help: `time limit of each instance metadata request (default ${DEFAULT_IMDS_TIMEOUT_SECONDS})` },
-  'reconcile-function': {
-    env: 'NATBEAT_RECONCILE_FUNCTION',
-    value: 'FUNCTION',
-    help: 'run: name or ARN of the reconcile Lambda, invoked asynchronously with a failure report on the first failing cycle of each failure episode (default: no report)',
+  'report-url': {
+    env: 'NATBEAT_REPORT_URL',
+    value: 'URL',
+    help: "run: the controller's intake (a Lambda Function URL with AWS_IAM auth); on the first failing cycle of each failure episode the agent POSTs its failed probes there, signed with the instance role (default: no report)",
   },
   'no-handover': {
     env: 'NATBEAT_NO_HANDOVER',
@@ -156,9 +156,8 @@ const probeTarget = z.pipe(
   }),
 );
 
-/** A function name, or the ARN of a function (optionally with a version or alias qualifier). */
-const FUNCTION_NAME_OR_ARN =
-  /^(?:[A-Za-z0-9_-]{1,64}|arn:aws[a-z-]*:lambda:[a-z]{2}(?:-[a-z]+)+-\d{1,2}:\d{12}:function:[A-Za-z0-9_-]{1,64}(?::(?:\$LATEST|[A-Za-z0-9_-]{1,128}))?)$/;
+/** A Lambda Function URL: https, the `<url-id>.lambda-url.<region>.on.aws` host, path `/`. */
+const FUNCTION_URL = /^https:\/\/[a-z0-9]{1,64}\.lambda-url\.[a-z]{2}(?:-[a-z]+)+-\d{1,2}\.on\.aws\/?$/;
 
 const optionalText = (flag: string, pattern: RegExp, what: string) => z.optional(matching(pattern, `--${flag} must be ${what}`));
 
@@ -183,11 +182,7 @@ const schema = z
     ),
     'imds-endpoint': z._default(z.url({ error: '--imds-endpoint must be a URL' }), DEFAULT_IMDS_ENDPOINT),
     'imds-timeout': z._default(seconds('imds-timeout', 0.05, 60), DEFAULT_IMDS_TIMEOUT_SECONDS),
-    'reconcile-function': optionalText(
-      'reconcile-function',
-      FUNCTION_NAME_OR_ARN,
-      'a Lambda function name (1–64 letters, digits, - _) or a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER])',
-    ),
+    'report-url': optionalText('report-url', FUNCTION_URL, 'a Lambda Function URL (https://<id>.lambda-url.<region>.on.aws/)'),
     'no-handover': z.boolean(),
     'handover-from': optionalText('handover-from', /^\d{1,3}(?:\.\d{1,3}){3}$/, 'an IPv4 address'),
     stop: z.boolean(),
@@ -269,7 +264,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     metricNamespace: value.namespace,
     imdsEndpoint: value['imds-endpoint'].replace(/\/+$/, ''),
     imdsTimeoutSeconds: value['imds-timeout'],
-    reconcileFunction: value['reconcile-function'],
+    reportUrl: value['report-url'],
     handover: !value['no-handover'],
     handoverFrom: value['handover-from'],
     handoverStop: value.stop,

@@ -1,47 +1,33 @@
 /**
- * The agent's direct failure report (the second fast path): on the first failing cycle of a failure
- * episode the agent invokes the reconcile Lambda asynchronously, so the controller looks at
- * CloudWatch at once instead of waiting for an alarm to evaluate. The controller treats it as a hint:
- * it trusts nothing in the payload and acts only on what CloudWatch shows.
+ * The agent's failure report (the second fast path): on the first failing cycle of a failure
+ * episode the agent POSTs its failed probes to the controller's intake, a Lambda Function URL
+ * with AuthType AWS_IAM. The request is signed (SigV4) with the instance role's credentials, so
+ * the intake knows which instance reports from the verified caller (the role session is named
+ * after the instance), never from the body: the body says only which probes failed. The NAT
+ * cannot invoke the controller in any other way.
  *
- * `FailureReporter` takes any LambdaClient, so a simulator can plug in an in-memory one;
- * `FailureReportRule` is the pure "report now?" rule. The SDK is imported for its types only here and
- * loaded dynamically (by createLambdaClient at start, or on the first report): an agent without a
- * reconcile function never evaluates the Lambda client.
+ * `FailureReporter` sends through any `ReportSender`, so a simulator can plug in its own;
+ * `FailureReportRule` is the pure "report now?" rule. Signing uses @smithy/signature-v4 with the
+ * heartbeat client's own credential provider and hash, so the agent loads no other SDK client.
  */
-import type { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { errorMessage } from './errors';
+import type { AwsCredentialIdentityProvider, ChecksumConstructor, HashConstructor } from '@smithy/types';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { retryPolicy, withBoundedRetries, type AttemptOutcome, type RetryOptions, type RetryPolicy } from './bounded-retry';
 
-export const FAILURE_REPORT_SOURCE = 'natbeat.agent';
-export const FAILURE_REPORT_DETAIL_TYPE = 'NAT Failure Report';
-/** The controller's schema accepts at most this many probe names of at most this length. */
+/** The intake reads at most this many probe names of at most this length. */
 const MAX_REPORTED_PROBES = 16;
 const MAX_PROBE_NAME_LENGTH = 64;
 
-export interface FailureReportSource {
-  instanceId: string;
-  groupName: string;
-  availabilityZone: string;
-}
-
+/** What the agent says: which of its own probes failed, and when. Nothing about any instance. */
 export interface FailureReport {
-  source: typeof FAILURE_REPORT_SOURCE;
-  'detail-type': typeof FAILURE_REPORT_DETAIL_TYPE;
-  detail: FailureReportSource & { failedProbes: string[]; at: string };
+  failedProbes: string[];
+  at: string;
 }
 
-export function failureReport(source: FailureReportSource, failedProbes: readonly string[], at: Date): FailureReport {
+export function failureReport(failedProbes: readonly string[], at: Date): FailureReport {
   return {
-    source: FAILURE_REPORT_SOURCE,
-    'detail-type': FAILURE_REPORT_DETAIL_TYPE,
-    detail: {
-      instanceId: source.instanceId,
-      groupName: source.groupName,
-      availabilityZone: source.availabilityZone,
-      failedProbes: failedProbes.slice(0, MAX_REPORTED_PROBES).map((name) => name.slice(0, MAX_PROBE_NAME_LENGTH)),
-      at: at.toISOString(),
-    },
+    failedProbes: failedProbes.slice(0, MAX_REPORTED_PROBES).map((name) => name.slice(0, MAX_PROBE_NAME_LENGTH)),
+    at: at.toISOString(),
   };
 }
 
@@ -49,8 +35,8 @@ export function failureReport(source: FailureReportSource, failedProbes: readonl
  * When to report: on the first failing cycle of a failure episode, never again until a healthy cycle
  * has ended the episode. The first cycle after start counts as an episode start when it fails (the
  * state before is unknown, like the heartbeat's first 0). An episode is reported once whether or not
- * the invoke succeeded: by the next cycle the alarm is already on its way, and a NAT that cannot
- * reach Lambda must not invoke every cycle.
+ * the request succeeded: by the next cycle the alarm is already on its way, and a NAT that cannot
+ * reach the intake must not call it every cycle.
  */
 export class FailureReportRule {
   private inEpisode = false;
@@ -68,46 +54,72 @@ export class FailureReportRule {
 
 export type ReportOutcome = AttemptOutcome;
 
-/** Attempts per report (first included), back-off and sleep (see bounded-retry.ts), and: */
-export interface FailureReporterOptions extends RetryOptions {
-  /** How the InvokeCommand class is obtained; default: a dynamic import of @aws-sdk/client-lambda. */
-  loadInvokeCommand?: () => Promise<typeof InvokeCommand>;
+/** Delivers one report; throws on failure, with `$metadata.httpStatusCode` when there was an answer. */
+export interface ReportSender {
+  send(report: FailureReport, signal: AbortSignal): Promise<void>;
 }
 
 export const DEFAULT_REPORT_ATTEMPTS = 3;
 
-const loadInvokeCommand = async (): Promise<typeof InvokeCommand> => (await import('@aws-sdk/client-lambda')).InvokeCommand;
-
-/** The client's region: the ARN's own when the function is given as an ARN, else `fallback`. */
-export function regionOfFunction(functionName: string, fallback: string | undefined): string | undefined {
-  return /^arn:[^:]+:lambda:([^:]+):/.exec(functionName)?.[1] ?? fallback;
+/** The region of a Function URL (`https://<id>.lambda-url.<region>.on.aws/`). */
+export function regionOfUrl(url: string): string | undefined {
+  return /^https:\/\/[^.]+\.lambda-url\.([a-z0-9-]+)\.on\.aws\/?$/.exec(url)?.[1];
 }
 
-/**
- * The Lambda client of the agent, created once at start (the module is imported then, not on the
- * first failure). Like the CloudWatch client: the SDK's own retries are off (FailureReporter bounds
- * them within the cycle), and endpoint, region and credentials follow the SDK's standard settings
- * (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_LAMBDA…).
- */
-export async function createLambdaClient(region: string | undefined): Promise<LambdaClient> {
-  const { LambdaClient } = await import('@aws-sdk/client-lambda');
-  return new LambdaClient({ ...(region ? { region } : {}), maxAttempts: 1 });
+export interface SigningOptions {
+  region: string;
+  credentials: AwsCredentialIdentityProvider;
+  sha256: ChecksumConstructor | HashConstructor;
+  fetch?: typeof fetch;
+}
+
+/** POSTs the report to a Function URL with AWS_IAM auth, signed for the `lambda` service. */
+export class SignedUrlSender implements ReportSender {
+  private readonly signer: SignatureV4;
+  private readonly fetch: typeof fetch;
+
+  constructor(
+    readonly url: string,
+    options: SigningOptions,
+  ) {
+    this.signer = new SignatureV4({ service: 'lambda', region: options.region, credentials: options.credentials, sha256: options.sha256 });
+    this.fetch = options.fetch ?? fetch;
+  }
+
+  async send(report: FailureReport, signal: AbortSignal): Promise<void> {
+    const target = new URL(this.url);
+    const body = JSON.stringify(report);
+    const signed = await this.signer.sign({
+      method: 'POST',
+      protocol: target.protocol,
+      hostname: target.hostname,
+      ...(target.port ? { port: Number(target.port) } : {}),
+      path: target.pathname || '/',
+      query: {},
+      headers: { host: target.host, 'content-type': 'application/json' },
+      body,
+    });
+    // fetch sets Host itself, to the same value that was signed.
+    const headers = Object.fromEntries(Object.entries(signed.headers).filter(([name]) => name.toLowerCase() !== 'host'));
+    const response = await this.fetch(target, { method: 'POST', headers, body, signal });
+    if (response.status === 200 || response.status === 202) return;
+    const text = (await response.text().catch(() => '')).slice(0, 300);
+    throw Object.assign(new Error(`intake answered ${response.status}: ${text}`), {
+      name: response.status === 429 ? 'TooManyRequests' : `Http${response.status}`,
+      $metadata: { httpStatusCode: response.status },
+    });
+  }
 }
 
 export class FailureReporter {
   readonly rule = new FailureReportRule();
   private readonly retry: RetryPolicy;
-  private readonly loadInvokeCommand: () => Promise<typeof InvokeCommand>;
 
   constructor(
-    private readonly client: LambdaClient,
-    /** Name or ARN of the reconcile function. */
-    readonly functionName: string,
-    private readonly source: FailureReportSource,
-    options: FailureReporterOptions = {},
+    private readonly sender: ReportSender,
+    options: RetryOptions = {},
   ) {
     this.retry = retryPolicy(options, DEFAULT_REPORT_ATTEMPTS);
-    this.loadInvokeCommand = options.loadInvokeCommand ?? loadInvokeCommand;
   }
 
   /** The rule, fed with every cycle's verdict: true on the first failing cycle of an episode. */
@@ -116,24 +128,11 @@ export class FailureReporter {
   }
 
   /**
-   * One asynchronous invoke (InvocationType Event). Never throws: gives up after maxAttempts, a
-   * non-retryable error, or when `signal` aborts (the cycle's deadline or shutdown).
+   * One report. Never throws: gives up after maxAttempts, a non-retryable answer (403: not a NAT
+   * of this deployment), or when `signal` aborts (the cycle's deadline or shutdown).
    */
   async report(failedProbes: readonly string[], at: Date, signal: AbortSignal): Promise<ReportOutcome> {
-    let Invoke: typeof InvokeCommand;
-    try {
-      Invoke = await this.loadInvokeCommand();
-    } catch (error) {
-      return { ok: false, attempts: 0, error: `cannot load the Lambda client: ${errorMessage(error)}` };
-    }
-    const payload = new TextEncoder().encode(JSON.stringify(failureReport(this.source, failedProbes, at)));
-    return withBoundedRetries(this.retry, signal, async () => {
-      const command = new Invoke({ FunctionName: this.functionName, InvocationType: 'Event', Payload: payload });
-      const response = await this.client.send(command, { abortSignal: signal });
-      // An accepted asynchronous invoke answers 202; anything else did not queue the event.
-      if (response.StatusCode !== undefined && response.StatusCode !== 202) {
-        throw Object.assign(new Error(`unexpected status ${response.StatusCode}`), { $metadata: { httpStatusCode: response.StatusCode } });
-      }
-    });
+    const report = failureReport(failedProbes, at);
+    return withBoundedRetries(this.retry, signal, () => this.sender.send(report, signal));
   }
 }

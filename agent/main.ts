@@ -6,7 +6,7 @@
 import { formatCidr } from './cidr';
 import { describeConfig, parseCli, usage, type AgentConfig } from './config';
 import { ConfigError, errorMessage } from './errors';
-import { createLambdaClient, FailureReporter, regionOfFunction } from './failure-report';
+import { FailureReporter, regionOfUrl, SignedUrlSender } from './failure-report';
 import { ensureHandover, removeHandover } from './handover';
 import { HANDOVER_TAG_PATH, HandoverWatcher, watchHandover } from './handover-watch';
 import { ImdsClient, resolveIdentity, vpcCidrsFromMetadata } from './identity';
@@ -121,13 +121,22 @@ async function runCommand(config: AgentConfig, system: System, log: Logger, env:
   process.once('SIGTERM', () => onSignal('SIGTERM'));
   process.once('SIGINT', () => onSignal('SIGINT'));
   log('info', 'natbeat agent running', { identity, config: describeConfig(config) });
-  const publisher = new HeartbeatPublisher(createCloudWatchClient(identity.region), { namespace: config.metricNamespace, ...identity });
+  const cloudWatch = createCloudWatchClient(identity.region);
+  const publisher = new HeartbeatPublisher(cloudWatch, { namespace: config.metricNamespace, ...identity });
   const intervalMs = config.intervalSeconds * 1000;
-  // Created once, here, so a failing cycle spends its time on the invoke, not on loading the SDK.
-  const reporter = config.reconcileFunction
-    ? new FailureReporter(await createLambdaClient(regionOfFunction(config.reconcileFunction, identity.region)), config.reconcileFunction, identity)
+  // Signed with the heartbeat client's own credentials (the instance role), so the intake knows
+  // the caller; created once, here, so a failing cycle spends its time on the request.
+  const reporter = config.reportUrl
+    ? new FailureReporter(
+        // AWS_ENDPOINT_URL_LAMBDA / AWS_ENDPOINT_URL move the request elsewhere, as they do every SDK call (tests, emulators).
+        new SignedUrlSender(env.AWS_ENDPOINT_URL_LAMBDA || env.AWS_ENDPOINT_URL || config.reportUrl, {
+          region: regionOfUrl(config.reportUrl) ?? identity.region,
+          credentials: cloudWatch.config.credentials,
+          sha256: cloudWatch.config.sha256,
+        }),
+      )
     : undefined;
-  if (!reporter) log('info', 'no --reconcile-function: failures are reported by the heartbeat only');
+  if (!reporter) log('info', 'no --report-url: failures are reported by the heartbeat only');
   let handover: Promise<void> = Promise.resolve();
   if (config.handover) {
     const imds = imdsFor(config);

@@ -5,8 +5,8 @@
  *   helper + every ip/nft it spawned, from /proc/<pid>/stat) and the share of a core that makes at a
  *   10 s interval; time from a fault (FORWARD drop policy) to the last healthy and first failing
  *   heartbeat, read back from moto (1 s buckets) and from the agent's own log (ms); time from the
- *   fault to the failure report reaching a local HTTP server posing as the Lambda endpoint (the
- *   agent runs with --reconcile-function, so the Lambda client is in the RSS figures).
+ *   fault to the signed failure report reaching a local HTTP server posing as the intake (the
+ *   agent runs with --report-url, so the request signer is in the RSS figures).
  * Environment: BENCH_CYCLES (default 30), BENCH_INTERVAL seconds (default 1; every cycle publishes).
  */
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HEARTBEAT_METRIC, HEARTBEAT_NAMESPACE, instanceDimensions } from '../common/heartbeat';
 import { buildAgentBundle } from '../test/agent/helpers/build-agent';
-import { FakeLambda } from '../test/agent/helpers/fake-lambda';
+import { FakeIntake } from '../test/agent/helpers/fake-intake';
 import { startMoto, type MotoServer } from '../test/support/moto';
 import { UnixBridge } from '../test/agent/helpers/moto';
 import { NatTopology, netnsUnavailableReason, SERVER_IP, SERVER_PORT, VPC_CIDR, waitForExit } from '../test/agent/helpers/topology';
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'natbeat-bench-'));
   let moto: MotoServer | undefined;
   let bridge: UnixBridge | undefined;
-  let lambda: FakeLambda | undefined;
+  let intake: FakeIntake | undefined;
   let lambdaBridge: UnixBridge | undefined;
   try {
     const bundle = await buildAgentBundle(join(dir, 'natbeat-agent.mjs'));
@@ -77,8 +77,8 @@ async function main(): Promise<void> {
     moto = await startMoto();
     bridge = await UnixBridge.toTcp(Number(new URL(moto.endpoint).port));
     topology.spawnIn(topology.nat, [process.execPath, '-e', bridge.namespaceSideScript(BRIDGE_PORT)]);
-    lambda = await FakeLambda.start();
-    lambdaBridge = await UnixBridge.toTcp(lambda.port);
+    intake = await FakeIntake.start('us-east-1');
+    lambdaBridge = await UnixBridge.toTcp(intake.port);
     topology.spawnIn(topology.nat, [process.execPath, '-e', lambdaBridge.namespaceSideScript(LAMBDA_BRIDGE_PORT)]);
     const flags = ['--vpc-cidr', VPC_CIDR, '--probe-namespace', topology.probe, '--probe-target', `${SERVER_IP}:${SERVER_PORT}`, '--interval', String(INTERVAL_S)];
     await topology.in(topology.nat, [process.execPath, bundle, 'setup', ...flags]);
@@ -90,10 +90,11 @@ async function main(): Promise<void> {
       NATBEAT_GROUP_NAME: GROUP,
       AWS_REGION: 'us-east-1',
       AWS_ENDPOINT_URL: `http://127.0.0.1:${BRIDGE_PORT}`,
-      AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${LAMBDA_BRIDGE_PORT}`,
-      NATBEAT_RECONCILE_FUNCTION: 'natbeat-bench-reconcile',
-      AWS_ACCESS_KEY_ID: 'bench',
-      AWS_SECRET_ACCESS_KEY: 'bench',
+      AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${LAMBDA_BRIDGE_PORT}/`,
+      NATBEAT_REPORT_URL: 'https://natbeatbench0123456789.lambda-url.us-east-1.on.aws/',
+      // The fake intake checks the signature against these.
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
       NATBEAT_DEBUG: '1',
       ...unitEnv,
     });
@@ -155,11 +156,11 @@ async function main(): Promise<void> {
     const failingLoggedAt = Math.min(...logged.filter((e) => e.message.startsWith('published failing heartbeat') && e.at >= faultAt).map((e) => e.at));
     const healthyLoggedAt = Math.max(...logged.filter((e) => e.message === 'published healthy heartbeat (1)' && e.at < failingLoggedAt).map((e) => e.at));
     cloudWatch.destroy();
-    for (let attempt = 0; attempt < 20 && lambda.invokes.length === 0; attempt++) await sleep(100);
-    const reportAt = lambda.invokes.find((invoke) => invoke.at >= faultAt)?.at ?? NaN;
+    for (let attempt = 0; attempt < 20 && intake.reports.length === 0; attempt++) await sleep(100);
+    const reportAt = intake.reports.find((report) => report.at >= faultAt)?.at ?? NaN;
     // One report per episode: later failing cycles must not send more.
     await sleep(2 * INTERVAL_S * 1000);
-    const reports = lambda.invokes.length;
+    const reports = intake.reports.length;
 
     agent.kill('SIGTERM');
     const stopStarted = Date.now();
@@ -181,7 +182,7 @@ async function main(): Promise<void> {
       // From the agent's log (ms): when the publish call returned.
       faultToLastHealthyPublishMs: healthyLoggedAt - faultAt,
       faultToFirstFailingPublishMs: failingLoggedAt - faultAt,
-      // When the fake Lambda endpoint received the failure report (ms), and how many arrived.
+      // When the fake intake accepted the signed failure report (ms), and how many arrived.
       faultToFailureReportMs: reportAt - faultAt,
       failureReportsInEpisode: reports,
       // Read back from moto: datapoint timestamps (cycle start) in 1 s buckets, so ±1000 ms.
@@ -195,7 +196,7 @@ async function main(): Promise<void> {
     await topology.destroy();
     await bridge?.close();
     await lambdaBridge?.close();
-    await lambda?.stop();
+    await intake?.stop();
     await moto?.stop();
     await rm(dir, { recursive: true, force: true });
   }

@@ -3,6 +3,7 @@
  * AZ, each NAT and each private route table as they are now, the change the controller would make,
  * and everything it would alert on. Pure: the renderers and --json both read this.
  */
+import { describeRouteTarget } from '../lambdas/core/route-target';
 import type { Action, NatAssessment, RouteTarget } from '../lambdas/core/types';
 import type { Inspection, PublicAddress } from './inspect';
 
@@ -33,7 +34,7 @@ export type RouteVia =
   | 'blackhole' // the target is gone
   | 'no-route' // no 0.0.0.0/0 route
   | 'nat-gateway'
-  | 'gateway'
+  | 'gateway' // an internet, transit, virtual private or other gateway, or a peering connection
   | 'unmanaged'; // an instance or interface that is not a natbeat NAT
 
 export interface RouteView {
@@ -100,7 +101,7 @@ export function buildFleetView(inspection: Inspection, options: { groups?: strin
       routeTableId: table.routeTableId,
       vpcId: table.vpcId,
       availabilityZones: table.availabilityZones,
-      target: target && (target.instanceId ?? target.networkInterfaceId ?? target.natGatewayId ?? target.gatewayId),
+      target: target && describeRouteTarget(target).id,
       via: classify(target, nat?.availabilityZone, table.availabilityZones),
       natInstanceId: nat?.instanceId,
       natVerdict: nat ? assessments.get(nat.instanceId)?.verdict : undefined,
@@ -158,8 +159,19 @@ export function buildFleetView(inspection: Inspection, options: { groups?: strin
     groups,
     alerts: alertsOf(inspection, groups).filter((a) => inView(a.resourceIds)),
     pendingActions: plan.actions.filter((a) => inView(actionResources(a))).length,
-    notes: [...inspection.notes],
+    notes: [...inspection.notes, ...subnetlessNotes(inspection).filter((n) => inView([n.routeTableId])).map((n) => n.note)],
   };
+}
+
+/** Tables with no subnet association: served by any healthy NAT, not paged on; said, not alerted. */
+function subnetlessNotes({ snapshot, plan }: Inspection): { routeTableId: string; note: string }[] {
+  const outcomes = new Map(plan.routes.map((r) => [r.routeTableId, r]));
+  return snapshot.routeTables
+    .filter((t) => t.availabilityZones.length === 0)
+    .map((t) => ({
+      routeTableId: t.routeTableId,
+      note: `route table ${t.routeTableId} has no subnet association: it is served by the least-loaded healthy NAT of any AZ and never counts towards the zone alarms (${outcomes.get(t.routeTableId)?.reason ?? 'not judged'})`,
+    }));
 }
 
 /** The controller's alerts, plus what its alarms page on: silent or failing NATs, tables without a same-AZ NAT. */
@@ -176,8 +188,9 @@ function alertsOf(inspection: Inspection, groups: GroupView[]): AlertView[] {
       });
     }
   }
+  const subnetless = new Set(inspection.snapshot.routeTables.filter((t) => t.availabilityZones.length === 0).map((t) => t.routeTableId));
   for (const route of plan.routes) {
-    if ((route.serving === 'cross-az' || route.serving === 'none') && !mentioned.has(route.routeTableId)) {
+    if ((route.serving === 'cross-az' || route.serving === 'none') && !mentioned.has(route.routeTableId) && !subnetless.has(route.routeTableId)) {
       alerts.push({
         kind: route.serving === 'none' ? 'TableWithoutNat' : 'TableWithoutSameAzNat',
         message: `route table ${route.routeTableId}${route.availabilityZone ? ` (${route.availabilityZone})` : ''} has no healthy NAT in its own AZ: ${route.reason}`,
@@ -199,8 +212,8 @@ function classify(target: RouteTarget | undefined, natZone: string | undefined, 
   if (target.state === 'blackhole') return 'blackhole';
   if (natZone !== undefined) return tableZones.includes(natZone) ? 'same-az' : 'cross-az';
   if (target.natGatewayId) return 'nat-gateway';
-  if (target.gatewayId) return 'gateway';
-  return 'unmanaged';
+  if (target.instanceId || target.networkInterfaceId) return 'unmanaged';
+  return 'gateway';
 }
 
 function zoneOf(route: RouteView): string {

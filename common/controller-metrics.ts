@@ -30,6 +30,13 @@ export const ControllerMetric = {
   TablesWithoutSameAzNat: 'TablesWithoutSameAzNat',
   /** Private route tables with no healthy NAT anywhere (left as they are). */
   TablesWithoutAnyNat: 'TablesWithoutAnyNat',
+  /**
+   * Managed route tables with no subnet association: served by the least-loaded healthy NAT of
+   * any AZ and kept out of the two counts above (no subnet loses egress through them). Not paged.
+   */
+  TablesWithoutSubnet: 'TablesWithoutSubnet',
+  /** Managed route tables whose default route leads to something that is not a NAT of this deployment: left alone. */
+  ForeignRouteTables: 'ForeignRouteTables',
   /** 1 when the safety valve held back unhealthy marks in this run. */
   SafetyValveTrips: 'SafetyValveTrips',
   /** AWS calls or observations that failed in this run. */

@@ -8,7 +8,7 @@ import { NODE_BUNDLE_OPTIONS } from './bundle-options';
 
 const entries = [
   { in: 'lambdas/reconcile/handler.ts', out: 'lambdas/reconcile/index' },
-  { in: 'lambdas/lifecycle/handler.ts', out: 'lambdas/lifecycle/index' },
+  { in: 'lambdas/intake/handler.ts', out: 'lambdas/intake/index' },
   { in: 'agent/main.ts', out: 'agent/natbeat-agent' },
   { in: 'cli/main.ts', out: 'cli/natbeat' },
 ];

@@ -7,7 +7,8 @@
  */
 import { CreateRouteCommand, DescribeRouteTablesCommand, ModifyInstanceAttributeCommand, ReplaceRouteCommand } from '@aws-sdk/client-ec2';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { FailureReporter } from '../agent/failure-report';
+import { FailureReporter, type ReportSender } from '../agent/failure-report';
+import { selfReportEvent } from '../lambdas/core/events';
 import { createCloudWatchClient, HeartbeatPublisher, HeartbeatSchedule } from '../agent/publisher';
 import { runLoop } from '../agent/run-loop';
 import type { Logger as AgentLogger } from '../agent/log';
@@ -143,17 +144,19 @@ export class NatHost {
       { namespace: HEARTBEAT_NAMESPACE, groupName: this.env.groupName, instanceId: i.instanceId, availabilityZone: i.availabilityZone },
       { sleep: (ms, signal) => clock.sleep(ms, signal) },
     );
-    // The agent's failure report, with a LambdaClient built like createLambdaClient builds it
-    // (maxAttempts 1), whose Invoke the world answers; the InvokeCommand class is given directly
-    // rather than imported on first use (a real-time import would race the virtual clock).
-    const source = { instanceId: i.instanceId, groupName: this.env.groupName, availabilityZone: i.availabilityZone };
-    const reporter =
-      this.env.reconcileFunction && params.agentFailureReports
-        ? new FailureReporter(connect(new LambdaClient({ region: 'us-east-1', maxAttempts: 1 }), 'lambda', this.env.world), this.env.reconcileFunction, source, {
-            sleep: (ms, signal) => clock.sleep(ms, signal),
-            loadInvokeCommand: () => Promise.resolve(InvokeCommand),
-          })
-        : undefined;
+    // The agent's failure report. The intake is modelled as a pass-through: what it would send
+    // reconcile after verifying this instance's role session goes straight to the world's async
+    // Invoke (one attempt, like the agent's signed request).
+    const lambda = connect(new LambdaClient({ region: 'us-east-1', maxAttempts: 1 }), 'lambda', this.env.world);
+    const functionName = this.env.reconcileFunction;
+    const viaIntake: ReportSender = {
+      send: async (report, signal) => {
+        const detail = { instanceId: i.instanceId, groupName: this.env.groupName, availabilityZone: i.availabilityZone, failedProbes: report.failedProbes, callerArn: `arn:aws:sts::123456789012:assumed-role/nat/${i.instanceId}` };
+        const payload = new TextEncoder().encode(JSON.stringify(selfReportEvent(detail, clock.date())));
+        await lambda.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: payload }), { abortSignal: signal });
+      },
+    };
+    const reporter = functionName && params.agentFailureReports ? new FailureReporter(viaIntake, { sleep: (ms, signal) => clock.sleep(ms, signal) }) : undefined;
     const intervalMs = params.probeIntervalSeconds * 1000;
     const log: AgentLogger = (_level, message) => {
       if (message.startsWith('routing unhealthy') || message.startsWith('published failing') || message.startsWith('heartbeat') || message.startsWith('failure report')) {

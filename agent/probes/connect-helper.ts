@@ -35,6 +35,8 @@ export interface Connector {
 interface Pending {
   settle: (result: ConnectResult) => void;
   pid?: number;
+  /** The helper the request went to: only its own end fails the request. */
+  helper?: ChildProcessWithoutNullStreams;
 }
 
 /** Spawns the helper lazily and again after it died; `command` is the argv that runs bash in the namespace. */
@@ -63,6 +65,7 @@ export class NamespaceConnector implements Connector {
       if (this.child === child) this.child = undefined;
       const detail = `probe helper ${reason}${this.lastError ? `: ${this.lastError}` : ''}`;
       for (const [id, pending] of this.pending) {
+        if (pending.helper !== child) continue; // sent to a successor (after close(), or 'close' following 'error')
         this.pending.delete(id);
         pending.settle({ ok: false, detail });
       }
@@ -104,6 +107,7 @@ export class NamespaceConnector implements Connector {
         resolve({ ok: false, detail: 'timed out' });
       };
       this.pending.set(id, {
+        helper: this.child,
         settle: (result) => {
           signal.removeEventListener('abort', onAbort);
           resolve(result);

@@ -21,6 +21,8 @@ export function grantController(role: iam.Role, s: Settings): void {
         'ec2:DescribeSubnets',
         'ec2:DescribeRouteTables',
         'ec2:DescribeAddresses',
+        // Who owns a route target that no managed group lists (observe-route-owners.ts).
+        'ec2:DescribeNetworkInterfaces',
         'cloudwatch:GetMetricData',
       ],
       resources: ['*'],

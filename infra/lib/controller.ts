@@ -1,11 +1,12 @@
 /**
- * The controller: the reconcile and lifecycle Lambdas (bundled locally with esbuild), their
- * environment, and what triggers them: the one-minute schedule, the Auto Scaling lifecycle
- * events, and state changes of the zones' heartbeat alarms.
+ * The controller: the reconcile Lambda (bundled locally with esbuild), its environment, and what
+ * triggers it: the one-minute schedule, the Auto Scaling lifecycle events, state changes of the
+ * zones' heartbeat alarms, and the intake (intake.ts). It is the only writer of routes: one
+ * function with reserved concurrency 1, so two runs never write a table from different snapshots.
  */
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import type * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -23,21 +24,11 @@ import { grantController } from './controller-permissions';
 import { alarmName } from './monitoring';
 import { fail, reconcileFunctionName, type Settings } from './settings';
 
-/**
- * Name and ARN of the reconcile Lambda, known before the function exists: the NATs' user data and
- * role name it, so the launch template does not depend on the function.
- */
-export function reconcileFunctionIdentity(scope: Construct, groupName: string): { name: string; arn: string } {
-  const name = Token.isUnresolved(groupName)
+/** Name of the reconcile Lambda: `<group>-reconcile`, or a unique name when the group's is a token. */
+export function reconcileFunctionNameFor(scope: Construct, groupName: string): string {
+  return Token.isUnresolved(groupName)
     ? `${Names.uniqueResourceName(scope, { maxLength: 54, separator: '-' })}-reconcile`
     : reconcileFunctionName(groupName);
-  const arn = Stack.of(scope).formatArn({
-    service: 'lambda',
-    resource: 'function',
-    resourceName: name,
-    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-  });
-  return { name, arn };
 }
 
 export interface ControllerProps {
@@ -46,16 +37,15 @@ export interface ControllerProps {
   readonly reconcileFunctionName: string;
   readonly dryRun: boolean;
   readonly logRetention: logs.RetentionDays;
-  /** The NAT group: it waits for the lifecycle function and rules before its first launch. */
+  /** The NAT group: it waits for the function and the lifecycle rules before its first launch. */
   readonly autoScalingGroup: autoscaling.AutoScalingGroup;
 }
 
 export interface Controller {
   readonly reconcileFunction: nodejs.NodejsFunction;
-  readonly lifecycleFunction: nodejs.NodejsFunction;
 }
 
-/** Creates both controller Lambdas, their permissions, the schedule and the lifecycle rules. */
+/** Creates the reconcile Lambda, its permissions, the schedule and the lifecycle rules. */
 export function createController(scope: Construct, props: ControllerProps): Controller {
   const { settings, sourceRoot, logRetention } = props;
   const environment = controllerEnvironment(settings, props.dryRun);
@@ -63,34 +53,17 @@ export function createController(scope: Construct, props: ControllerProps): Cont
     functionName: props.reconcileFunctionName,
     sourceRoot,
     entry: 'lambdas/reconcile/handler.ts',
-    description: 'natbeat: observe NATs and route tables, mark silent NATs, move routes',
+    description: 'natbeat: observe NATs and route tables, mark silent NATs, move routes, complete lifecycle actions',
     environment,
     logRetention,
-    // One run at a time; with no retries and a short event age this also bounds what the NATs'
-    // failure hints (or a misbehaving NAT) can cost.
+    // One run at a time: the only route writer. Invoked only by this stack's rules and the intake.
     reservedConcurrentExecutions: 1,
     timeout: Duration.seconds(55),
     // Level-triggered: a lost or stale run is replaced by the next one.
     retryAttempts: 0,
     maxEventAge: Duration.minutes(2),
   });
-  const lifecycleFunction = controllerFunction(scope, 'Lifecycle', {
-    sourceRoot,
-    entry: 'lambdas/lifecycle/handler.ts',
-    description: 'natbeat: handle Auto Scaling launch/terminate lifecycle actions',
-    environment,
-    logRetention,
-    // Serialized like reconcile. Both write from a fresh snapshot and only what differs, so their
-    // runs may overlap and still converge (the simulator's chaos tests run them side by side).
-    reservedConcurrentExecutions: 1,
-    timeout: Duration.seconds(60),
-    // Level-triggered: a failed run is finished by the next reconcile, not by a retry.
-    retryAttempts: 0,
-    maxEventAge: Duration.seconds(Math.max(60, settings.launchHookSeconds)),
-  });
-  for (const fn of [reconcileFunction, lifecycleFunction]) {
-    grantController(fn.role as iam.Role, settings);
-  }
+  grantController(reconcileFunction.role as iam.Role, settings);
 
   new events.Rule(scope, 'ReconcileSchedule', {
     description: 'natbeat backstop: reconcile every minute',
@@ -98,7 +71,8 @@ export function createController(scope: Construct, props: ControllerProps): Cont
     targets: [new targets.LambdaFunction(reconcileFunction, { retryAttempts: 0 })],
   });
 
-  // One rule per hook, with the detail-types the lifecycle handler accepts.
+  // One rule per hook, with the detail-types the handler accepts; to the same serialized function
+  // as everything else, so a lifecycle action never races a reconcile run.
   const lifecycleRules = [
     { id: 'LaunchLifecycleRule', what: 'launch', detailType: LAUNCH_DETAIL_TYPE, hookName: DEFAULT_CONFIG.launchHookName },
     { id: 'TerminateLifecycleRule', what: 'terminate', detailType: TERMINATE_DETAIL_TYPE, hookName: DEFAULT_CONFIG.terminateHookName },
@@ -111,12 +85,12 @@ export function createController(scope: Construct, props: ControllerProps): Cont
           detailType: [hook.detailType],
           detail: { AutoScalingGroupName: [settings.groupName], LifecycleHookName: [hook.hookName] },
         },
-        targets: [new targets.LambdaFunction(lifecycleFunction)],
+        targets: [new targets.LambdaFunction(reconcileFunction)],
       }),
   );
   // The rules and the function exist before the first NAT launches and waits in its hook.
-  props.autoScalingGroup.node.addDependency(...lifecycleRules, lifecycleFunction);
-  return { reconcileFunction, lifecycleFunction };
+  props.autoScalingGroup.node.addDependency(...lifecycleRules, reconcileFunction);
+  return { reconcileFunction };
 }
 
 /** The fast path: a zone heartbeat alarm changing state runs reconcile at once. */
@@ -170,7 +144,7 @@ function controllerEnvironment(s: Settings, dryRun: boolean): Record<string, str
   };
 }
 
-interface ControllerFunctionOptions {
+export interface ControllerFunctionOptions {
   functionName?: string;
   sourceRoot: string;
   entry: string;
@@ -183,8 +157,8 @@ interface ControllerFunctionOptions {
   reservedConcurrentExecutions?: number;
 }
 
-/** One controller Lambda with its own log group and a role that writes only there. */
-function controllerFunction(scope: Construct, id: string, opts: ControllerFunctionOptions): nodejs.NodejsFunction {
+/** One natbeat Lambda with its own log group and a role that writes only there. */
+export function controllerFunction(scope: Construct, id: string, opts: ControllerFunctionOptions): nodejs.NodejsFunction {
   assertLocalEsbuild();
   const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
     retention: opts.logRetention,

@@ -20,7 +20,7 @@ export interface MonitoringTarget {
   availabilityZones: string[];
   alarmTopic: sns.ITopic;
   reconcileFunction: lambda.IFunction;
-  lifecycleFunction: lambda.IFunction;
+  intakeFunction: lambda.IFunction;
 }
 
 export interface NatBeatAlarms {
@@ -99,18 +99,18 @@ export function createAlarms(t: MonitoringTarget, s: Settings): NatBeatAlarms {
   );
   const errors = new cloudwatch.MathExpression({
     label: 'Controller errors',
-    expression: 'FILL(controller, 0) + FILL(reconcile, 0) + FILL(lifecycle, 0)',
+    expression: 'FILL(controller, 0) + FILL(reconcile, 0) + FILL(intake, 0)',
     usingMetrics: {
       controller: controllerMetric(t, ControllerMetric.Errors, 'Sum'),
       reconcile: t.reconcileFunction.metricErrors({ period: Duration.minutes(1), statistic: 'Sum' }),
-      lifecycle: t.lifecycleFunction.metricErrors({ period: Duration.minutes(1), statistic: 'Sum' }),
+      intake: t.intakeFunction.metricErrors({ period: Duration.minutes(1), statistic: 'Sum' }),
     },
     period: Duration.minutes(1),
   });
   const controllerErrors = page(
     new cloudwatch.Alarm(t.scope, 'ControllerErrorsAlarm', {
       alarmName: name('ControllerErrors'),
-      alarmDescription: 'The controller failed AWS calls or crashed in 3 of the last 5 minutes. Read the reconcile and lifecycle logs.',
+      alarmDescription: 'The controller failed AWS calls or crashed in 3 of the last 5 minutes. Read the reconcile and intake logs.',
       metric: errors,
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -216,6 +216,9 @@ export function createDashboard(t: MonitoringTarget, alarms: NatBeatAlarms, s: S
       left: [
         controllerMetric(t, ControllerMetric.TablesWithoutSameAzNat, 'Maximum').with({ label: 'without same-AZ NAT' }),
         controllerMetric(t, ControllerMetric.TablesWithoutAnyNat, 'Maximum').with({ label: 'without any NAT' }),
+        // Not paged: a table no subnet uses, and a route natbeat leaves to its owner.
+        controllerMetric(t, ControllerMetric.TablesWithoutSubnet, 'Maximum').with({ label: 'without a subnet (any AZ serves it)' }),
+        controllerMetric(t, ControllerMetric.ForeignRouteTables, 'Maximum').with({ label: 'route not natbeat’s (left alone)' }),
       ],
     }),
   );
@@ -241,8 +244,8 @@ export function createDashboard(t: MonitoringTarget, alarms: NatBeatAlarms, s: S
     new cloudwatch.GraphWidget({
       title: 'Lambda duration (p99), reconcile invocations and throttles',
       width: 24,
-      left: [t.reconcileFunction, t.lifecycleFunction].map((f, i) =>
-        f.metricDuration({ statistic: 'p99', label: i === 0 ? 'reconcile p99' : 'lifecycle p99' }),
+      left: [t.reconcileFunction, t.intakeFunction].map((f, i) =>
+        f.metricDuration({ statistic: 'p99', label: i === 0 ? 'reconcile p99' : 'intake p99' }),
       ),
       // Schedule (1/min) + alarm triggers + the NATs' failure hints: a NAT flooding hints shows here.
       right: [

@@ -24,8 +24,8 @@ export interface NatGroupProps {
   readonly settings: Settings;
   /** Root of the natbeat sources (the agent is bundled from it). */
   readonly sourceRoot: string;
-  /** Name and ARN of the reconcile Lambda the agent reports failures to. */
-  readonly reconcileFunction: { readonly name: string; readonly arn: string };
+  /** The intake's Function URL the agent reports its own failures to (a token: the intake is created later). */
+  readonly reportUrl: string;
   readonly instanceType?: NatBeatProps['instanceType'];
   readonly machineImage?: NatBeatProps['machineImage'];
   readonly keyPair?: NatBeatProps['keyPair'];
@@ -65,7 +65,7 @@ export function createNatGroup(scope: Construct, props: NatGroupProps): NatGroup
     reason: 'Ingress is only from the VPC CIDR block(s); cdk-nag cannot evaluate the CIDR because it is a CloudFormation reference (GetAtt of the VPC), so the rule errors instead of passing.',
   });
 
-  const instanceRole = createInstanceRole(scope, props.reconcileFunction.arn);
+  const instanceRole = createInstanceRole(scope);
   const agentAsset = new AgentAsset(scope, 'AgentPackage', { sourceRoot: props.sourceRoot });
   // The one object user data downloads, rather than asset.grantRead's bucket-wide List*/Get*.
   instanceRole.addToPolicy(
@@ -148,13 +148,16 @@ export function createNatGroup(scope: Construct, props: NatGroupProps): NatGroup
   ];
   Validations.of(autoScalingGroup).acknowledge({
     id: 'AwsSolutions-AS3',
-    reason: 'Scaling events are consumed as lifecycle events by the lifecycle Lambda; a NAT that fails to launch or leaves a zone without egress pages through the TablesWithoutSameAzNat alarm instead of a notification per event.',
+    reason: 'Scaling events are consumed as lifecycle events by the reconcile Lambda; a NAT that fails to launch or leaves a zone without egress pages through the TablesWithoutSameAzNat alarm instead of a notification per event.',
   });
   return { securityGroup, instanceRole, autoScalingGroup };
 }
 
-/** The NAT's role: publish its heartbeat, Session Manager, report failures to reconcile. */
-function createInstanceRole(scope: Construct, reconcileArn: string): iam.Role {
+/**
+ * The NAT's role: publish its heartbeat, Session Manager. Its only way to the controller is the
+ * intake's Function URL (granted where the intake is created); it cannot invoke the controller.
+ */
+function createInstanceRole(scope: Construct): iam.Role {
   const instanceRole = new iam.Role(scope, 'InstanceRole', {
     assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
     description: 'natbeat NAT: publish the routing heartbeat, Session Manager, read the agent package',
@@ -177,15 +180,6 @@ function createInstanceRole(scope: Construct, reconcileArn: string): iam.Role {
     id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
     reason: 'Session Manager replaces SSH for operators; AmazonSSMManagedInstanceCore is the policy AWS maintains for exactly that and nothing more.',
   });
-  // The agent's direct fast path: on a failed probe it invokes reconcile asynchronously with a
-  // hint. This one function only; the controller trusts nothing in the payload.
-  instanceRole.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'ReportFailureToReconcile',
-      actions: ['lambda:InvokeFunction'],
-      resources: [reconcileArn],
-    }),
-  );
   return instanceRole;
 }
 
@@ -209,7 +203,7 @@ function agentUserData(agentAsset: AgentAsset, props: NatGroupProps): ec2.UserDa
     [AGENT_FLAGS['heartbeat-period'].env]: String(settings.heartbeatSeconds),
     [AGENT_FLAGS.interval.env]: String(settings.probeIntervalSeconds),
     [AGENT_FLAGS.region.env]: Aws.REGION,
-    [AGENT_FLAGS['reconcile-function'].env]: props.reconcileFunction.name,
+    [AGENT_FLAGS['report-url'].env]: props.reportUrl,
     ...(settings.handoverDrainSeconds > 0 ? {} : { [AGENT_FLAGS['no-handover'].env]: 'true' }),
   };
   userData.addCommands(

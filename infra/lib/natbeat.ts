@@ -5,9 +5,10 @@
  * encrypted SNS topic.
  *
  * The parts live in their own modules: network.ts (subnets, route table tags), nat-group.ts (the
- * NATs and their agent), controller.ts (the Lambdas and their triggers), alarm-topic.ts and
- * monitoring.ts (alarms, dashboard).
+ * NATs and their agent), controller.ts (the reconcile Lambda and its triggers), intake.ts (the
+ * NATs' authenticated report path), alarm-topic.ts and monitoring.ts (alarms, dashboard).
  */
+import { Lazy } from 'aws-cdk-lib';
 import type * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -19,7 +20,8 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { createAlarmTopic } from './alarm-topic';
-import { createController, reconcileFunctionIdentity, reconcileOnZoneAlarms } from './controller';
+import { createController, reconcileFunctionNameFor, reconcileOnZoneAlarms } from './controller';
+import { createIntake } from './intake';
 import { createAlarms, createDashboard, type MonitoringTarget, type NatBeatAlarms } from './monitoring';
 import { createNatGroup } from './nat-group';
 import { placeNats } from './network';
@@ -45,10 +47,12 @@ export class NatBeat extends Construct {
   public readonly securityGroup: ec2.SecurityGroup;
   /** The NATs' instance role. */
   public readonly instanceRole: iam.Role;
-  /** Reconcile Lambda (schedule, zone heartbeat alarms and the NATs' failure hints). */
+  /** Reconcile Lambda, the only route writer (schedule, zone heartbeat alarms, lifecycle actions, verified self-reports). */
   public readonly reconcileFunction: nodejs.NodejsFunction;
-  /** Lifecycle Lambda (Auto Scaling lifecycle events). */
-  public readonly lifecycleFunction: nodejs.NodejsFunction;
+  /** Intake Lambda: the NATs' authenticated report path (Function URL, AWS_IAM). */
+  public readonly intakeFunction: nodejs.NodejsFunction;
+  /** The intake's Function URL, given to the agents. */
+  public readonly intakeUrl: string;
   /** Topic every natbeat alarm notifies. */
   public readonly alarmTopic: sns.ITopic;
   /** Key encrypting the alarm topic, when natbeat created the topic. */
@@ -70,14 +74,14 @@ export class NatBeat extends Construct {
     this.availabilityZones = placement.zones;
     const allowedCidrs = props.allowedCidrs ?? [props.vpc.vpcCidrBlock];
 
-    const reconcile = reconcileFunctionIdentity(this, settings.groupName);
     const nats = createNatGroup(this, {
       vpc: props.vpc,
       natSubnets: placement.natSubnets.subnets,
       allowedCidrs,
       settings,
       sourceRoot,
-      reconcileFunction: reconcile,
+      // The intake needs the NAT role first; its URL reaches user data once both exist.
+      reportUrl: Lazy.string({ produce: () => this.intakeUrl }),
       instanceType: props.instanceType,
       machineImage: props.machineImage,
       keyPair: props.keyPair,
@@ -90,13 +94,21 @@ export class NatBeat extends Construct {
     const controller = createController(this, {
       settings,
       sourceRoot,
-      reconcileFunctionName: reconcile.name,
+      reconcileFunctionName: reconcileFunctionNameFor(this, settings.groupName),
       dryRun: props.dryRun ?? false,
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       autoScalingGroup: this.autoScalingGroup,
     });
     this.reconcileFunction = controller.reconcileFunction;
-    this.lifecycleFunction = controller.lifecycleFunction;
+    const intake = createIntake(this, {
+      settings,
+      sourceRoot,
+      logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      natRole: this.instanceRole,
+      reconcileFunction: this.reconcileFunction,
+    });
+    this.intakeFunction = intake.function;
+    this.intakeUrl = intake.url.url;
 
     if (props.alarmTopic) {
       this.alarmTopic = props.alarmTopic;
@@ -119,7 +131,7 @@ export class NatBeat extends Construct {
       availabilityZones: this.availabilityZones,
       alarmTopic: this.alarmTopic,
       reconcileFunction: this.reconcileFunction,
-      lifecycleFunction: this.lifecycleFunction,
+      intakeFunction: this.intakeFunction,
     };
   }
 }

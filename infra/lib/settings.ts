@@ -375,6 +375,9 @@ export function resolveSettings(scope: Construct, props: NatBeatProps): Settings
     if (!Token.isUnresolved(allocation) && !/^eipalloc-[0-9a-f]+$/.test(allocation)) {
       fail(`elasticIps["${az}"] must be an allocation id eipalloc-… (got "${allocation}")`);
     }
+    // One address serves one NAT: pinned to two zones it would move between them on every run.
+    const twice = Object.entries(elasticIps).find(([other, a]) => other !== az && a === allocation && !Token.isUnresolved(a));
+    if (twice) fail(`elasticIps pins ${allocation} to both ${az} and ${twice[0]}: pin each address to one zone`);
   }
 
   const groupName = props.groupName ?? Names.uniqueResourceName(scope, { maxLength: 120, separator: '-' });

@@ -140,7 +140,17 @@ const elasticIps = z
         });
         return z.NEVER;
       }
-      out[`${m[1] ?? '*'}/${m[2]}`] = m[3]!;
+      const key = `${m[1] ?? '*'}/${m[2]}`;
+      const twice = Object.entries(out).find(([other, allocation]) => allocation === m[3] && other !== key);
+      if (twice) {
+        // One address serves one NAT: pinned to two places it would move between them on every run.
+        ctx.addIssue({
+          code: 'custom',
+          message: `${m[3]} is pinned to both ${twice[0]} and ${key}: pin each address to one zone of one group`,
+        });
+        return z.NEVER;
+      }
+      out[key] = m[3]!;
     }
     return out;
   });
@@ -170,6 +180,14 @@ const schema = z
     maxAttempts: intIn(1, 10),
   })
   .superRefine((c, ctx) => {
+    const anyGroupPins = Object.keys(c.elasticIps).filter((key) => key.startsWith('*/'));
+    if (anyGroupPins.length > 0 && c.groupNames.length > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['elasticIps'],
+        message: `${anyGroupPins.map((k) => k.slice(2)).join(', ')} pinned without a group would pin one address to that zone of each of the ${c.groupNames.length} groups in ${ENV.groupNames}: write group/zone=eipalloc-…`,
+      });
+    }
     if (c.silenceSeconds <= c.heartbeatPeriodSeconds) {
       ctx.addIssue({
         code: 'custom',

@@ -4,6 +4,8 @@
  */
 import type { ControllerConfig } from './config';
 import { planHandover } from './handover';
+import { planElasticIps } from './elastic-ips';
+import { describeRouteTarget, routeOwner, type RouteOwner } from './route-target';
 import {
   DEFAULT_ROUTE_CIDR,
   LifecycleState,
@@ -94,7 +96,7 @@ export function decide(snapshot: Snapshot, config: DecideConfig, now: Date): Pla
     });
   }
 
-  const prepare = prepareInstances(snapshot, assessed);
+  const candidates = assessed.filter((n) => n.verdict !== 'leaving' && n.verdict !== 'unhealthy');
   const { routeActions, routes, routeAlerts } = planRoutes(snapshot, assessed, config);
   alerts.push(...routeAlerts);
   // Planned moves: tag the NAT taking the tables first; hold a terminating NAT while it drains.
@@ -109,10 +111,22 @@ export function decide(snapshot: Snapshot, config: DecideConfig, now: Date): Pla
         reason: n.reason,
       }));
 
+  // A pinned address never goes to a NAT this same plan replaces or abandons.
+  const goingAway = new Set([...marks, ...handover.lifecycle].flatMap((a) => (a.kind === 'SetUnhealthy' || (a.kind === 'CompleteLifecycle' && a.result === 'ABANDON') ? [a.instanceId] : [])));
+  const elasticIps = planElasticIps(
+    snapshot.groups,
+    snapshot.elasticIps,
+    candidates
+      .filter((n) => !goingAway.has(n.instanceId))
+      .sort(byPreference)
+      .map((n) => ({ instanceId: n.instanceId, groupName: n.groupName, availabilityZone: n.availabilityZone, networkInterfaceId: n.instance.networkInterfaceId })),
+  );
+  alerts.push(...elasticIps.alerts);
+
   return {
     // Order matters to act: prepare a NAT before routing to it, move routes before a hook
     // completes and before a NAT is marked for replacement.
-    actions: [...prepare, ...handover.tags, ...routeActions, ...handover.lifecycle, ...marks],
+    actions: [...sourceDestCheckActions(candidates), ...elasticIps.actions, ...handover.tags, ...routeActions, ...handover.lifecycle, ...marks],
     alerts,
     nats: assessed.map(publicAssessment),
     routes,
@@ -279,45 +293,15 @@ function trailingHealthyRun(samples: HeartbeatSample[], silenceMs: number): numb
   return run;
 }
 
-/** Source/dest check off and pinned Elastic IPs, for every NAT that is or may soon be serving. */
-function prepareInstances(snapshot: Snapshot, assessed: Assessed[]): Action[] {
-  const actions: Action[] = [];
-  const candidates = assessed.filter((n) => n.verdict !== 'leaving' && n.verdict !== 'unhealthy');
-  for (const nat of candidates) {
-    if (nat.instance.sourceDestCheck === true) {
-      actions.push({
-        kind: 'DisableSourceDestCheck',
-        instanceId: nat.instanceId,
-        reason: 'a NAT forwards traffic that is not its own: source/destination check must be off',
-      });
-    }
-  }
-  const associationOf = new Map(snapshot.elasticIps.map((a) => [a.allocationId, a]));
-  for (const group of snapshot.groups) {
-    for (const [zone, allocationId] of Object.entries(group.elasticIps).sort(([a], [b]) => byCodeUnit(a, b))) {
-      const inZone = candidates
-        .filter((n) => n.groupName === group.name && n.availabilityZone === zone && n.instance.networkInterfaceId)
-        .sort(byPreference);
-      const association = associationOf.get(allocationId);
-      // An address associated by ENI may come back without an instance id: match either.
-      const holds = (n: Assessed) =>
-        (association?.instanceId !== undefined && association.instanceId === n.instanceId) ||
-        (association?.networkInterfaceId !== undefined && association.networkInterfaceId === n.instance.networkInterfaceId);
-      if (inZone.length === 0 || inZone.some(holds)) continue;
-      const holder = association?.instanceId ?? association?.networkInterfaceId;
-      const chosen = inZone[0]!;
-      actions.push({
-        kind: 'AssociateElasticIp',
-        allocationId,
-        instanceId: chosen.instanceId,
-        networkInterfaceId: chosen.instance.networkInterfaceId!,
-        reason: holder
-          ? `pinned address of ${zone} is on ${holder}, which no longer serves the zone`
-          : `pinned address of ${zone} is not associated`,
-      });
-    }
-  }
-  return actions;
+/** Source/dest check off for every NAT that is or may soon be serving. */
+function sourceDestCheckActions(candidates: Assessed[]): Action[] {
+  return candidates
+    .filter((nat) => nat.instance.sourceDestCheck === true)
+    .map((nat) => ({
+      kind: 'DisableSourceDestCheck' as const,
+      instanceId: nat.instanceId,
+      reason: 'a NAT forwards traffic that is not its own: source/destination check must be off',
+    }));
 }
 
 // Proven NATs first, then the oldest (it has served longest), then by id: deterministic.
@@ -334,6 +318,8 @@ function planRoutes(snapshot: Snapshot, assessed: Assessed[], config: DecideConf
   const routes: RouteAssessment[] = [];
   const routeAlerts: Alert[] = [];
   const unobserved = new Set(snapshot.unobservedVpcIds);
+  const formerNats = new Set(snapshot.formerNatIds ?? []);
+  const unresolved = new Set(snapshot.unresolvedTargetIds ?? []);
   const byInstance = new Map(assessed.map((n) => [n.instanceId, n]));
   const byEni = new Map(
     assessed.filter((n) => n.instance.networkInterfaceId).map((n) => [n.instance.networkInterfaceId!, n]),
@@ -369,10 +355,23 @@ function planRoutes(snapshot: Snapshot, assessed: Assessed[], config: DecideConf
             (target.networkInterfaceId ? byEni.get(target.networkInterfaceId) : undefined)
           : undefined;
       const zones = table.availabilityZones;
+      if (!current) {
+        const owner = routeOwner(target, formerNats, unresolved);
+        if (owner.owner !== 'ours') {
+          routes.push(leaveUnowned(table, owner, routeAlerts));
+          continue;
+        }
+      }
       // A healthy current NAT keeps its tables even if it could not be a new target (e.g. its
       // interface was not observed): moving traffic on missing data would be acting blindly.
       if (current?.verdict === 'healthy' && current.vpcId === vpcId) {
         const sameAz = zones.includes(current.availabilityZone);
+        if (zones.length === 0 && !current.flapping) {
+          // No subnet uses it, so it has no AZ to fail back to: any healthy NAT will do.
+          load.set(current.instanceId, (load.get(current.instanceId) ?? 0) + 1);
+          routes.push(assessment(table, current, 'any-az', `kept on ${current.instanceId}: healthy; the table has no subnet, any AZ serves it`));
+          continue;
+        }
         const others = stableNats.filter((n) => n !== current);
         if (current.flapping && others.length > 0) {
           // A NAT that keeps failing and recovering loses traffic each time: serve the table from
@@ -422,7 +421,9 @@ function planRoutes(snapshot: Snapshot, assessed: Assessed[], config: DecideConf
       }
       load.set(chosen.instanceId, (load.get(chosen.instanceId) ?? 0) + 1);
       const sameAz = zones.includes(chosen.availabilityZone);
-      const reason = `${why}: → ${chosen.instanceId} (${sameAz ? 'same AZ' : `cross-AZ, in ${chosen.availabilityZone}`})`;
+      const zoneless = zones.length === 0;
+      const where = sameAz ? 'same AZ' : zoneless ? `no subnet: least-loaded NAT, in ${chosen.availabilityZone}` : `cross-AZ, in ${chosen.availabilityZone}`;
+      const reason = `${why}: → ${chosen.instanceId} (${where})`;
       routeActions.push({
         kind: 'SetRoute',
         routeTableId: table.routeTableId,
@@ -433,8 +434,8 @@ function planRoutes(snapshot: Snapshot, assessed: Assessed[], config: DecideConf
         previousInstanceId: current?.instanceId ?? table.defaultRoute?.instanceId,
         reason,
       });
-      routes.push(assessment(table, chosen, sameAz ? 'same-az' : 'cross-az', reason));
-      if (!sameAz) {
+      routes.push(assessment(table, chosen, sameAz ? 'same-az' : zoneless ? 'any-az' : 'cross-az', reason));
+      if (!sameAz && !zoneless) {
         routeAlerts.push({
           kind: 'CrossAzFailover',
           message: `route table ${table.routeTableId} served from another AZ by ${chosen.instanceId}`,
@@ -450,8 +451,17 @@ function describeLoss(target: PrivateRouteTable['defaultRoute'], current: Assess
   if (!target) return `no ${DEFAULT_ROUTE_CIDR} route`;
   if (target.state === 'blackhole') return `${DEFAULT_ROUTE_CIDR} route is a blackhole`;
   if (current) return `current NAT ${current.instanceId} is ${current.verdict} (${current.reason})`;
-  const what = target.instanceId ?? target.networkInterfaceId ?? target.natGatewayId ?? target.gatewayId ?? 'unknown';
-  return `current target ${what} is not a natbeat NAT`;
+  return `current target ${describeRouteTarget(target).id} is no NAT any more (a NAT of this deployment that left its group, or terminated)`;
+}
+
+/** A table whose route is someone else's (alerted on) or whose owner is unknown in this run. */
+function leaveUnowned(table: PrivateRouteTable, owner: Exclude<RouteOwner, { owner: 'ours' }>, alerts: Alert[]): RouteAssessment {
+  if (owner.owner === 'unresolved') {
+    return keepAsIs(table, `owner of the current target ${owner.id} could not be read: left as it is`, 'unknown');
+  }
+  const message = `route table ${table.routeTableId}: ${DEFAULT_ROUTE_CIDR} leads to ${owner.kind} ${owner.id}, which is not a NAT of this deployment; left alone (remove the table's tag, or the route, to let natbeat manage it)`;
+  alerts.push({ kind: 'ForeignRoute', message, resourceIds: [table.routeTableId, owner.id] });
+  return keepAsIs(table, `${DEFAULT_ROUTE_CIDR} leads to ${owner.kind} ${owner.id}, not a NAT of this deployment: left alone`, 'foreign');
 }
 
 function leastLoaded(candidates: Assessed[], load: Map<string, number>): Assessed | undefined {
@@ -533,7 +543,7 @@ function complete(nat: Assessed, hookName: string, result: 'CONTINUE' | 'ABANDON
   return { kind: 'CompleteLifecycle', groupName: nat.groupName, hookName, instanceId: nat.instanceId, result, reason };
 }
 
-function assessment(table: PrivateRouteTable, nat: Assessed, serving: 'same-az' | 'cross-az', reason: string): RouteAssessment {
+function assessment(table: PrivateRouteTable, nat: Assessed, serving: 'same-az' | 'cross-az' | 'any-az', reason: string): RouteAssessment {
   return {
     routeTableId: table.routeTableId,
     vpcId: table.vpcId,
@@ -545,7 +555,7 @@ function assessment(table: PrivateRouteTable, nat: Assessed, serving: 'same-az' 
   };
 }
 
-function keepAsIs(table: PrivateRouteTable, reason: string, serving: 'none' | 'unknown' = 'none'): RouteAssessment {
+function keepAsIs(table: PrivateRouteTable, reason: string, serving: 'none' | 'unknown' | 'foreign' = 'none'): RouteAssessment {
   return {
     routeTableId: table.routeTableId,
     vpcId: table.vpcId,

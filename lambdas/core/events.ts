@@ -12,6 +12,7 @@ export const scheduledEvent = z.object({
   source: z.literal('aws.events'),
   'detail-type': z.literal('Scheduled Event'),
   id: z.string().optional(),
+  time: z.string().optional(),
   resources: z.array(z.string()).optional(),
 });
 
@@ -24,6 +25,7 @@ export const alarmStateChangeEvent = z.object({
   source: z.literal('aws.cloudwatch'),
   'detail-type': z.literal('CloudWatch Alarm State Change'),
   id: z.string().optional(),
+  time: z.string().optional(),
   detail: z.object({
     alarmName: z.string(),
     state: z.object({ value: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']) }).loose(),
@@ -36,27 +38,39 @@ export const manualEvent = z.object({
   'detail-type': z.literal('Reconcile Request'),
 });
 
+const instanceId = z.string().max(19).regex(/^i-[0-9a-f]+$/, { error: 'must be an instance id (i-…)' });
+
 /**
- * A NAT's agent reporting its own failed probe (async Invoke from the NAT: the second fast path).
- * It is a hint only: the controller acts on what CloudWatch shows, never on the payload.
- * {"source":"natbeat.agent","detail-type":"NAT Failure Report","detail":{"instanceId":"i-…",
- *  "groupName":"…","availabilityZone":"us-east-1a","failedProbes":["forward-path"],"at":"2026-…Z"}}
+ * A NAT's report of its own failed probe, as the intake forwards it once it has verified who sent
+ * it: the instance id is the caller's IAM role session (SigV4-signed request to the intake's
+ * Function URL), never the request body; group and AZ come from Auto Scaling. Only the intake's
+ * role (and EventBridge's rules, which never emit this source) may invoke the reconcile function.
+ * {"source":"natbeat.intake","detail-type":"Verified NAT Self-Report","time":"2026-…Z",
+ *  "detail":{"instanceId":"i-…","groupName":"…","availabilityZone":"us-east-1a",
+ *  "failedProbes":["forward-path"],"callerArn":"arn:aws:sts::…:assumed-role/…/i-…"}}
  */
-export const agentFailureReport = z.object({
-  source: z.literal('natbeat.agent'),
-  'detail-type': z.literal('NAT Failure Report'),
+export const SELF_REPORT_SOURCE = 'natbeat.intake';
+export const SELF_REPORT_DETAIL_TYPE = 'Verified NAT Self-Report';
+export const verifiedSelfReport = z.object({
+  source: z.literal(SELF_REPORT_SOURCE),
+  'detail-type': z.literal(SELF_REPORT_DETAIL_TYPE),
+  time: z.iso.datetime(),
   detail: z
     .object({
-      instanceId: z.string().regex(/^i-[0-9a-f]+$/, { error: 'must be an instance id (i-…)' }),
+      instanceId,
       groupName: z.string().min(1).max(255),
       availabilityZone: z.string().min(1).max(64),
       failedProbes: z.array(z.string().max(64)).max(16).optional(),
+      callerArn: z.string().max(2048),
     })
     .loose(),
 });
+export type VerifiedSelfReport = z.infer<typeof verifiedSelfReport>;
 
-export const reconcileTrigger = z.union([scheduledEvent, alarmStateChangeEvent, manualEvent, agentFailureReport]);
-export type ReconcileTrigger = z.infer<typeof reconcileTrigger>;
+/** The event the intake sends once it has verified the caller (`detail` as it verified it). */
+export function selfReportEvent(detail: VerifiedSelfReport['detail'], receivedAt: Date): VerifiedSelfReport {
+  return { source: SELF_REPORT_SOURCE, 'detail-type': SELF_REPORT_DETAIL_TYPE, time: receivedAt.toISOString(), detail };
+}
 
 export const LAUNCH_DETAIL_TYPE = 'EC2 Instance-launch Lifecycle Action';
 export const TERMINATE_DETAIL_TYPE = 'EC2 Instance-terminate Lifecycle Action';
@@ -73,17 +87,26 @@ export const lifecycleActionEvent = z.object({
   source: z.literal('aws.autoscaling'),
   'detail-type': z.enum([LAUNCH_DETAIL_TYPE, TERMINATE_DETAIL_TYPE]),
   id: z.string().optional(),
+  time: z.string().optional(),
   detail: z
     .object({
       LifecycleActionToken: z.string().optional(),
       AutoScalingGroupName: z.string().min(1),
       LifecycleHookName: z.string().min(1),
-      EC2InstanceId: z.string().regex(/^i-[0-9a-f]+$/, { error: 'must be an instance id (i-…)' }),
+      EC2InstanceId: instanceId,
       LifecycleTransition: z.enum(['autoscaling:EC2_INSTANCE_LAUNCHING', 'autoscaling:EC2_INSTANCE_TERMINATING']),
     })
     .loose(),
 });
 export type LifecycleActionEvent = z.infer<typeof lifecycleActionEvent>;
+
+/**
+ * Everything the reconcile function runs on. Lifecycle actions come here too: one serialized
+ * function is the only route writer, so two runs never write the same table from different
+ * snapshots.
+ */
+export const reconcileTrigger = z.union([scheduledEvent, alarmStateChangeEvent, manualEvent, verifiedSelfReport, lifecycleActionEvent]);
+export type ReconcileTrigger = z.infer<typeof reconcileTrigger>;
 
 /** The test notification Auto Scaling sends when a hook is created: acknowledged, ignored. */
 export function isTestNotification(event: unknown): boolean {

@@ -21,6 +21,7 @@ import type { AwsClients } from './clients';
 import type { ControllerConfig } from './config';
 import { heartbeatLookbackSeconds, type DecideConfig } from './decide';
 import { ObserveError, awsErrorCode, errorMessage } from './errors';
+import { findFormerNats } from './observe-route-owners';
 import {
   DEFAULT_ROUTE_CIDR,
   type ElasticIpAssociation,
@@ -53,7 +54,7 @@ export async function observe(clients: AwsClients, config: ObserveConfig, now: D
   const groupSubnetIds = rawGroups.flatMap((g) => splitSubnets(g.VPCZoneIdentifier));
   const tableSubnetIds = rawTables.flatMap((t) => (t.Associations ?? []).flatMap((a) => (a.SubnetId ? [a.SubnetId] : [])));
 
-  const [subnets, instancesResult, heartbeats, addresses] = await Promise.all([
+  const [subnets, instancesResult, heartbeats, addresses, formerNats] = await Promise.all([
     required('subnets', () => describeSubnets(clients, unique([...groupSubnetIds, ...tableSubnetIds]))),
     describeInstancesByGroup(clients, rawGroups),
     readHeartbeats(clients, config, rawGroups, now).catch((error: unknown) => {
@@ -64,6 +65,7 @@ export async function observe(clients: AwsClients, config: ObserveConfig, now: D
       failures.push({ scope: 'elastic-ips', message: `${awsErrorCode(error)}: ${errorMessage(error)}` });
       return undefined;
     }),
+    findFormerNats(clients, rawGroups, rawTables, failures),
   ]);
   failures.push(...instancesResult.failures);
 
@@ -116,9 +118,12 @@ export async function observe(clients: AwsClients, config: ObserveConfig, now: D
     routeTables,
     unobservedVpcIds: [...unobservedVpcIds].sort(),
     elasticIps: addresses ?? [],
+    formerNatIds: formerNats.former,
+    unresolvedTargetIds: formerNats.unresolved,
     failures,
   };
 }
+
 
 async function required<T>(scope: string, read: () => Promise<T>): Promise<T> {
   try {
@@ -300,6 +305,12 @@ function toPrivateRouteTable(table: RouteTable, subnets: Map<string, SubnetInfo>
       networkInterfaceId: route.NetworkInterfaceId,
       natGatewayId: route.NatGatewayId,
       gatewayId: route.GatewayId,
+      transitGatewayId: route.TransitGatewayId,
+      vpcPeeringConnectionId: route.VpcPeeringConnectionId,
+      carrierGatewayId: route.CarrierGatewayId,
+      localGatewayId: route.LocalGatewayId,
+      coreNetworkArn: route.CoreNetworkArn,
+      egressOnlyInternetGatewayId: route.EgressOnlyInternetGatewayId,
       state: route.State,
     },
   };

@@ -77,14 +77,19 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
 
 function countOutcome(snapshot: Snapshot, plan: Plan, results: ActionResult[]): Record<ControllerMetricName, number> {
   const applied = (kind: string) => results.filter((r) => r.action.kind === kind && (r.status === 'done' || r.status === 'dry-run')).length;
+  // A table no subnet uses cannot cost a zone its egress: it never counts towards a page.
+  const subnetless = new Set(snapshot.routeTables.filter((t) => t.availabilityZones.length === 0).map((t) => t.routeTableId));
+  const zoned = plan.routes.filter((r) => !subnetless.has(r.routeTableId));
   return {
     [ControllerMetric.ReconcileRuns]: 1,
     [ControllerMetric.SilentNats]: plan.nats.filter((n) => n.verdict === 'silent').length,
     [ControllerMetric.FailingNats]: plan.nats.filter((n) => n.verdict === 'failing').length,
     [ControllerMetric.UnhealthyMarks]: applied('SetUnhealthy'),
     [ControllerMetric.RouteChanges]: applied('SetRoute'),
-    [ControllerMetric.TablesWithoutSameAzNat]: plan.routes.filter((r) => r.serving === 'cross-az' || r.serving === 'none').length,
-    [ControllerMetric.TablesWithoutAnyNat]: plan.routes.filter((r) => r.serving === 'none').length,
+    [ControllerMetric.TablesWithoutSameAzNat]: zoned.filter((r) => r.serving === 'cross-az' || r.serving === 'none').length,
+    [ControllerMetric.TablesWithoutAnyNat]: zoned.filter((r) => r.serving === 'none').length,
+    [ControllerMetric.TablesWithoutSubnet]: subnetless.size,
+    [ControllerMetric.ForeignRouteTables]: plan.routes.filter((r) => r.serving === 'foreign').length,
     [ControllerMetric.SafetyValveTrips]: plan.valveTripped ? 1 : 0,
     [ControllerMetric.Errors]: snapshot.failures.length + results.filter((r) => r.status === 'failed').length,
     [ControllerMetric.LifecycleCompletions]: applied('CompleteLifecycle'),

@@ -49,11 +49,19 @@ export interface HeartbeatSample {
   value: number;
 }
 
+/** Where a 0.0.0.0/0 route can lead, as DescribeRouteTables reports it (one of the ids is set). */
 export interface RouteTarget {
   instanceId?: string;
   networkInterfaceId?: string;
   natGatewayId?: string;
+  /** An internet gateway (igw-…), a virtual private gateway (vgw-…), a gateway endpoint (vpce-…). */
   gatewayId?: string;
+  transitGatewayId?: string;
+  vpcPeeringConnectionId?: string;
+  carrierGatewayId?: string;
+  localGatewayId?: string;
+  coreNetworkArn?: string;
+  egressOnlyInternetGatewayId?: string;
   /** active | blackhole */
   state?: string;
 }
@@ -90,6 +98,14 @@ export interface Snapshot {
   /** VPCs whose route tables could not be read completely; no route is written there. */
   unobservedVpcIds: string[];
   elasticIps: ElasticIpAssociation[];
+  /**
+   * Instances a default route points at that no managed group lists any more, but that one of
+   * them launched (its `aws:autoscaling:groupName` tag) or that are terminated: NATs of this
+   * deployment that left, or dead targets, whose routes are ours to fix. Absent: none.
+   */
+  formerNatIds?: string[];
+  /** Route targets whose owner could not be read in this run: their tables are left as they are. */
+  unresolvedTargetIds?: string[];
   failures: ObservationFailure[];
 }
 
@@ -117,8 +133,12 @@ export interface NatAssessment {
   reason: string;
 }
 
-/** unknown: not judged in this run (its VPC or the heartbeats could not be read). */
-export type RouteServing = 'same-az' | 'cross-az' | 'none' | 'unknown';
+/**
+ * unknown: not judged in this run (its VPC or the heartbeats could not be read).
+ * any-az: the table has no subnet association (no AZ of its own), served by a healthy NAT.
+ * foreign: its default route leads to something that is not a NAT of this deployment: left alone.
+ */
+export type RouteServing = 'same-az' | 'cross-az' | 'any-az' | 'none' | 'unknown' | 'foreign';
 
 export interface RouteAssessment {
   routeTableId: string;
@@ -188,7 +208,9 @@ export type AlertKind =
   | 'NoHealthyNat'
   | 'CrossAzFailover'
   | 'ObservationFailed'
-  | 'LeavingWithoutSuccessor';
+  | 'LeavingWithoutSuccessor'
+  | 'ForeignRoute'
+  | 'ElasticIpConflict';
 
 export interface Alert {
   kind: AlertKind;

@@ -1,7 +1,9 @@
 /**
- * The scheduled controller. Invoked by the EventBridge schedule (the backstop, every minute), by
- * natbeat's zone heartbeat alarms changing state and by a NAT's agent reporting its own failure
- * (the two fast paths); all run the same reconcile.
+ * The controller, and the only writer of routes. Invoked by the EventBridge schedule (the
+ * backstop, every minute), by natbeat's zone heartbeat alarms changing state, by the group's
+ * lifecycle actions, and by the intake with a NAT's verified report of its own failure; all run
+ * the same reconcile, one at a time (reserved concurrency 1), so two runs never write the same
+ * table from different snapshots and no hook is released while another run routes to its NAT.
  */
 import type { Context } from 'aws-lambda';
 import middy from '@middy/core';
@@ -10,21 +12,20 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { ControllerMetric } from '../../common/controller-metrics';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ConfigError, errorMessage } from '../core/errors';
-import { describeIssues, reconcileTrigger, type ReconcileTrigger } from '../core/events';
+import { describeIssues, isTestNotification, reconcileTrigger, type ReconcileTrigger } from '../core/events';
+import { foreignHook, lifecycleOutcome, type LifecycleOutcome } from '../core/lifecycle-outcome';
 import { reconcile, type ReconcileReport } from '../core/reconcile';
 import { actionLog, createRuntime, metricsSink, reportConfigError, type Runtime } from '../core/runtime';
+import { MIN_RUN_INTERVAL_MS, TriggerLimiter } from '../core/trigger-limits';
 
 /** At most this many extra looks per alarm, each waiting for the next overdue NAT. */
 const MAX_ALARM_FOLLOW_UPS = 3;
-/** After an agent's report: look again this often until CloudWatch shows the failure… */
+/** After a self-report: look again this often until CloudWatch shows the failure… */
 const REPORT_POLL_MS = 2_000;
-/** …but no longer than this (the report may be stale, or the NAT already recovered). */
+/** …but no longer than this (the NAT may already have recovered). */
 const REPORT_WAIT_MS = 20_000;
-/**
- * At most one report-triggered run per this interval: one run covers the whole fleet, and a NAT
- * that floods the function with reports (its role may invoke it) cannot buy more than this.
- */
-export const REPORT_MIN_INTERVAL_MS = 10_000;
+/** At most one report-triggered run per this interval: one run covers the whole fleet. */
+export const REPORT_MIN_INTERVAL_MS = MIN_RUN_INTERVAL_MS['self-report'];
 /** Time kept back for the last run itself before Lambda's timeout. */
 const FOLLOW_UP_MARGIN_MS = 15_000;
 
@@ -35,7 +36,7 @@ function remainingMs(context: Partial<Context> | undefined): number {
 /**
  * How long to wait before looking again, or undefined to stop. Both fast paths can fire before
  * CloudWatch shows what they announce: an alarm's first empty period comes before the silence
- * window ends; an agent's report comes before its explicit 0 is visible in GetMetricData.
+ * window ends; a self-report comes before its explicit 0 is visible in GetMetricData.
  */
 function nextLookInMs(trigger: ReconcileTrigger, report: ReconcileReport, looks: number, elapsedMs: number, now: Date): number | undefined {
   if (trigger.source === 'aws.cloudwatch' && trigger.detail.state.value === 'ALARM') {
@@ -43,7 +44,7 @@ function nextLookInMs(trigger: ReconcileTrigger, report: ReconcileReport, looks:
     if (!next || looks > MAX_ALARM_FOLLOW_UPS) return undefined;
     return Math.max(0, next.silentAt.getTime() - now.getTime());
   }
-  if (trigger.source === 'natbeat.agent') {
+  if (trigger.source === 'natbeat.intake') {
     const reported = report.plan.nats.find((n) => n.instanceId === trigger.detail.instanceId);
     // Seen failing (or gone) — acted on; or not ours at all: nothing more to wait for.
     if (!reported || reported.verdict !== 'healthy' || elapsedMs + REPORT_POLL_MS > REPORT_WAIT_MS) return undefined;
@@ -53,20 +54,24 @@ function nextLookInMs(trigger: ReconcileTrigger, report: ReconcileReport, looks:
 }
 
 export interface ReconcileResponse {
-  status: 'reconciled' | 'ignored' | 'config-error' | 'failed';
+  status: 'reconciled' | 'ignored' | 'config-error' | 'failed' | LifecycleOutcome['status'];
   message?: string;
   actions?: { kind: string; status: string; detail?: string }[];
 }
 
 export function createReconcileHandler(runtime: Runtime) {
   const { logger, metrics } = runtime;
-  let lastReportRunAt = Number.NEGATIVE_INFINITY;
+  const limiter = new TriggerLimiter();
   const run = async (event: unknown, context?: Partial<Context>): Promise<ReconcileResponse> => {
     if (runtime.config instanceof ConfigError) return reportConfigError(runtime, runtime.config);
     const config = runtime.config;
+    if (isTestNotification(event)) {
+      logger.info('Auto Scaling test notification: nothing to do');
+      return { status: 'ignored', message: 'test notification' };
+    }
     const parsed = reconcileTrigger.safeParse(event);
     if (!parsed.success) {
-      const message = `not a schedule, alarm or reconcile request: ${describeIssues(parsed.error)}`;
+      const message = `not a schedule, alarm, lifecycle action, verified self-report or reconcile request: ${describeIssues(parsed.error)}`;
       logger.warn('event ignored', { reason: message });
       return { status: 'ignored', message };
     }
@@ -74,20 +79,22 @@ export function createReconcileHandler(runtime: Runtime) {
     logger.appendKeys({
       trigger: trigger['detail-type'],
       ...(trigger.source === 'aws.cloudwatch' ? { alarmName: trigger.detail.alarmName, alarmState: trigger.detail.state.value } : {}),
-      ...(trigger.source === 'natbeat.agent' ? { reportedBy: trigger.detail.instanceId, failedProbes: trigger.detail.failedProbes } : {}),
+      ...(trigger.source === 'natbeat.intake' ? { reportedBy: trigger.detail.instanceId, failedProbes: trigger.detail.failedProbes } : {}),
+      ...(trigger.source === 'aws.autoscaling'
+        ? { instanceId: trigger.detail.EC2InstanceId, groupName: trigger.detail.AutoScalingGroupName, hookName: trigger.detail.LifecycleHookName }
+        : {}),
     });
-    if (trigger.source === 'natbeat.agent') {
-      const sinceLastMs = runtime.now().getTime() - lastReportRunAt;
-      if (sinceLastMs < REPORT_MIN_INTERVAL_MS) {
-        const message = `a report was acted on ${Math.round(sinceLastMs / 1000)} s ago; this one adds nothing`;
-        logger.info('report ignored', { reason: message });
-        return { status: 'ignored', message };
-      }
-      lastReportRunAt = runtime.now().getTime();
+    const notOurs = trigger.source === 'aws.autoscaling' ? foreignHook(trigger, config) : undefined;
+    const skipped = notOurs ?? limiter.admit(trigger, runtime.now().getTime());
+    if (skipped) {
+      logger.info('event ignored', { reason: skipped });
+      return { status: 'ignored', message: skipped };
     }
     try {
-      const runOnce = () =>
-        reconcile({ clients: runtime.clients(), config, log: actionLog(logger), metrics: metricsSink(metrics), now: runtime.now, sleep: runtime.sleep });
+      const runOnce = () => {
+        limiter.observed(runtime.now().getTime());
+        return reconcile({ clients: runtime.clients(), config, log: actionLog(logger), metrics: metricsSink(metrics), now: runtime.now, sleep: runtime.sleep });
+      };
       const startedAt = runtime.now().getTime();
       let report = await runOnce();
       for (let looks = 1; ; looks++) {
@@ -97,10 +104,13 @@ export function createReconcileHandler(runtime: Runtime) {
         await runtime.sleep(waitMs);
         report = await runOnce();
       }
-      return {
-        status: 'reconciled',
-        actions: report.results.map((r) => ({ kind: r.action.kind, status: r.status, detail: r.detail })),
-      };
+      const actions = report.results.map((r) => ({ kind: r.action.kind, status: r.status, detail: r.detail }));
+      if (trigger.source === 'aws.autoscaling') {
+        const outcome = lifecycleOutcome(trigger, report);
+        logger.info(`lifecycle action ${outcome.status}`, { reason: outcome.message });
+        return { ...outcome, actions };
+      }
+      return { status: 'reconciled', actions };
     } catch (error) {
       // Nothing was decided: report it and let the next trigger try again.
       logger.error('reconcile failed', { error: errorMessage(error), context: (error as { context?: unknown }).context });

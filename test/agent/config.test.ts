@@ -100,19 +100,13 @@ describe('Function: parseCli', () => {
     expect(() => parseCli(argv, {})).toThrow(message);
   });
 
-  it('sends no failure report unless a reconcile function is named; the flag wins over its twin', () => {
-    expect(config(['run', ...TARGET]).reconcileFunction).toBeUndefined();
-    expect(config(['run', ...TARGET], { NATBEAT_RECONCILE_FUNCTION: 'natbeat-reconcile' }).reconcileFunction).toBe('natbeat-reconcile');
-    expect(config(['run', '--reconcile-function', 'other_fn', ...TARGET], { NATBEAT_RECONCILE_FUNCTION: 'natbeat-reconcile' }).reconcileFunction).toBe('other_fn');
-  });
-
-  it.each([
-    'arn:aws:lambda:eu-west-1:123456789012:function:natbeat-reconcile',
-    'arn:aws:lambda:us-gov-west-1:123456789012:function:natbeat-reconcile:live',
-    'arn:aws-cn:lambda:cn-north-1:123456789012:function:natbeat-reconcile:$LATEST',
-    'a'.repeat(64),
-  ])('accepts the reconcile function %s', (name) => {
-    expect(config(['run', '--reconcile-function', name, ...TARGET]).reconcileFunction).toBe(name);
+  const URL = 'https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.eu-west-1.on.aws/';
+  it('sends no failure report unless the intake URL is given; the flag wins over its twin', () => {
+    expect(config(['run', ...TARGET]).reportUrl).toBeUndefined();
+    expect(config(['run', ...TARGET], { NATBEAT_REPORT_URL: URL }).reportUrl).toBe(URL);
+    const other = URL.replace('eu-west-1', 'us-gov-west-1');
+    expect(config(['run', '--report-url', other, ...TARGET], { NATBEAT_REPORT_URL: URL }).reportUrl).toBe(other);
+    expect(config(['run', '--report-url', URL.slice(0, -1), ...TARGET]).reportUrl).toBe(URL.slice(0, -1));
   });
 
   it('returns help for --help', () => {
@@ -138,10 +132,10 @@ describe('Function: parseCli', () => {
     [['setup', '--probe-namespace', 'bad name'], '--probe-namespace must be'],
     [['run', '--instance-id', 'abc', ...TARGET], '--instance-id must be an instance id'],
     [['run', '--imds-endpoint', 'not a url', ...TARGET], '--imds-endpoint must be a URL'],
-    [['run', '--reconcile-function', 'bad name', ...TARGET], '--reconcile-function must be a Lambda function name'],
-    [['run', '--reconcile-function', 'a'.repeat(65), ...TARGET], '--reconcile-function must be'],
-    [['run', '--reconcile-function', 'arn:aws:sqs:eu-west-1:123456789012:queue', ...TARGET], '--reconcile-function must be'],
-    [['run', '--reconcile-function', 'arn:aws:lambda:eu-west-1:1234:function:x', ...TARGET], '--reconcile-function must be'],
+    [['run', '--report-url', 'natbeat-reconcile', ...TARGET], '--report-url must be a Lambda Function URL'],
+    [['run', '--report-url', 'http://abc.lambda-url.eu-west-1.on.aws/', ...TARGET], '--report-url must be'],
+    [['run', '--report-url', 'https://evil.example.com/abc.lambda-url.eu-west-1.on.aws/', ...TARGET], '--report-url must be'],
+    [['run', '--report-url', 'https://abc.lambda-url.eu-west-1.on.aws/other/path', ...TARGET], '--report-url must be'],
   ])('rejects %j with "%s"', (argv, message) => {
     expect(() => parseCli(argv, {})).toThrow(ConfigError);
     expect(() => parseCli(argv, {})).toThrow(message);
@@ -170,8 +164,8 @@ describe('Function: main', () => {
     try {
       expect(await main(['check', '--interval=-1'], {})).toBe(2);
       expect(stderr).toContain('--interval must be between');
-      expect(await main(['run', '--probe-target', '192.0.2.1:443'], { NATBEAT_RECONCILE_FUNCTION: 'no/slashes' })).toBe(2);
-      expect(stderr).toContain('--reconcile-function must be');
+      expect(await main(['run', '--probe-target', '192.0.2.1:443'], { NATBEAT_REPORT_URL: 'natbeat-reconcile' })).toBe(2);
+      expect(stderr).toContain('--report-url must be');
       expect(await main(['--help'], {})).toBe(0);
     } finally {
       process.stderr.write = write;

@@ -1,26 +1,25 @@
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
-import { agentFailureReport, reconcileTrigger } from '../../lambdas/core/events';
-import {
-  failureReport,
-  FailureReporter,
-  FailureReportRule,
-  regionOfFunction,
-} from '../../agent/failure-report';
+import { describe, expect, it } from 'vitest';
+import { failureReport, FailureReporter, FailureReportRule, regionOfUrl, type FailureReport, type ReportSender } from '../../agent/failure-report';
+import { readReportBody } from '../../lambdas/core/caller-identity';
 
-const SOURCE = { instanceId: 'i-0abc123def4567890', groupName: 'nat-asg', availabilityZone: 'eu-west-1a' };
-const lambda = mockClient(LambdaClient);
 const noSleep = async () => undefined;
 const AT = new Date('2026-01-01T00:00:12Z');
 
-function serverError(status: number, name = 'ServiceException') {
-  return Object.assign(new Error(`${name} (${status})`), { name, $metadata: { httpStatusCode: status } });
+function httpError(status: number, name = `Http${status}`) {
+  return Object.assign(new Error(`intake answered ${status}`), { name, $metadata: { httpStatusCode: status } });
 }
 
-function sentPayload(call = 0): unknown {
-  const input = lambda.commandCalls(InvokeCommand)[call]?.args[0].input;
-  return JSON.parse(new TextDecoder().decode(input?.Payload as Uint8Array));
+/** A sender that records each report and answers from `answers` in turn (undefined: accepted). */
+function sender(...answers: (Error | undefined)[]): ReportSender & { sent: FailureReport[] } {
+  const sent: FailureReport[] = [];
+  return {
+    sent,
+    send: async (report) => {
+      sent.push(report);
+      const answer = answers.length > 1 ? answers.shift() : answers[0];
+      if (answer) throw answer;
+    },
+  };
 }
 
 describe('Class: FailureReportRule', () => {
@@ -37,109 +36,81 @@ describe('Class: FailureReportRule', () => {
 });
 
 describe('Function: failureReport', () => {
-  it('builds the payload the controller accepts as an agent failure report', () => {
-    const payload = failureReport(SOURCE, ['nat-rule', 'forward-path'], AT);
-    expect(payload).toEqual({
-      source: 'natbeat.agent',
-      'detail-type': 'NAT Failure Report',
-      detail: { ...SOURCE, failedProbes: ['nat-rule', 'forward-path'], at: '2026-01-01T00:00:12.000Z' },
-    });
-    expect(agentFailureReport.safeParse(payload).success).toBe(true);
-    // The reconcile handler parses with the union: it must pick the agent branch, not reject it.
-    expect(reconcileTrigger.parse(payload)).toMatchObject({ source: 'natbeat.agent', detail: { instanceId: SOURCE.instanceId } });
+  it('says which probes failed and when, and nothing about any instance: the intake knows the caller', () => {
+    const report = failureReport(['nat-rule', 'forward-path'], AT);
+    expect(report).toEqual({ failedProbes: ['nat-rule', 'forward-path'], at: '2026-01-01T00:00:12.000Z' });
+    expect(readReportBody({ body: JSON.stringify(report) })).toEqual({ ok: true, failedProbes: ['nat-rule', 'forward-path'] });
   });
 
-  it('stays within the controller schema limits whatever the probes are called', () => {
+  it('stays within the intake’s limits whatever the probes are called', () => {
     const names = Array.from({ length: 20 }, (_, i) => `probe-${i}-${'x'.repeat(80)}`);
-    const payload = failureReport(SOURCE, names, AT);
-    expect(payload.detail.failedProbes).toHaveLength(16);
-    expect(agentFailureReport.safeParse(payload).success).toBe(true);
+    const report = failureReport(names, AT);
+    expect(report.failedProbes).toHaveLength(16);
+    expect(readReportBody({ body: JSON.stringify(report) }).ok).toBe(true);
   });
 });
 
 describe('Class: FailureReporter', () => {
-  beforeEach(() => lambda.reset());
-
-  it('invokes the function asynchronously with the report as payload', async () => {
-    lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
-    const reporter = new FailureReporter(new LambdaClient({ region: 'eu-west-1' }), 'natbeat-reconcile', SOURCE);
+  it('sends the report once when the intake accepts it', async () => {
+    const to = sender(undefined);
+    const reporter = new FailureReporter(to);
     expect(await reporter.report(['forward-path'], AT, new AbortController().signal)).toEqual({ ok: true, attempts: 1 });
-    expect(lambda).toHaveReceivedCommandTimes(InvokeCommand, 1);
-    expect(lambda).toHaveReceivedCommandWith(InvokeCommand, { FunctionName: 'natbeat-reconcile', InvocationType: 'Event' });
-    const parsed = agentFailureReport.parse(sentPayload());
-    expect(parsed.detail).toMatchObject({ ...SOURCE, failedProbes: ['forward-path'], at: AT.toISOString() });
+    expect(to.sent).toEqual([{ failedProbes: ['forward-path'], at: AT.toISOString() }]);
   });
 
-  it('retries a throttled or failed invoke up to the attempt bound, then gives up without throwing', async () => {
-    lambda.on(InvokeCommand).rejects(serverError(429, 'TooManyRequestsException'));
-    const reporter = new FailureReporter(new LambdaClient({ region: 'eu-west-1' }), 'natbeat-reconcile', SOURCE, { maxAttempts: 3, sleep: noSleep });
+  it('retries a throttled (429) or failed (5xx) report up to the attempt bound, then gives up without throwing', async () => {
+    const to = sender(httpError(429, 'TooManyRequests'));
+    const reporter = new FailureReporter(to, { maxAttempts: 3, sleep: noSleep });
     const outcome = await reporter.report(['egress'], AT, new AbortController().signal);
-    expect(outcome).toMatchObject({ ok: false, attempts: 3 });
-    expect(outcome.error).toContain('TooManyRequestsException');
-    expect(lambda).toHaveReceivedCommandTimes(InvokeCommand, 3);
+    expect(outcome).toMatchObject({ ok: false, attempts: 3, error: expect.stringContaining('429') });
+    expect(to.sent).toHaveLength(3);
   });
 
   it('succeeds on a retry after a server error, backing off in between', async () => {
-    lambda.on(InvokeCommand).rejectsOnce(serverError(500)).resolves({ StatusCode: 202 });
     const waits: number[] = [];
-    const reporter = new FailureReporter(new LambdaClient({ region: 'eu-west-1' }), 'natbeat-reconcile', SOURCE, {
-      backoffMs: 100,
-      sleep: async (ms) => void waits.push(ms),
-    });
+    const reporter = new FailureReporter(sender(httpError(503), undefined), { backoffMs: 100, sleep: async (ms) => void waits.push(ms) });
     expect(await reporter.report(['egress'], AT, new AbortController().signal)).toEqual({ ok: true, attempts: 2 });
     expect(waits).toEqual([100]);
   });
 
-  it('does not retry a rejected invoke (no permission, no such function)', async () => {
-    lambda.on(InvokeCommand).rejects(serverError(403, 'AccessDeniedException'));
-    const reporter = new FailureReporter(new LambdaClient({ region: 'eu-west-1' }), 'natbeat-reconcile', SOURCE, { sleep: noSleep });
-    expect(await reporter.report(['egress'], AT, new AbortController().signal)).toMatchObject({ ok: false, attempts: 1, error: expect.stringContaining('AccessDenied') });
-    expect(lambda).toHaveReceivedCommandTimes(InvokeCommand, 1);
-  });
-
-  it('treats an answer other than 202 as not queued', async () => {
-    lambda.on(InvokeCommand).resolves({ StatusCode: 200 });
-    const reporter = new FailureReporter(new LambdaClient({ region: 'eu-west-1' }), 'natbeat-reconcile', SOURCE, { sleep: noSleep });
-    expect(await reporter.report(['egress'], AT, new AbortController().signal)).toMatchObject({ ok: false, error: 'unexpected status 200' });
+  it('does not retry a refused report (403: not a NAT of this deployment, or a bad signature)', async () => {
+    const to = sender(httpError(403));
+    const reporter = new FailureReporter(to, { sleep: noSleep });
+    expect(await reporter.report(['egress'], AT, new AbortController().signal)).toMatchObject({ ok: false, attempts: 1, error: expect.stringContaining('403') });
+    expect(to.sent).toHaveLength(1);
   });
 
   it('stops retrying once the cycle deadline has passed, and sends nothing when it already has', async () => {
     const deadline = new AbortController();
-    lambda.on(InvokeCommand).callsFake(() => {
-      deadline.abort();
-      throw serverError(503);
-    });
-    const reporter = new FailureReporter(new LambdaClient({ region: 'eu-west-1' }), 'natbeat-reconcile', SOURCE, { maxAttempts: 5, sleep: noSleep });
+    const to: ReportSender & { calls: number } = {
+      calls: 0,
+      send: async () => {
+        to.calls++;
+        deadline.abort();
+        throw httpError(503);
+      },
+    };
+    const reporter = new FailureReporter(to, { maxAttempts: 5, sleep: noSleep });
     expect(await reporter.report(['egress'], AT, deadline.signal)).toMatchObject({ ok: false, attempts: 1, error: expect.stringContaining('deadline reached') });
-    expect(lambda).toHaveReceivedCommandTimes(InvokeCommand, 1);
-
-    lambda.reset();
+    expect(to.calls).toBe(1);
     expect(await reporter.report(['egress'], AT, AbortSignal.abort())).toMatchObject({ ok: false, attempts: 0 });
-    expect(lambda).toHaveReceivedCommandTimes(InvokeCommand, 0);
+    expect(to.calls).toBe(1);
   });
 
-  it('survives a network error that is not an AWS error at all', async () => {
-    lambda.on(InvokeCommand).rejects(new TypeError('fetch failed'));
-    const reporter = new FailureReporter(new LambdaClient({ region: 'eu-west-1' }), 'natbeat-reconcile', SOURCE, { maxAttempts: 2, sleep: noSleep });
+  it('survives a network error', async () => {
+    const reporter = new FailureReporter(sender(new TypeError('fetch failed')), { maxAttempts: 2, sleep: noSleep });
     await expect(reporter.report(['egress'], AT, new AbortController().signal)).resolves.toMatchObject({ ok: false, attempts: 2, error: 'fetch failed' });
   });
 
-  it('survives an SDK that cannot be loaded', async () => {
-    const reporter = new FailureReporter(new LambdaClient({ region: 'eu-west-1' }), 'natbeat-reconcile', SOURCE, {
-      loadInvokeCommand: () => Promise.reject(new Error('module not found')),
-    });
-    await expect(reporter.report(['egress'], AT, new AbortController().signal)).resolves.toMatchObject({ ok: false, attempts: 0, error: expect.stringContaining('module not found') });
-  });
-
   it('applies the rule: due once per failure episode', () => {
-    const reporter = new FailureReporter(new LambdaClient({ region: 'eu-west-1' }), 'natbeat-reconcile', SOURCE);
+    const reporter = new FailureReporter(sender(undefined));
     expect([true, false, false, true, false].map((healthy) => reporter.due(healthy))).toEqual([false, true, false, false, true]);
   });
 });
 
-describe('Function: regionOfFunction', () => {
-  it('takes the region from a function ARN, else the fallback', () => {
-    expect(regionOfFunction('arn:aws:lambda:us-gov-west-1:123456789012:function:reconcile', 'eu-west-1')).toBe('us-gov-west-1');
-    expect(regionOfFunction('reconcile', 'eu-west-1')).toBe('eu-west-1');
+describe('Function: regionOfUrl', () => {
+  it('takes the region from a Function URL', () => {
+    expect(regionOfUrl('https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.us-gov-west-1.on.aws/')).toBe('us-gov-west-1');
+    expect(regionOfUrl('https://example.com/')).toBeUndefined();
   });
 });

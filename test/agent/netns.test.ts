@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEARTBEAT_METRIC, instanceDimensions, zoneDimensions } from '../../common/heartbeat';
-import { agentFailureReport } from '../../lambdas/core/events';
+import { readReportBody } from '../../lambdas/core/caller-identity';
 import { buildAgentBundle } from './helpers/build-agent';
-import { FakeLambda } from './helpers/fake-lambda';
+import { FakeIntake } from './helpers/fake-intake';
 import { startMoto, type MotoServer } from '../support/moto';
 import { UnixBridge } from './helpers/moto';
 import {
@@ -71,7 +71,7 @@ const BRIDGE_PORT = 4566;
  * needs Docker): the agent's failure reports are read back from it.
  */
 const LAMBDA_BRIDGE_PORT = 4567;
-const RECONCILE_FUNCTION = 'nbt-reconcile';
+const REPORT_URL = 'https://nbtintake0123456789.lambda-url.us-east-1.on.aws/';
 
 interface CliResult {
   code: number;
@@ -86,7 +86,7 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
   let server: ChildProcess | undefined;
   let moto: MotoServer | undefined;
   let bridge: UnixBridge | undefined;
-  let lambda: FakeLambda | undefined;
+  let intake: FakeIntake | undefined;
   let lambdaBridge: UnixBridge | undefined;
   let agent: ChildProcess | undefined;
   let agentLog = '';
@@ -157,8 +157,8 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
       moto = await startMoto();
       bridge = await UnixBridge.toTcp(Number(new URL(moto.endpoint).port));
       await waitForLine(topology.spawnIn(topology.nat, [process.execPath, '-e', bridge.namespaceSideScript(BRIDGE_PORT)]), 'bridging');
-      lambda = await FakeLambda.start();
-      lambdaBridge = await UnixBridge.toTcp(lambda.port);
+      intake = await FakeIntake.start('us-east-1');
+      lambdaBridge = await UnixBridge.toTcp(intake.port);
       await waitForLine(topology.spawnIn(topology.nat, [process.execPath, '-e', lambdaBridge.namespaceSideScript(LAMBDA_BRIDGE_PORT)]), 'bridging');
       cloudWatch = new CloudWatchClient({
         endpoint: moto.endpoint,
@@ -174,7 +174,7 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
     await topology.destroy();
     await bridge?.close();
     await lambdaBridge?.close();
-    await lambda?.stop();
+    await intake?.stop();
     await moto?.stop();
     cloudWatch?.destroy();
     if (bundleDir) await rm(bundleDir, { recursive: true, force: true });
@@ -255,8 +255,8 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
         NATBEAT_GROUP_NAME: GROUP,
         AWS_REGION: 'us-east-1',
         AWS_ENDPOINT_URL: `http://127.0.0.1:${BRIDGE_PORT}`,
-        AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${LAMBDA_BRIDGE_PORT}`,
-        NATBEAT_RECONCILE_FUNCTION: RECONCILE_FUNCTION,
+        AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${LAMBDA_BRIDGE_PORT}/`,
+        NATBEAT_REPORT_URL: REPORT_URL,
         AWS_ACCESS_KEY_ID: 'test',
         AWS_SECRET_ACCESS_KEY: 'test',
       });
@@ -329,7 +329,7 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
       it(`${fault.name}: check names ${fault.mustFail.join(' + ')}, run stops heartbeating and publishes 0, both recover`, async () => {
         await waitFor('a healthy heartbeat before the fault', async () => ((await heartbeats(new Date(Date.now() - 1500))).some((b) => b.max === 1) ? true : undefined));
         const injectedAt = Date.now();
-        const reportsBefore = lambda!.invokes.length;
+        const reportsBefore = intake!.reports.length;
         await fault.inject();
         try {
           const failed = await check();
@@ -341,12 +341,15 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
           await waitFor('an explicit failing heartbeat (0)', async () =>
             (await heartbeats(new Date(injectedAt))).some((b) => b.min === 0 && b.at >= Math.floor(injectedAt / 1000) * 1000) ? true : undefined,
           );
-          const report = await waitFor('a failure report', async () => lambda!.invokes[reportsBefore]);
-          expect(report).toMatchObject({ functionName: RECONCILE_FUNCTION, invocationType: 'Event' });
-          const { detail } = agentFailureReport.parse(report.payload);
-          expect(detail).toMatchObject({ instanceId: INSTANCE, groupName: GROUP, availabilityZone: ZONE });
-          expect(fault.mustFail.some((name) => detail.failedProbes?.includes(name))).toBe(true);
-          for (const name of fault.mustPass) expect(detail.failedProbes).not.toContain(name);
+          // Signed with the agent's credentials (the intake refuses anything else), naming no instance.
+          const report = await waitFor('a signed failure report', async () => intake!.reports[reportsBefore]);
+          expect(intake!.refused).toEqual([]);
+          const body = readReportBody({ body: JSON.stringify(report.body) });
+          expect(body).toMatchObject({ ok: true });
+          const failedProbes = body.ok ? body.failedProbes : [];
+          expect(JSON.stringify(report.body)).not.toContain(INSTANCE);
+          expect(fault.mustFail.some((name) => failedProbes.includes(name))).toBe(true);
+          for (const name of fault.mustPass) expect(failedProbes).not.toContain(name);
           // Let two more intervals pass: any healthy beat after fault + 2 intervals would be a miss.
           await new Promise((resolve) => setTimeout(resolve, 2 * INTERVAL_S * 1000));
           const lastHealthy = Math.max(0, ...(await heartbeats(new Date(injectedAt - 1000))).filter((b) => b.max === 1).map((b) => b.at));
@@ -362,7 +365,7 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
         );
         expect(agentLog).toContain('routing unhealthy');
         // One report for the whole episode (≥ 4 failing cycles); the next fault is a new episode.
-        expect(lambda!.invokes.length - reportsBefore).toBe(1);
+        expect(intake!.reports.length - reportsBefore).toBe(1);
       });
     }
 

@@ -1,4 +1,7 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatReport, runProbes } from '../../agent/probe-runner';
 import { CONNECT_HELPER_SCRIPT, NamespaceConnector, type Connector } from '../../agent/probes/connect-helper';
@@ -144,24 +147,27 @@ describe('Class: NamespaceConnector (helper run without a namespace, on loopback
   });
 
   it('kills a timed-out attempt by the pid the helper reported', async () => {
-    // Stand-in helper: announces a sleeping child as the attempt, never answers.
-    const connector = new NamespaceConnector(['bash', '-c', 'while read -r id h p; do sleep 30 & echo "$id pid $!"; done']);
+    // Stand-in helper: announces a sleeping child as the attempt (and leaves its pid in a file), never answers.
+    const dir = await mkdtemp(join(tmpdir(), 'natbeat-helper-'));
+    const pidFile = join(dir, 'pid');
+    const connector = new NamespaceConnector(['bash', '-c', `while read -r id h p; do sleep 30 & echo "$id pid $!"; echo $! > ${pidFile}; done`]);
     try {
-      const timeout = AbortSignal.timeout(300);
-      const pidSeen = new Promise<number>((resolve) => {
-        const original = process.kill;
-        process.kill = ((pid: number, signal?: string) => {
-          process.kill = original;
-          resolve(pid);
-          return original(pid, signal);
-        }) as typeof process.kill;
-      });
-      expect(await connector.connect('127.0.0.1', 1, timeout)).toEqual({ ok: false, detail: 'timed out' });
-      const pid = await pidSeen;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      const timeout = new AbortController();
+      const attempt = connector.connect('127.0.0.1', 1, timeout.signal);
+      // Time out only once the attempt is announced: a loaded machine may take a while to start bash.
+      let pid = NaN;
+      while (!(pid > 0)) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        pid = Number(await readFile(pidFile, 'utf8').catch(() => ''));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the pid line reaches the connector
+      timeout.abort();
+      expect(await attempt).toEqual({ ok: false, detail: 'timed out' });
+      await new Promise((resolve) => setTimeout(resolve, 100));
       expect(() => process.kill(pid, 0)).toThrow(); // gone
     } finally {
       connector.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
@@ -178,5 +184,68 @@ describe('Class: NamespaceConnector (helper run without a namespace, on loopback
   it('refuses anything but an IPv4 address', async () => {
     const connector = new NamespaceConnector(['false']);
     expect(await connector.connect('$(reboot)', 80, new AbortController().signal)).toEqual({ ok: false, detail: 'not an IPv4 address: $(reboot)' });
+  });
+});
+
+describe('Class: NamespaceConnector (protocol edge cases, stand-in helpers)', () => {
+  const signal = () => new AbortController().signal;
+
+  it('reports a failure without a reason as "connect failed", and ignores lines it did not ask for', async () => {
+    const connector = new NamespaceConnector(['bash', '-c', 'while read -r id h p; do echo "999 ok"; echo "x y"; echo "$id fail"; done']);
+    try {
+      expect(await connector.connect('127.0.0.1', 1, signal())).toEqual({ ok: false, detail: 'connect failed' });
+      expect(await connector.connect('127.0.0.1', 1, signal())).toEqual({ ok: false, detail: 'connect failed' });
+    } finally {
+      connector.close();
+    }
+  });
+
+  it('passes a multi-word reason on whole', async () => {
+    const connector = new NamespaceConnector(['bash', '-c', 'while read -r id h p; do echo "$id fail No route to host"; done']);
+    try {
+      expect(await connector.connect('127.0.0.1', 1, signal())).toEqual({ ok: false, detail: 'No route to host' });
+    } finally {
+      connector.close();
+    }
+  });
+
+  it('names the helper’s last error line when it dies, and starts a new one on the next request', async () => {
+    const connector = new NamespaceConnector(['bash', '-c', 'echo first >&2; echo "Cannot open network namespace" >&2; exit 1']);
+    expect(await connector.connect('127.0.0.1', 1, signal())).toEqual({ ok: false, detail: 'probe helper exited (code 1): Cannot open network namespace' });
+    expect(await connector.connect('127.0.0.1', 1, signal())).toEqual({ ok: false, detail: 'probe helper exited (code 1): Cannot open network namespace' });
+    connector.close();
+  });
+
+  it('says so when the helper cannot be started at all', async () => {
+    const connector = new NamespaceConnector(['/nonexistent/natbeat-helper']);
+    const result = await connector.connect('127.0.0.1', 1, signal());
+    expect(result.ok).toBe(false);
+    expect(result.detail).toMatch(/^probe helper failed to start \(spawn \/nonexistent\/natbeat-helper ENOENT\)/);
+    connector.close();
+  });
+
+  it('answers an already aborted request at once', async () => {
+    const connector = new NamespaceConnector(['bash', '-c', 'while read -r id h p; do sleep 5; echo "$id ok"; done']);
+    try {
+      expect(await connector.connect('127.0.0.1', 1, AbortSignal.abort())).toEqual({ ok: false, detail: 'timed out' });
+    } finally {
+      connector.close();
+    }
+  });
+
+  it('after close, starts a fresh helper for the next request', async () => {
+    const connector = new NamespaceConnector(['bash', '-c', 'while read -r id h p; do echo "$id ok"; done']);
+    expect(await connector.connect('127.0.0.1', 1, signal())).toEqual({ ok: true, detail: 'connected' });
+    connector.close();
+    expect(await connector.connect('127.0.0.1', 1, signal())).toEqual({ ok: true, detail: 'connected' });
+    connector.close();
+  });
+
+  it('runs the helper in the named namespace (one that does not exist fails the request)', async () => {
+    const connector = NamespaceConnector.forNamespace(`nbt-missing-${process.pid}`);
+    const result = await connector.connect('127.0.0.1', 1, signal());
+    expect(result.ok).toBe(false);
+    expect(result.detail).toMatch(/^probe helper (exited \(code \d+\)|failed to start)/);
+    connector.close();
   });
 });

@@ -34,6 +34,7 @@ export interface MockNat {
 
 export interface MockTable {
   id: string;
+  /** The AZ of its one subnet; empty: no subnet association. */
   az: string;
   /** A NAT id (routed by its ENI), another target id, or undefined for no default route. */
   to?: string;
@@ -51,7 +52,7 @@ export function mockWorld(nats: MockNat[], tables: MockTable[]) {
   const ec2 = mockClient(EC2Client);
   const autoScaling = mockClient(AutoScalingClient);
   const cloudWatch = mockClient(CloudWatchClient);
-  const azs = [...new Set([...nats.map((n) => n.az), ...tables.map((t) => t.az)])].sort();
+  const azs = [...new Set([...nats.map((n) => n.az), ...tables.flatMap((t) => (t.az ? [t.az] : []))])].sort();
 
   autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({
     AutoScalingGroups: [
@@ -103,7 +104,7 @@ export function mockWorld(nats: MockNat[], tables: MockTable[]) {
       return {
         RouteTableId: t.id,
         VpcId: VPC,
-        Associations: [{ RouteTableId: t.id, SubnetId: subnetOf(t.az, 'priv'), Main: false }],
+        Associations: t.az ? [{ RouteTableId: t.id, SubnetId: subnetOf(t.az, 'priv'), Main: false }] : [],
         Tags: [{ Key: 'network', Value: 'private' }],
         Routes: [
           { DestinationCidrBlock: '10.0.0.0/16', GatewayId: 'local', State: 'active' },

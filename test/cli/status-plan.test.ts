@@ -89,6 +89,22 @@ describe('Command: natbeat status', () => {
     expect(view.groups[0]!.zones[0]!.routeTables[0]).toMatchObject({ via: 'blackhole', outcome: { serving: 'none' } });
   });
 
+  it('reports a table with no subnet as served from any AZ, in a note, without an alert (exit 0)', async () => {
+    world = mockWorld([A, B], [...HEALTHY_TABLES, { id: 'rtb-0none', az: '', to: B.id }]);
+    const { code, view } = await statusJson();
+    expect(view.alerts).toEqual([]);
+    expect(code).toBe(0);
+    expect(view.notes).toEqual([expect.stringMatching(/rtb-0none has no subnet association: .*least-loaded healthy NAT of any AZ/)]);
+  });
+
+  it('alerts on a tagged table whose default route is someone else’s, naming the table and the target', async () => {
+    world = mockWorld([A, B], [...HEALTHY_TABLES, { id: 'rtb-0tgw', az: 'us-east-1a', to: 'nat-0theirs' }]);
+    const { code, view } = await statusJson();
+    expect(code).toBe(1);
+    expect(view.alerts).toEqual([expect.objectContaining({ kind: 'ForeignRoute', resourceIds: ['rtb-0tgw', 'nat-0theirs'] })]);
+    expectNothingChanged(world);
+  });
+
   it('flags a source/destination check that is still on', async () => {
     world = mockWorld([{ ...A, sourceDestCheck: true }, B], HEALTHY_TABLES);
     const io = captureIo();

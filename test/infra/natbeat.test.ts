@@ -84,9 +84,9 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
       expect(hook.HeartbeatTimeout as number).toBeGreaterThanOrEqual(30);
       expect(hook.HeartbeatTimeout as number).toBeLessThanOrEqual(7200);
     }
-    // The lifecycle rules and function exist before the first NAT waits in its launch hook.
+    // The lifecycle rules and the function they target exist before the first NAT waits in its launch hook.
     const dependsOn = group.DependsOn ?? [];
-    expect(dependsOn).toEqual(expect.arrayContaining([logicalId(stack.natBeat.lifecycleFunction)]));
+    expect(dependsOn).toEqual(expect.arrayContaining([logicalId(stack.natBeat.reconcileFunction)]));
     expect(dependsOn.filter((d) => resources[d]?.Type === 'AWS::Events::Rule')).toHaveLength(2);
   });
 
@@ -116,13 +116,14 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
     expect(userData).toContain('NATBEAT_PROBE_TARGET=');
   });
 
-  it('tells the agent which reconcile function to invoke on a failed probe: the one deployed', () => {
+  it('tells the agent the intake’s Function URL to report a failed probe to, and nothing of the reconcile function', () => {
     const [[, lt]] = ofType('AWS::EC2::LaunchTemplate') as [[string, Resource]];
     const userData = JSON.stringify(lt.Properties.LaunchTemplateData.UserData);
-    const deployedName = resources[logicalId(stack.natBeat.reconcileFunction)]!.Properties.FunctionName as string;
-    expect(deployedName).toBe(`${GROUP}-reconcile`);
-    expect(userData).toContain(`'NATBEAT_RECONCILE_FUNCTION=${deployedName}'`);
-    // A fixed name, not a reference: the NATs' launch template does not depend on the function.
+    const [[urlId, url]] = ofType('AWS::Lambda::Url') as [[string, Resource]];
+    expect(url.Properties).toMatchObject({ AuthType: 'AWS_IAM', TargetFunctionArn: { 'Fn::GetAtt': [logicalId(stack.natBeat.intakeFunction), 'Arn'] } });
+    expect(userData).toContain(`'NATBEAT_REPORT_URL=",`);
+    expect(userData).toContain(JSON.stringify({ 'Fn::GetAtt': [urlId, 'FunctionUrl'] }));
+    expect(userData).not.toContain('NATBEAT_RECONCILE_FUNCTION');
     expect(JSON.stringify(lt)).not.toContain(logicalId(stack.natBeat.reconcileFunction));
   });
 
@@ -142,9 +143,9 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
     expect(self[0]![1].Properties).toMatchObject({ IpProtocol: 'udp', FromPort: 4789, ToPort: 4789, GroupId: { 'Fn::GetAtt': [groups[0]![0], 'GroupId'] }, SourceSecurityGroupId: { 'Fn::GetAtt': [groups[0]![0], 'GroupId'] } });
   });
 
-  it('deploys both Lambdas as Node.js 22 arm64 ESM bundles with the controller settings', () => {
+  it('deploys the reconcile Lambda as a Node.js 22 arm64 ESM bundle with the controller settings', () => {
     assertCount('AWS::Lambda::Function', 2);
-    for (const fn of [stack.natBeat.reconcileFunction, stack.natBeat.lifecycleFunction]) {
+    for (const fn of [stack.natBeat.reconcileFunction]) {
       const props = resources[logicalId(fn)]!.Properties;
       expect(props).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
       const env = props.Environment.Variables as Record<string, string>;
@@ -166,8 +167,8 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
         expect([...Object.values(ENV), 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'NODE_OPTIONS']).toContain(name);
       }
     }
-    // Each writer is serialized; neither retries (the next reconcile finishes what a run left).
-    for (const fn of [stack.natBeat.reconcileFunction, stack.natBeat.lifecycleFunction]) {
+    // The one writer is serialized and does not retry (the next reconcile finishes what a run left).
+    for (const fn of [stack.natBeat.reconcileFunction]) {
       expect(resources[logicalId(fn)]!.Properties.ReservedConcurrentExecutions).toBe(1);
       template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
         FunctionName: { Ref: logicalId(fn) },
@@ -222,8 +223,8 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
     expect(names.some((n) => n.includes('ZoneSilent'))).toBe(false);
   });
 
-  it('sends the group’s lifecycle actions to the lifecycle Lambda', () => {
-    const lifecycleArn = { 'Fn::GetAtt': [logicalId(stack.natBeat.lifecycleFunction), 'Arn'] };
+  it('sends the group’s lifecycle actions to the reconcile Lambda: one serialized route writer', () => {
+    const lifecycleArn = { 'Fn::GetAtt': [logicalId(stack.natBeat.reconcileFunction), 'Arn'] };
     for (const [detailType, hook] of [
       ['EC2 Instance-launch Lifecycle Action', DEFAULT_CONFIG.launchHookName],
       ['EC2 Instance-terminate Lifecycle Action', DEFAULT_CONFIG.terminateHookName],
@@ -442,9 +443,9 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
       return policies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Record<string, Json>[]);
     };
 
-    it('lets the NAT publish metrics only in the NatBeat namespace, read only its package, invoke only reconcile', () => {
+    it('lets the NAT publish metrics only in the NatBeat namespace, read only its package, call only the intake', () => {
       const statements = natStatements();
-      expect(statements.map((s) => s.Action).flat().sort()).toEqual(['cloudwatch:PutMetricData', 'lambda:InvokeFunction', 's3:GetObject']);
+      expect(statements.map((s) => s.Action).flat().sort()).toEqual(['cloudwatch:PutMetricData', 'lambda:InvokeFunction', 'lambda:InvokeFunctionUrl', 's3:GetObject']);
       expect(statements.find((s) => s.Action === 'cloudwatch:PutMetricData')!.Condition).toEqual({
         StringEquals: { 'cloudwatch:namespace': HEARTBEAT_NAMESPACE },
       });
@@ -455,24 +456,50 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
       });
     });
 
-    it('lets the NAT invoke the reconcile function by its exact ARN, nothing else and no wildcard', () => {
+    it('lets the NAT call the intake’s URL (AWS_IAM only, through the URL only) and invoke nothing else', () => {
       const invoke = natStatements().filter((s) => ([] as string[]).concat(s.Action).some((a) => a.startsWith('lambda:')));
-      expect(invoke).toHaveLength(1);
-      expect(invoke[0]).toMatchObject({ Effect: 'Allow', Action: 'lambda:InvokeFunction', Sid: 'ReportFailureToReconcile' });
-      const resource = JSON.stringify(invoke[0]!.Resource);
-      expect(resource).not.toContain('*');
-      expect(resource).toContain(':lambda:us-east-1:');
-      // The ARN names the function natbeat deploys (not the lifecycle one, not a qualifier).
-      const deployedName = resources[logicalId(stack.natBeat.reconcileFunction)]!.Properties.FunctionName as string;
-      expect(resource.endsWith(`:function:${deployedName}"]]}`)).toBe(true);
-      expect(resources[logicalId(stack.natBeat.lifecycleFunction)]!.Properties.FunctionName).toBeUndefined();
+      const intakeArn = { 'Fn::GetAtt': [logicalId(stack.natBeat.intakeFunction), 'Arn'] };
+      expect(invoke).toEqual([
+        expect.objectContaining({ Effect: 'Allow', Action: 'lambda:InvokeFunctionUrl', Resource: intakeArn, Condition: { StringEquals: { 'lambda:FunctionUrlAuthType': 'AWS_IAM' } } }),
+        expect.objectContaining({ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: intakeArn, Condition: { Bool: { 'lambda:InvokedViaFunctionUrl': true } } }),
+      ]);
+      // The reconcile function is named nowhere in the NAT's policies.
+      const reconcile = logicalId(stack.natBeat.reconcileFunction);
+      const deployedName = resources[reconcile]!.Properties.FunctionName as string;
+      expect(JSON.stringify(natStatements())).not.toContain(reconcile);
+      expect(JSON.stringify(natStatements())).not.toContain(deployedName);
+    });
+
+    it('lets only the intake’s role and this stack’s rules invoke the reconcile function', () => {
+      const reconcile = logicalId(stack.natBeat.reconcileFunction);
+      const reconcileArn = { 'Fn::GetAtt': [reconcile, 'Arn'] };
+      const invokers = ofType('AWS::IAM::Policy')
+        .flatMap(([, p]) => (p.Properties.PolicyDocument.Statement as Record<string, Json>[]).map((s) => ({ s, roles: JSON.stringify(p.Properties.Roles) })))
+        .filter(({ s }) => ([] as string[]).concat(s.Action).includes('lambda:InvokeFunction') && JSON.stringify(s.Resource) === JSON.stringify(reconcileArn));
+      expect(invokers).toHaveLength(1);
+      expect(invokers[0]!.s.Sid).toBe('WakeReconcile');
+      expect(invokers[0]!.roles).toContain('IntakeRole');
+      const permissions = ofType('AWS::Lambda::Permission').filter(([, p]) => JSON.stringify(p.Properties.FunctionName).includes(reconcile));
+      expect(permissions.map(([, p]) => p.Properties.Principal)).toEqual(permissions.map(() => 'events.amazonaws.com'));
+      expect(permissions).toHaveLength(4);
+    });
+
+    it('gives the intake read-only membership checks and the reconcile wake-up, nothing more', () => {
+      const bySid = statementsBySid();
+      expect(bySid.get('CheckReporterIsAGroupMember')).toEqual([expect.objectContaining({ Action: 'autoscaling:DescribeAutoScalingInstances', Resource: '*' })]);
+      const intake = resources[logicalId(stack.natBeat.intakeFunction)]!.Properties;
+      expect(intake.Environment.Variables).toMatchObject({
+        NATBEAT_NAT_ROLE_ARN: { 'Fn::GetAtt': [logicalId(stack.natBeat.instanceRole), 'Arn'] },
+        NATBEAT_GROUP_NAMES: GROUP,
+      });
+      expect(intake.ReservedConcurrentExecutions).toBe(2);
     });
 
     it('scopes the controller’s writes to its group, tagged route tables and its own NATs', () => {
       const bySid = statementsBySid();
       const one = (sid: string) => {
         const list = bySid.get(sid) ?? [];
-        expect(list.map(() => sid)).toEqual([sid, sid]); // reconcile and lifecycle roles
+        expect(list.map(() => sid)).toEqual([sid]); // the reconcile role only
         return list[0]!;
       };
       expect(one('ObserveReadOnly').Resource).toBe('*');
@@ -498,7 +525,7 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
       for (const s of bySid.get('WriteOwnLogs') ?? []) {
         expect(s.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/Logs/), 'Arn'] });
       }
-      expect(bySid.get('WriteOwnLogs')).toHaveLength(2);
+      expect(bySid.get('WriteOwnLogs')).toHaveLength(2); // reconcile and intake
       expect(JSON.stringify(template.toJSON())).not.toContain('AWSLambdaBasicExecutionRole');
     });
   });

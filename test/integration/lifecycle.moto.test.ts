@@ -19,7 +19,6 @@ import {
 import { AllocateAddressCommand, DescribeAddressesCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AwsClients } from '../../lambdas/core/clients';
-import { createLifecycleHandler } from '../../lambdas/lifecycle/handler';
 import { createReconcileHandler } from '../../lambdas/reconcile/handler';
 import { recordCommands } from '../support/aws-mock';
 import { awsError } from '../support/fake-aws';
@@ -108,7 +107,7 @@ describe.skipIf(skip !== undefined)('Integration: lifecycle handler against moto
     expect(fresh.instanceId).not.toBe(natA.instanceId);
     hook.waiting.add(fresh.instanceId);
     const event = { ...launch, detail: { ...launch.detail, AutoScalingGroupName: fresh.groupName, EC2InstanceId: fresh.instanceId } };
-    const lifecycleAt = (seconds: number) => createLifecycleHandler(runtimeAt(seconds).runtime)(event, lambdaContext);
+    const lifecycleAt = (seconds: number) => createReconcileHandler(runtimeAt(seconds).runtime)(event, lambdaContext);
 
     // t=130, no heartbeat yet: prepared, but no route and the hook stays open.
     await putHeartbeats(clients, [natB, natC], at(128), at(128));

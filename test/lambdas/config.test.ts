@@ -18,7 +18,7 @@ describe('Function: loadConfig', () => {
       [ENV.failbackHeartbeats]: '1',
       [ENV.maxUnhealthyShare]: '0.34',
       [ENV.launchProofTimeoutSeconds]: '900',
-      [ENV.elasticIps]: 'nat-asg/us-east-1a=eipalloc-0a1b,us-east-1b=eipalloc-0c2d',
+      [ENV.elasticIps]: 'nat-asg/us-east-1a=eipalloc-0a1b,b/us-east-1b=eipalloc-0c2d',
       [ENV.dryRun]: 'TRUE',
       [ENV.maxAttempts]: '3',
     });
@@ -32,7 +32,7 @@ describe('Function: loadConfig', () => {
       failbackHeartbeats: 1,
       maxUnhealthyShare: 0.34,
       launchProofTimeoutSeconds: 900,
-      elasticIps: { 'nat-asg/us-east-1a': 'eipalloc-0a1b', '*/us-east-1b': 'eipalloc-0c2d' },
+      elasticIps: { 'nat-asg/us-east-1a': 'eipalloc-0a1b', 'b/us-east-1b': 'eipalloc-0c2d' },
       dryRun: true,
       maxAttempts: 3,
     });

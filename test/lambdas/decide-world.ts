@@ -4,7 +4,7 @@
  */
 import { DEFAULT_CONFIG } from '../../lambdas/core/config';
 import type { DecideConfig } from '../../lambdas/core/decide';
-import type { HeartbeatSample, ManagedGroup, NatInstance, PrivateRouteTable, Snapshot } from '../../lambdas/core/types';
+import type { HeartbeatSample, ManagedGroup, NatInstance, Plan, PrivateRouteTable, Snapshot } from '../../lambdas/core/types';
 
 export const NOW = new Date('2026-06-01T12:00:00Z');
 export const at = (secondsFromNow: number) => new Date(NOW.getTime() + secondsFromNow * 1000);
@@ -108,3 +108,11 @@ export function healthyThreeAz(overrides: Partial<Record<'a' | 'b' | 'c', Partia
   const tables = (['a', 'b', 'c'] as const).map((z) => ({ id: `rtb-${z}`, azs: [`us-east-1${z}`], to: `i-${z}1` }));
   return { nats, tables };
 }
+
+/** What a plan does, in the few shapes the tests compare. */
+export const kinds = (plan: Plan) => plan.actions.map((a) => a.kind);
+export const routesSet = (plan: Plan) =>
+  Object.fromEntries(plan.actions.flatMap((a) => (a.kind === 'SetRoute' ? [[a.routeTableId, a.instanceId] as const] : [])));
+export const marked = (plan: Plan) => plan.actions.flatMap((a) => (a.kind === 'SetUnhealthy' ? [a.instanceId] : []));
+export const verdictOf = (plan: Plan, id: string) => plan.nats.find((n) => n.instanceId === id)?.verdict;
+export const alertKinds = (plan: Plan) => plan.alerts.map((a) => a.kind);

@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decide, heartbeatLookbackSeconds } from '../../lambdas/core/decide';
-import type { Action, Plan } from '../../lambdas/core/types';
-import { CONFIG, NOW, at, beats, eni, healthyThreeAz, world, type NatSpec, type TableSpec } from './decide-world';
-
-const kinds = (plan: Plan) => plan.actions.map((a) => a.kind);
-const routesSet = (plan: Plan) =>
-  Object.fromEntries(
-    plan.actions.flatMap((a) => (a.kind === 'SetRoute' ? [[a.routeTableId, a.instanceId] as const] : [])),
-  );
-const marked = (plan: Plan) => plan.actions.flatMap((a) => (a.kind === 'SetUnhealthy' ? [a.instanceId] : []));
-const verdictOf = (plan: Plan, id: string) => plan.nats.find((n) => n.instanceId === id)?.verdict;
+import type { Action } from '../../lambdas/core/types';
+import { CONFIG, NOW, at, beats, eni, healthyThreeAz, kinds, marked, routesSet, verdictOf, world, type NatSpec, type TableSpec } from './decide-world';
 
 describe('Function: decide', () => {
   it('does nothing when every zone is served by its own healthy NAT', () => {
@@ -95,9 +87,10 @@ describe('Function: decide', () => {
       ]);
     });
 
+    // A target that is not a NAT of this deployment is left alone: decide-ownership.test.ts.
     it.each([
       { name: 'a blackhole', table: { id: 'rtb-a', azs: ['us-east-1a'], to: 'i-gone', blackhole: true } },
-      { name: 'a target that is not a natbeat NAT', table: { id: 'rtb-a', azs: ['us-east-1a'], to: 'nat-0123' } },
+      { name: 'a blackholed NAT gateway', table: { id: 'rtb-a', azs: ['us-east-1a'], to: 'nat-0123', blackhole: true } },
     ])('replaces $name, never deleting the route', ({ table }) => {
       const { nats } = healthyThreeAz();
       const plan = decide(world(nats, [table]), CONFIG, NOW);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createLifecycleHandler } from '../../lambdas/lifecycle/handler';
+import { createReconcileHandler } from '../../lambdas/reconcile/handler';
 import { mockFakeAws, plainClients } from '../support/aws-mock';
 import type { FakeAws, FakeNat } from '../support/fake-aws';
 import { buildFleet, hexId, type Fleet } from '../support/fleet';
@@ -10,7 +10,6 @@ import testNotification from '../fixtures/events/test-notification.json';
 import unknownDetailType from '../fixtures/events/unknown-detail-type.json';
 import badInstanceId from '../fixtures/events/malformed-lifecycle-bad-instance-id.json';
 import noDetail from '../fixtures/events/malformed-lifecycle-no-detail.json';
-import scheduled from '../fixtures/events/scheduled.json';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
 const GROUP = 'natbeat-0000';
@@ -49,17 +48,19 @@ function addLaunching(fake: FakeAws, overrides: Partial<FakeNat> = {}): FakeNat 
   return nat;
 }
 
+/** The reconcile function, which lifecycle actions are routed to; `later()` moves its clock on 30 s (a later delivery). */
 function handlerFor(fleet: Fleet, config: Parameters<typeof testRuntime>[0]['config'] = {}) {
   const mocks = mockFakeAws(fleet.fake);
   restorers.push(mocks.restore);
-  const t = testRuntime({ clients: plainClients, now: NOW, config });
-  return { ...t, handler: createLifecycleHandler(t.runtime) };
+  let now = NOW.getTime();
+  const t = testRuntime({ clients: plainClients, now: () => new Date(now), config });
+  return { ...t, handler: createReconcileHandler(t.runtime), later: () => (now += 30_000) };
 }
 
 const mutating = (fake: FakeAws) => fake.mutatingCalls().map((c) => c.command.replace(/Command$/, ''));
 const tableOf = (fleet: Fleet, az: 'a' | 'b' | 'c') => fleet.tablesByGroup.get(GROUP)!['abc'.indexOf(az)]!;
 
-describe('Function: lifecycle handler (mocked AWS)', () => {
+describe('Function: reconcile handler, lifecycle actions (mocked AWS)', () => {
   afterEach(() => {
     restorers.splice(0).forEach((restore) => restore());
     vi.restoreAllMocks();
@@ -119,9 +120,10 @@ describe('Function: lifecycle handler (mocked AWS)', () => {
       const fleet = deployment();
       addLaunching(fleet.fake, { sourceDestCheck: false });
       fleet.fake.beat(LAUNCHING, new Date(NOW.getTime() - 3000));
-      const { handler } = handlerFor(fleet);
+      const { handler, later } = handlerFor(fleet);
       expect((await handler(launch, lambdaContext)).status).toBe('handled');
       const before = fleet.fake.mutatingCalls().length;
+      later();
       const again = await handler(launch, lambdaContext);
       expect(fleet.fake.mutatingCalls()).toHaveLength(before);
       expect(again.status).toBe('handled');
@@ -171,21 +173,23 @@ describe('Function: lifecycle handler (mocked AWS)', () => {
     it('the same terminate event twice: the second finds nothing to hand over', async () => {
       const fleet = deployment();
       fleet.fake.nats.get(LEAVING)!.lifecycleState = 'Terminating:Wait';
-      const { handler } = handlerFor(fleet);
+      const { handler, later } = handlerFor(fleet);
       expect((await handler(terminate, lambdaContext)).status).toBe('handled');
       const before = fleet.fake.mutatingCalls().length;
+      later();
       const again = await handler(terminate, lambdaContext);
-      expect(again).toEqual({ status: 'handled', message: `${LEAVING} is Terminating:Proceed: nothing to hand over` });
+      expect(again).toEqual({ status: 'handled', message: `${LEAVING} is Terminating:Proceed: nothing to hand over`, actions: [] });
       expect(fleet.fake.mutatingCalls()).toHaveLength(before);
     });
 
     it('a terminate before its launch was handled: CONTINUE the terminate; the late launch event routes nothing to it', async () => {
       const fleet = deployment();
       addLaunching(fleet.fake, { lifecycleState: 'Terminating:Wait', sourceDestCheck: false });
-      const { handler } = handlerFor(fleet);
+      const { handler, later } = handlerFor(fleet);
       const leaving = await handler({ ...terminate, detail: { ...terminate.detail, EC2InstanceId: LAUNCHING } }, lambdaContext);
       expect(leaving.status).toBe('handled');
       expect(mutating(fleet.fake)).toEqual(['CompleteLifecycleAction']);
+      later();
       const late = await handler(launch, lambdaContext);
       expect(late.status).toBe('handled');
       expect(mutating(fleet.fake)).toEqual(['CompleteLifecycleAction']);
@@ -197,7 +201,7 @@ describe('Function: lifecycle handler (mocked AWS)', () => {
       const { handler } = handlerFor(fleet);
       const gone = hexId('i', 0xdead);
       const response = await handler({ ...terminate, detail: { ...terminate.detail, EC2InstanceId: gone } }, lambdaContext);
-      expect(response).toEqual({ status: 'handled', message: `${gone} is no longer in ${GROUP} (already gone or finished): nothing to do` });
+      expect(response).toEqual({ status: 'handled', message: `${gone} is no longer in ${GROUP} (already gone or finished): nothing to do`, actions: [] });
       expect(mutating(fleet.fake)).toEqual([]);
     });
   });
@@ -207,18 +211,17 @@ describe('Function: lifecycle handler (mocked AWS)', () => {
       const fleet = deployment();
       const { handler } = handlerFor(fleet);
       const response = await handler({ ...terminate, detail: { ...terminate.detail, AutoScalingGroupName: 'web-asg' } }, lambdaContext);
-      expect(response).toEqual({ status: 'ignored', message: 'group web-asg is not managed by natbeat (or could not be read)' });
+      expect(response).toEqual({ status: 'ignored', message: 'group web-asg is not managed by natbeat (or could not be read)', actions: [] });
       expect(mutating(fleet.fake)).toEqual([]);
     });
 
     it.each([
       ['the Auto Scaling test notification', testNotification, /^test notification$/],
-      ['an unknown detail-type', unknownDetailType, /^not an Auto Scaling lifecycle action: detail-type: /],
-      ['an instance id that is not one', badInstanceId, /^not an Auto Scaling lifecycle action: detail\.EC2InstanceId: must be an instance id/],
-      ['a lifecycle event without detail', noDetail, /^not an Auto Scaling lifecycle action: detail: /],
-      ['a scheduled event', scheduled, /^not an Auto Scaling lifecycle action: /],
+      ['an unknown detail-type', unknownDetailType, /^not a schedule, alarm, lifecycle action, verified self-report or reconcile request: /],
+      ['an instance id that is not one', badInstanceId, /^not a schedule, alarm, lifecycle action, verified self-report or reconcile request: .*must be an instance id/],
+      ['a lifecycle event without detail', noDetail, /^not a schedule, alarm, lifecycle action, verified self-report or reconcile request: /],
       ['a foreign hook name', { ...launch, detail: { ...launch.detail, LifecycleHookName: 'someone-elses-hook' } }, /^hook someone-elses-hook is not natbeat's launch hook \(natbeat-launch\)$/],
-      ['null', null, /^not an Auto Scaling lifecycle action: /],
+      ['null', null, /^not a schedule, alarm, lifecycle action, verified self-report or reconcile request: /],
     ])('%s: ignored with a reason, no AWS call', async (_name, event, reason) => {
       const fleet = deployment();
       const { handler, logs } = handlerFor(fleet);

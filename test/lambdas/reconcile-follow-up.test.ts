@@ -153,7 +153,7 @@ describe('Function: reconcile handler follow-up', () => {
   });
 });
 
-describe('Function: reconcile handler, agent failure report', () => {
+describe('Function: reconcile handler, verified self-report (from the intake)', () => {
   beforeEach(() => {
     vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
     ec2.reset();
@@ -162,9 +162,10 @@ describe('Function: reconcile handler, agent failure report', () => {
   });
 
   const report = (instanceId: string) => ({
-    source: 'natbeat.agent',
-    'detail-type': 'NAT Failure Report',
-    detail: { instanceId, groupName: 'nat', availabilityZone: 'us-east-1a', failedProbes: ['forward-path'] },
+    source: 'natbeat.intake',
+    'detail-type': 'Verified NAT Self-Report',
+    time: new Date(T0).toISOString(),
+    detail: { instanceId, groupName: 'nat', availabilityZone: 'us-east-1a', failedProbes: ['forward-path'], callerArn: `arn:aws:sts::123456789012:assumed-role/nat-role/${instanceId}` },
   });
 
   /** Both NATs beat every 10 s; i-a1 publishes a 0 at T0, visible in CloudWatch from T0 + visibleAfterMs. */
@@ -206,7 +207,7 @@ describe('Function: reconcile handler, agent failure report', () => {
     expect(ec2).not.toHaveReceivedCommand(ReplaceRouteCommand);
   });
 
-  it('does not wait for an instance it does not manage, and trusts nothing in the report', async () => {
+  it('does not wait for an instance it does not manage', async () => {
     const clock = { now: T0 + 500 };
     const sleeps: number[] = [];
     reportingWorld(clock, Number.POSITIVE_INFINITY);

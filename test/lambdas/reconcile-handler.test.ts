@@ -12,7 +12,6 @@ import { lambdaContext, testRuntime, type TestRuntimeOptions } from '../support/
 import alarm from '../fixtures/events/alarm-state-change.json';
 import malformedAlarm from '../fixtures/events/malformed-alarm-state.json';
 import scheduled from '../fixtures/events/scheduled.json';
-import launch from '../fixtures/events/launch.json';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
 
@@ -221,14 +220,15 @@ describe('Function: reconcile handler (mocked AWS)', () => {
       ['an empty object', {}],
       ['a string', 'reconcile please'],
       ['an alarm with an unknown state', malformedAlarm],
-      ['a lifecycle event (sent to the wrong function)', launch],
+      ['a NAT’s own unverified failure report (it may no longer invoke this function)', { source: 'natbeat.agent', 'detail-type': 'NAT Failure Report', detail: { instanceId: 'i-0abc' } }],
+      ['a self-report not from the intake (no time, no caller)', { source: 'natbeat.intake', 'detail-type': 'Verified NAT Self-Report', detail: { instanceId: 'i-0abc' } }],
       ['a schedule with the wrong detail-type', { ...scheduled, 'detail-type': 'Scheduled Events' }],
     ])('ignores %s with a logged reason and no AWS call', async (_name, event) => {
       const fleet = buildFleet({ now: NOW, groups: 1, nats: 3, silent: 1 });
       const { handler, logs } = handlerFor(fleet);
       const response = await handler(event, lambdaContext);
       expect(response.status).toBe('ignored');
-      expect(response.message).toMatch(/^not a schedule, alarm or reconcile request: .+/);
+      expect(response.message).toMatch(/^not a schedule, alarm, lifecycle action, verified self-report or reconcile request: .+/);
       expect(logs.filter((l) => l.level === 'warn')).toEqual([
         { level: 'warn', message: 'event ignored', extra: { reason: response.message } },
       ]);

@@ -21,6 +21,8 @@ export interface FakeNat {
   ec2State?: string;
   launchTime: Date;
   sourceDestCheck: boolean;
+  /** Instance tags (Auto Scaling's `aws:autoscaling:groupName`, …). */
+  tags?: Record<string, string>;
 }
 
 export interface FakeGroup {
@@ -36,6 +38,8 @@ export interface FakeRoute {
   InstanceId?: string;
   NatGatewayId?: string;
   GatewayId?: string;
+  TransitGatewayId?: string;
+  VpcPeeringConnectionId?: string;
   State?: string;
 }
 
@@ -201,6 +205,7 @@ export class FakeAws {
             SourceDestCheck: n.sourceDestCheck,
             Placement: { AvailabilityZone: n.availabilityZone },
             NetworkInterfaces: [{ NetworkInterfaceId: n.networkInterfaceId, Attachment: { DeviceIndex: 0 } }],
+            Tags: Object.entries(n.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
           },
         ];
       });

@@ -1,0 +1,28 @@
+/** The intake's settings, from its environment (the construct sets them). */
+import { identityFromRoleArn, type IntakeIdentity } from '../core/caller-identity';
+
+export const INTAKE_ENV = {
+  natRoleArn: 'NATBEAT_NAT_ROLE_ARN',
+  reconcileFunction: 'NATBEAT_RECONCILE_FUNCTION',
+  groupNames: 'NATBEAT_GROUP_NAMES',
+} as const;
+
+export interface IntakeSettings {
+  identity: IntakeIdentity;
+  reconcileFunction: string;
+  groupNames: string[];
+}
+
+export function intakeSettings(env: Record<string, string | undefined>): IntakeSettings | Error {
+  const roleArn = env[INTAKE_ENV.natRoleArn] ?? '';
+  const identity = identityFromRoleArn(roleArn);
+  const reconcileFunction = (env[INTAKE_ENV.reconcileFunction] ?? '').trim();
+  const groupNames = (env[INTAKE_ENV.groupNames] ?? '').split(',').map((g) => g.trim()).filter(Boolean);
+  const problems = [
+    ...(identity ? [] : [`${INTAKE_ENV.natRoleArn}=${JSON.stringify(roleArn)}: must be an IAM role ARN`]),
+    ...(reconcileFunction ? [] : [`${INTAKE_ENV.reconcileFunction}: must name the reconcile function`]),
+    ...(groupNames.length > 0 ? [] : [`${INTAKE_ENV.groupNames}: must list the managed groups`]),
+  ];
+  if (problems.length > 0 || !identity) return new Error(`Invalid intake configuration: ${problems.join('; ')}`);
+  return { identity, reconcileFunction, groupNames };
+}

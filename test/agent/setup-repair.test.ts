@@ -1,0 +1,165 @@
+/**
+ * setup repairs whatever part of the NAT configuration is wrong, and only that part: a table of
+ * broken hosts and the exact commands setup must run on each.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseCidr, type Ipv4Cidr } from '../../agent/cidr';
+import { CommandError } from '../../agent/errors';
+import { masqueradeSources, renderNftTable, resolveEgressInterface, setupNat, type SetupPlan } from '../../agent/setup';
+import { fakeHost } from './helpers/fake-host';
+
+const cidr = (text: string) => parseCidr(text) as Ipv4Cidr;
+const PLAN: SetupPlan = {
+  egressInterface: 'ens5',
+  vpcCidrs: [cidr('10.0.0.0/16')],
+  probeNamespace: 'natbeat-probe',
+  probeCidr: cidr('169.254.100.0/30'),
+};
+const NS = PLAN.probeNamespace;
+
+/** A host setup configured once, ready to be broken. */
+async function configuredHost() {
+  const host = fakeHost();
+  await setupNat(host.system, PLAN);
+  host.state.mutations.length = 0;
+  return host;
+}
+type Host = Awaited<ReturnType<typeof configuredHost>>;
+const probeLinks = (host: Host) => host.state.namespaces.get(NS)!;
+/** The commands that build the veth pair and its route from nothing. */
+const NEW_PAIR = [
+  `ip link add natbeat-host type veth peer name natbeat-probe netns ${NS}`,
+  'ip addr add 169.254.100.1/30 dev natbeat-host',
+  'ip link set natbeat-host up',
+  `ip -n ${NS} addr add 169.254.100.2/30 dev natbeat-probe`,
+  `ip -n ${NS} link set natbeat-probe up`,
+  `ip -n ${NS} route replace default via 169.254.100.1 dev natbeat-probe`,
+];
+
+describe('Function: setupNat repairs only what is broken', () => {
+  it.each([
+    {
+      name: 'the probe end of the veth pair is gone (half a pair): the pair is rebuilt',
+      breakIt: (h: Host) => {
+        probeLinks(h).delete('natbeat-probe');
+        h.state.routes.delete(NS); // the kernel drops the routes of a device that is gone
+      },
+      mutations: ['ip link del natbeat-host', ...NEW_PAIR],
+    },
+    {
+      name: 'the host end is gone: the pair is created without deleting anything',
+      breakIt: (h: Host) => {
+        h.state.host.delete('natbeat-host');
+        probeLinks(h).delete('natbeat-probe');
+        h.state.routes.delete(NS);
+      },
+      mutations: NEW_PAIR,
+    },
+    {
+      name: 'the host end has a wrong address: flushed and set',
+      breakIt: (h: Host) => (h.state.host.get('natbeat-host')!.addresses = ['169.254.100.5/30']),
+      mutations: ['ip addr flush dev natbeat-host', 'ip addr add 169.254.100.1/30 dev natbeat-host'],
+    },
+    {
+      name: 'the host end has an extra address: flushed and set',
+      breakIt: (h: Host) => h.state.host.get('natbeat-host')!.addresses.push('10.9.9.9/24'),
+      mutations: ['ip addr flush dev natbeat-host', 'ip addr add 169.254.100.1/30 dev natbeat-host'],
+    },
+    {
+      name: 'the host end has no address: set, nothing flushed',
+      breakIt: (h: Host) => (h.state.host.get('natbeat-host')!.addresses = []),
+      mutations: ['ip addr add 169.254.100.1/30 dev natbeat-host'],
+    },
+    {
+      name: 'the probe end has a wrong address: flushed and set',
+      breakIt: (h: Host) => (probeLinks(h).get('natbeat-probe')!.addresses = ['169.254.100.1/30']),
+      mutations: [`ip -n ${NS} addr flush dev natbeat-probe`, `ip -n ${NS} addr add 169.254.100.2/30 dev natbeat-probe`],
+    },
+    {
+      name: 'the probe end has no address: set, nothing flushed',
+      breakIt: (h: Host) => (probeLinks(h).get('natbeat-probe')!.addresses = []),
+      mutations: [`ip -n ${NS} addr add 169.254.100.2/30 dev natbeat-probe`],
+    },
+    { name: 'the host end is down', breakIt: (h: Host) => (h.state.host.get('natbeat-host')!.up = false), mutations: ['ip link set natbeat-host up'] },
+    { name: 'the probe end is down', breakIt: (h: Host) => (probeLinks(h).get('natbeat-probe')!.up = false), mutations: [`ip -n ${NS} link set natbeat-probe up`] },
+    { name: 'the namespace’s loopback is down', breakIt: (h: Host) => (probeLinks(h).get('lo')!.up = false), mutations: [`ip -n ${NS} link set lo up`] },
+    ...[
+      { what: 'is missing', routes: [] },
+      { what: 'goes via another gateway', routes: [{ gateway: '169.254.100.5', dev: 'natbeat-probe' }] },
+      { what: 'leaves by another device', routes: [{ gateway: '169.254.100.1', dev: 'eth0' }] },
+      { what: 'is not the only one', routes: [{ gateway: '169.254.100.1', dev: 'natbeat-probe' }, { gateway: '169.254.100.6', dev: 'natbeat-probe' }] },
+      { what: 'is not a default route', routes: [{ gateway: '169.254.100.1', dev: 'natbeat-probe', dst: '10.0.0.0/8' }] },
+    ].map(({ what, routes }) => ({
+      name: `the namespace’s default route ${what}: replaced`,
+      breakIt: (h: Host) => h.state.routes.set(NS, routes),
+      mutations: [`ip -n ${NS} route replace default via 169.254.100.1 dev natbeat-probe`],
+    })),
+    { name: 'IP forwarding is off', breakIt: (h: Host) => h.state.files.set('/proc/sys/net/ipv4/ip_forward', '0\n'), mutations: ['write /proc/sys/net/ipv4/ip_forward'] },
+    { name: 'the nft table is gone', breakIt: (h: Host) => (h.state.table = undefined), mutations: ['nft -f -'] },
+  ])('$name', async ({ breakIt, mutations }) => {
+    const host = await configuredHost();
+    const fresh = structuredClone({ ...host.state, mutations: [] });
+    breakIt(host);
+    const { changes } = await setupNat(host.system, PLAN);
+    expect(host.state.mutations).toEqual(mutations);
+    expect(changes).toHaveLength(mutations.length);
+    // Repaired: the host is as a fresh setup left it.
+    expect({ ...host.state, mutations: [] }).toEqual(fresh);
+  });
+
+  it('says what it changed, one line per change', async () => {
+    const host = await configuredHost();
+    host.state.files.set('/proc/sys/net/ipv4/ip_forward', '0\n');
+    host.state.host.get('natbeat-host')!.addresses = ['169.254.100.5/30'];
+    probeLinks(host).get('natbeat-probe')!.up = false;
+    host.state.routes.set(NS, []);
+    expect((await setupNat(host.system, PLAN)).changes).toEqual([
+      '/proc/sys/net/ipv4/ip_forward: 0 → 1',
+      'addresses of natbeat-host flushed',
+      'natbeat-host address 169.254.100.1/30',
+      `${NS}/natbeat-probe up`,
+      `${NS} default route via 169.254.100.1`,
+    ]);
+  });
+});
+
+describe('Function: setupNat fails clearly', () => {
+  it.each([
+    { name: 'a sysctl that cannot be written', fault: 'write', message: 'cannot write /proc/sys/net/ipv4/ip_forward: read-only file system' },
+    { name: 'an ip command that fails', fault: 'ip', message: `network namespace ${NS} created failed: ip netns add exited 1: permission denied` },
+  ])('$name', async ({ fault, message }) => {
+    const { system } = fakeHost();
+    if (fault === 'write') {
+      system.writeFile = async () => Promise.reject(new Error('read-only file system'));
+    } else {
+      const exec = system.exec;
+      system.exec = (file, args, options) =>
+        args[0] === 'netns' && args[1] === 'add' ? Promise.reject(new CommandError('ip netns add exited 1: permission denied', 'ip', 1, '')) : exec(file, args, options);
+    }
+    await expect(setupNat(system, PLAN)).rejects.toThrow(message);
+  });
+});
+
+describe('Function: masqueradeSources and renderNftTable', () => {
+  it('sorts by network, then by prefix length, and drops duplicates', () => {
+    const plan = { vpcCidrs: [cidr('10.1.0.0/16'), cidr('10.0.0.0/16'), cidr('10.0.0.0/8'), cidr('10.1.0.0/16')], probeCidr: cidr('169.254.100.0/30') };
+    expect(masqueradeSources(plan)).toEqual(['10.0.0.0/8', '10.0.0.0/16', '10.1.0.0/16', '169.254.100.0/30']);
+  });
+
+  it('writes a single source without a set', () => {
+    const plan = { egressInterface: 'ens5', vpcCidrs: [cidr('169.254.100.0/30')], probeCidr: cidr('169.254.100.0/30') };
+    expect(renderNftTable(plan)).toContain('\t\toifname "ens5" ip saddr 169.254.100.0/30 masquerade\n');
+  });
+});
+
+describe('Function: resolveEgressInterface', () => {
+  it('takes the first of several default routes', async () => {
+    const { state, system } = fakeHost();
+    state.routes.set('', [
+      { gateway: '10.0.0.1', dev: 'ens6' },
+      { gateway: '10.0.0.1', dev: 'ens5' },
+    ]);
+    expect(await resolveEgressInterface(system, undefined)).toBe('ens6');
+    expect(await resolveEgressInterface(system, '')).toBe('ens6');
+  });
+});
