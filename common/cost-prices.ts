@@ -59,6 +59,7 @@ export const FREE_RESOURCE_TYPES: Record<string, string> = {
   'AWS::IAM::Policy': 'IAM is free',
   'AWS::IAM::InstanceProfile': 'IAM is free',
   'AWS::EC2::SecurityGroup': 'security groups are free',
+  'AWS::EC2::SecurityGroupIngress': 'security group rules are free (the NATs\' own VXLAN rule for connection handover)',
   'AWS::EC2::LaunchTemplate': 'launch templates are free; the instances are billed (NAT instances)',
   'AWS::Lambda::Permission': 'resource policies are free',
   'AWS::Lambda::EventInvokeConfig': 'async invoke settings are free',

@@ -152,6 +152,8 @@ export function controllerEnvironment(s: Settings, dryRun: boolean): Record<stri
     [ENV.elasticIps]: elasticIps,
     [ENV.elasticIpTagPrefix]: DEFAULT_CONFIG.elasticIpTagPrefix,
     [ENV.dryRun]: String(dryRun),
+    [ENV.handoverDrainSeconds]: String(s.handoverDrainSeconds),
+    [ENV.handoverLeadSeconds]: String(DEFAULT_CONFIG.handoverLeadSeconds),
     [ENV.maxAttempts]: String(DEFAULT_CONFIG.maxAttempts),
     POWERTOOLS_SERVICE_NAME: controllerServiceName(s.groupName),
     POWERTOOLS_METRICS_NAMESPACE: CONTROLLER_NAMESPACE,

@@ -10,6 +10,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { DEFAULT_CONFIG } from '../../lambdas/core/config';
 import { FLAGS as AGENT_FLAGS } from '../../agent/config';
+import { HANDOVER_TUNNEL_PORT } from '../../common/handover';
 import { AGENT_BUNDLE_FILE, AGENT_INSTALL_FILE, AgentAsset } from './agent-asset';
 import { GROUP_TAG_KEY, MANAGED_TAG_VALUE, type NatBeatProps, type Settings } from './settings';
 
@@ -47,9 +48,19 @@ export function createNatGroup(scope: Construct, props: NatGroupProps): NatGroup
     description: 'natbeat NAT instances: traffic from the VPC to forward; no SSH from outside',
     allowAllOutbound: true,
   });
-  props.allowedCidrs.forEach((cidr) => {
-    securityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.allTraffic(), 'Traffic to forward from the private ranges');
-  });
+  if (settings.handoverDrainSeconds > 0) {
+    // VXLAN carries flows handed back to the NAT they left; only the deployment's own NATs may send
+    // it, so the private ranges get every port but that one (TCP, UDP, ICMP: what a NAT forwards).
+    const ports = [ec2.Port.allTcp(), ec2.Port.udpRange(0, HANDOVER_TUNNEL_PORT - 1), ec2.Port.udpRange(HANDOVER_TUNNEL_PORT + 1, 65535), ec2.Port.allIcmp()];
+    props.allowedCidrs.forEach((cidr) => {
+      for (const port of ports) securityGroup.addIngressRule(ec2.Peer.ipv4(cidr), port, 'Traffic to forward from the private ranges');
+    });
+    securityGroup.addIngressRule(securityGroup, ec2.Port.udp(HANDOVER_TUNNEL_PORT), 'VXLAN: flows handed back by the deployment\'s own NATs');
+  } else {
+    props.allowedCidrs.forEach((cidr) => {
+      securityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.allTraffic(), 'Traffic to forward from the private ranges');
+    });
+  }
   Validations.of(securityGroup).acknowledge({
     id: 'AwsSolutions-EC23',
     reason: 'Ingress is only from the VPC CIDR block or from allowedCidrs, which the construct rejects unless they are private ranges (or allowNonPrivateCidrs is set); cdk-nag cannot evaluate the default because it is a CloudFormation reference (GetAtt of the VPC), so the rule errors instead of passing.',
@@ -210,6 +221,7 @@ function agentUserData(agentAsset: AgentAsset, props: NatGroupProps): ec2.UserDa
     [AGENT_FLAGS.interval.env]: String(settings.probeIntervalSeconds),
     [AGENT_FLAGS.region.env]: Aws.REGION,
     [AGENT_FLAGS['report-url'].env]: props.reportUrl,
+    ...(settings.handoverDrainSeconds > 0 ? {} : { [AGENT_FLAGS['no-handover'].env]: 'true' }),
   };
   userData.addCommands(
     'mkdir -p /opt/natbeat/package',

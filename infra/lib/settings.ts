@@ -9,6 +9,7 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { DEFAULT_HANDOVER_DRAIN_SECONDS } from '../../common/handover';
 import { DEFAULT_HEARTBEAT_PERIOD_SECONDS, DEFAULT_PROBE_INTERVAL_SECONDS, HEARTBEAT_NAMESPACE_PREFIX, heartbeatNamespace } from '../../common/heartbeat';
 import { DEFAULT_CONFIG } from '../../lambdas/core/config';
 import { checkAllowedCidrs } from './allowed-cidrs';
@@ -196,10 +197,19 @@ export interface NatBeatProps {
 
   /**
    * Heartbeat timeout of the terminate lifecycle hook (DefaultResult CONTINUE): the time the
-   * controller has to move routes off a leaving NAT.
-   * @default Duration.minutes(2)
+   * controller has to move routes off a leaving NAT, and (with handover) to let its flows drain.
+   * @default handoverDrain + 2 minutes
    */
   readonly terminateHookTimeout?: Duration;
+
+  /**
+   * Connection handover on planned moves (failback, planned replacement): for this long the NAT
+   * taking a route table hands mid-stream TCP flows back to the NAT they leave, and a terminating
+   * NAT's hook waits for them (the terminate hook's timeout defaults to this plus 2 minutes).
+   * `Duration.seconds(0)` turns handover off.
+   * @default Duration.seconds(300)
+   */
+  readonly handoverDrain?: Duration;
 
   /**
    * When more than this share of the fleet is silent or failing at once, nothing is marked
@@ -297,6 +307,8 @@ export interface Settings {
   readonly launchProofSeconds: number;
   readonly launchHookSeconds: number;
   readonly terminateHookSeconds: number;
+  /** 0 = handover off. */
+  readonly handoverDrainSeconds: number;
   readonly maxUnhealthyShare: number;
   readonly failbackHeartbeats: number;
   readonly maxInstanceLifetime: Duration;
@@ -378,13 +390,23 @@ export function resolveSettings(scope: Construct, props: NatBeatProps): Settings
   if (launchHookSeconds <= launchProofSeconds) {
     fail(`launchHookTimeout (${launchHookSeconds} s) must exceed launchProofTimeout (${launchProofSeconds} s), so the controller abandons an unproven NAT before the hook times out`);
   }
+  const handoverDrainSeconds = inRange(
+    'handoverDrain',
+    wholeSeconds('handoverDrain', props.handoverDrain ?? Duration.seconds(DEFAULT_HANDOVER_DRAIN_SECONDS)),
+    0,
+    3600,
+    ' s',
+  );
   const terminateHookSeconds = inRange(
     'terminateHookTimeout',
-    wholeSeconds('terminateHookTimeout', props.terminateHookTimeout ?? Duration.minutes(2)),
+    wholeSeconds('terminateHookTimeout', props.terminateHookTimeout ?? Duration.seconds(handoverDrainSeconds + 120)),
     HOOK_MIN_SECONDS,
     HOOK_MAX_SECONDS,
     ' s',
   );
+  if (handoverDrainSeconds > 0 && terminateHookSeconds < handoverDrainSeconds + 60) {
+    fail(`terminateHookTimeout (${terminateHookSeconds} s) must exceed handoverDrain (${handoverDrainSeconds} s) by at least 60 s, or a leaving NAT goes before its flows have drained`);
+  }
   const maxUnhealthyShare = inRange('maxUnhealthyShare', props.maxUnhealthyShare ?? DEFAULT_CONFIG.maxUnhealthyShare, 0, 1);
   const failbackHeartbeats = inRange('failbackHeartbeats', props.failbackHeartbeats ?? DEFAULT_CONFIG.failbackHeartbeats, 1, 100);
   if (!Number.isInteger(failbackHeartbeats)) fail(`failbackHeartbeats must be a whole number (got ${failbackHeartbeats})`);
@@ -435,6 +457,7 @@ export function resolveSettings(scope: Construct, props: NatBeatProps): Settings
     launchProofSeconds,
     launchHookSeconds,
     terminateHookSeconds,
+    handoverDrainSeconds,
     maxUnhealthyShare,
     failbackHeartbeats,
     maxInstanceLifetime,

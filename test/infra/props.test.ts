@@ -50,6 +50,8 @@ describe('Construct: NatBeat prop validation', () => {
     ['a public allowed range', { allowedCidrs: ['10.0.0.0/16', '203.0.113.0/24'] }, /allowedCidrs entry "203\.0\.113\.0\/24" is not a private range/],
     ['a range that only starts private', { allowedCidrs: ['172.0.0.0/8'] }, /allowedCidrs entry "172\.0\.0\.0\/8" is not a private range/],
     ['a malformed allowed range', { allowedCidrs: ['10.0.0.1/16'] }, /allowedCidrs entry "10\.0\.0\.1\/16" is not an IPv4 CIDR block/],
+    ['a terminate hook shorter than the handover drain', { handoverDrain: Duration.minutes(5), terminateHookTimeout: Duration.minutes(5) }, /terminateHookTimeout \(300 s\) must exceed handoverDrain \(300 s\) by at least 60 s/],
+    ['a drain over an hour', { handoverDrain: Duration.minutes(61) }, /handoverDrain must be from 0 to 3600/],
   ])('throws at synth on %s', (_what, props, message) => {
     expect(() => build(props)).toThrow(message);
   });
@@ -76,7 +78,7 @@ describe('Construct: NatBeat prop validation', () => {
     expect(() => build({ allowedCidrs: ['10.0.0.0/16', '172.31.0.0/16', '192.168.1.0/24', '100.64.0.0/16'] })).not.toThrow();
     const { stack } = build({ allowedCidrs: ['0.0.0.0/0'], allowNonPrivateCidrs: true });
     Template.fromStack(stack).hasResourceProperties('AWS::EC2::SecurityGroup', {
-      SecurityGroupIngress: [Match.objectLike({ CidrIp: '0.0.0.0/0' })],
+      SecurityGroupIngress: Match.arrayWith([Match.objectLike({ CidrIp: '0.0.0.0/0' })]),
     });
   });
 
@@ -203,6 +205,36 @@ describe('Construct: NatBeat settings', { timeout: 90_000 }, () => {
     const { stack } = build({ instanceType: new ec2.InstanceType('t3.nano') });
     const parameters = Template.fromStack(stack).toJSON().Parameters as Record<string, { Default: string }>;
     expect(Object.values(parameters).map((p) => p.Default)).toContain('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64');
+  });
+
+  it('hands flows over by default: drain 300 s, terminate hook 420 s, CreateTags of the one tag key on its own NATs only', () => {
+    const template = Template.fromStack(build().stack);
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { NATBEAT_HANDOVER_DRAIN_SECONDS: '300' } } });
+    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+      LifecycleHookSpecificationList: Match.arrayWith([Match.objectLike({ LifecycleHookName: 'natbeat-terminate', HeartbeatTimeout: 420 })]),
+    });
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => (p as { Properties: { PolicyDocument: { Statement: Record<string, unknown>[] } } }).Properties.PolicyDocument.Statement,
+    );
+    const tagging = statements.filter((s) => s.Action === 'ec2:CreateTags');
+    expect(tagging).toHaveLength(1); // in the one controller role
+    expect(tagging[0]!.Condition).toEqual({
+      StringEquals: { 'aws:ResourceTag/aws:autoscaling:groupName': 'g' },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': ['natbeat:handover-from'] },
+    });
+    expect(JSON.stringify(template.findResources('AWS::EC2::LaunchTemplate'))).not.toContain('NATBEAT_NO_HANDOVER');
+  });
+
+  it('with handoverDrain 0: no tagging, the agents told so, all traffic from the VPC and no VXLAN rule', () => {
+    const template = Template.fromStack(build({ handoverDrain: Duration.seconds(0) }).stack);
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { NATBEAT_HANDOVER_DRAIN_SECONDS: '0' } } });
+    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+      LifecycleHookSpecificationList: Match.arrayWith([Match.objectLike({ LifecycleHookName: 'natbeat-terminate', HeartbeatTimeout: 120 })]),
+    });
+    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain('ec2:CreateTags');
+    expect(JSON.stringify(template.findResources('AWS::EC2::LaunchTemplate'))).toContain('NATBEAT_NO_HANDOVER=true');
+    template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', { SecurityGroupIngress: [Match.objectLike({ IpProtocol: '-1' })] });
   });
 
   it('adds a key pair only when asked, and still no SSH rule', () => {
