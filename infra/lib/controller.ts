@@ -3,25 +3,22 @@
  * environment, and what triggers them: the one-minute schedule, the Auto Scaling lifecycle
  * events, and state changes of the zones' heartbeat alarms.
  */
-import { createRequire } from 'node:module';
-import * as path from 'node:path';
 import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { controllerServiceName } from '../../common/controller-metrics';
 import { HEARTBEAT_NAMESPACE } from '../../common/heartbeat';
 import { DEFAULT_CONFIG, ENV } from '../../lambdas/core/config';
 import { LAUNCH_DETAIL_TYPE, TERMINATE_DETAIL_TYPE } from '../../lambdas/core/events';
-import { NODE_BUNDLE_OPTIONS } from '../../scripts/bundle-options';
 import { grantController } from './controller-permissions';
 import { alarmName } from './monitoring';
-import { fail, reconcileFunctionName, type Settings } from './settings';
+import { assetFrom, bundleController, controllerDir, type CodeSource, type ControllerBundle } from './bundles';
+import { reconcileFunctionName, type Settings } from './settings';
 
 /**
  * Name and ARN of the reconcile Lambda, known before the function exists: the NATs' user data and
@@ -42,7 +39,8 @@ export function reconcileFunctionIdentity(scope: Construct, groupName: string): 
 
 export interface ControllerProps {
   readonly settings: Settings;
-  readonly sourceRoot: string;
+  /** Where the Lambdas' code comes from. */
+  readonly code: CodeSource;
   readonly reconcileFunctionName: string;
   readonly dryRun: boolean;
   readonly logRetention: logs.RetentionDays;
@@ -51,18 +49,18 @@ export interface ControllerProps {
 }
 
 export interface Controller {
-  readonly reconcileFunction: nodejs.NodejsFunction;
-  readonly lifecycleFunction: nodejs.NodejsFunction;
+  readonly reconcileFunction: lambda.Function;
+  readonly lifecycleFunction: lambda.Function;
 }
 
 /** Creates both controller Lambdas, their permissions, the schedule and the lifecycle rules. */
 export function createController(scope: Construct, props: ControllerProps): Controller {
-  const { settings, sourceRoot, logRetention } = props;
+  const { settings, code, logRetention } = props;
   const environment = controllerEnvironment(settings, props.dryRun);
   const reconcileFunction = controllerFunction(scope, 'Reconcile', {
     functionName: props.reconcileFunctionName,
-    sourceRoot,
-    entry: 'lambdas/reconcile/handler.ts',
+    code,
+    bundle: 'reconcile',
     description: 'natbeat: observe NATs and route tables, mark silent NATs, move routes',
     environment,
     logRetention,
@@ -75,8 +73,8 @@ export function createController(scope: Construct, props: ControllerProps): Cont
     maxEventAge: Duration.minutes(2),
   });
   const lifecycleFunction = controllerFunction(scope, 'Lifecycle', {
-    sourceRoot,
-    entry: 'lambdas/lifecycle/handler.ts',
+    code,
+    bundle: 'lifecycle',
     description: 'natbeat: handle Auto Scaling launch/terminate lifecycle actions',
     environment,
     logRetention,
@@ -170,8 +168,8 @@ function controllerEnvironment(s: Settings, dryRun: boolean): Record<string, str
 
 interface ControllerFunctionOptions {
   functionName?: string;
-  sourceRoot: string;
-  entry: string;
+  code: CodeSource;
+  bundle: ControllerBundle;
   description: string;
   environment: Record<string, string>;
   logRetention: logs.RetentionDays;
@@ -182,8 +180,7 @@ interface ControllerFunctionOptions {
 }
 
 /** One controller Lambda with its own log group and a role that writes only there. */
-function controllerFunction(scope: Construct, id: string, opts: ControllerFunctionOptions): nodejs.NodejsFunction {
-  assertLocalEsbuild();
+function controllerFunction(scope: Construct, id: string, opts: ControllerFunctionOptions): lambda.Function {
   const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
     retention: opts.logRetention,
     removalPolicy: RemovalPolicy.DESTROY,
@@ -200,12 +197,10 @@ function controllerFunction(scope: Construct, id: string, opts: ControllerFuncti
       resources: [logGroup.logGroupArn],
     }),
   );
-  const fn = new nodejs.NodejsFunction(scope, id, {
+  const fn = new lambda.Function(scope, id, {
     functionName: opts.functionName,
-    entry: path.join(opts.sourceRoot, opts.entry),
-    handler: 'handler',
-    projectRoot: opts.sourceRoot,
-    depsLockFilePath: path.join(opts.sourceRoot, 'package-lock.json'),
+    code: lambda.Code.fromAsset(...controllerAsset(opts.code, opts.bundle)),
+    handler: 'index.handler',
     runtime: lambda.Runtime.NODEJS_22_X,
     architecture: lambda.Architecture.ARM_64,
     memorySize: 256,
@@ -217,18 +212,6 @@ function controllerFunction(scope: Construct, id: string, opts: ControllerFuncti
     reservedConcurrentExecutions: opts.reservedConcurrentExecutions,
     retryAttempts: opts.retryAttempts,
     maxEventAge: opts.maxEventAge,
-    bundling: {
-      format: nodejs.OutputFormat.ESM,
-      target: 'node22',
-      minify: true,
-      sourceMap: true,
-      mainFields: ['module', 'main'],
-      // Bundle the AWS SDK (as scripts/build.ts does): the version we test is the version that runs.
-      externalModules: [],
-      banner: NODE_BUNDLE_OPTIONS.banner.js,
-      forceDockerBundling: false,
-      logLevel: nodejs.LogLevel.WARNING,
-    },
   });
   Validations.of(fn).acknowledge({
     id: 'AwsSolutions-L1',
@@ -237,14 +220,10 @@ function controllerFunction(scope: Construct, id: string, opts: ControllerFuncti
   return fn;
 }
 
-/**
- * NodejsFunction falls back to Docker when it cannot find esbuild; fail early instead, with the
- * fix, so synth never needs Docker.
- */
-function assertLocalEsbuild(): void {
-  try {
-    createRequire(import.meta.url).resolve('esbuild');
-  } catch {
-    fail('esbuild is not installed; run `npm ci` (natbeat bundles its Lambdas locally and never uses Docker)');
-  }
+/** The Lambda's bundle (`index.mjs` + source map): prebuilt, or bundled from its sources at synth. */
+function controllerAsset(code: CodeSource, bundle: ControllerBundle): [string, Omit<ReturnType<typeof assetFrom>, 'path'>] {
+  const { path: assetPath, ...options } = assetFrom(code, controllerDir(bundle), controllerDir(bundle), (sourceRoot, outputDir) =>
+    bundleController(bundle, sourceRoot, outputDir),
+  );
+  return [assetPath, options];
 }

@@ -12,6 +12,7 @@ import { HEARTBEAT_NAMESPACE } from '../../common/heartbeat';
 import { DEFAULT_CONFIG } from '../../lambdas/core/config';
 import { FLAGS as AGENT_FLAGS } from '../../agent/config';
 import { AGENT_BUNDLE_FILE, AGENT_INSTALL_FILE, AgentAsset } from './agent-asset';
+import type { CodeSource } from './bundles';
 import { GROUP_TAG_KEY, MANAGED_TAG_VALUE, type NatBeatProps, type Settings } from './settings';
 
 export interface NatGroupProps {
@@ -21,8 +22,8 @@ export interface NatGroupProps {
   /** Ranges the NATs forward for (security group ingress, agent masquerade). */
   readonly allowedCidrs: string[];
   readonly settings: Settings;
-  /** Root of the natbeat sources (the agent is bundled from it). */
-  readonly sourceRoot: string;
+  /** Where the agent package comes from. */
+  readonly code: CodeSource;
   /** Name and ARN of the reconcile Lambda the agent reports failures to. */
   readonly reconcileFunction: { readonly name: string; readonly arn: string };
   readonly instanceType?: NatBeatProps['instanceType'];
@@ -55,7 +56,7 @@ export function createNatGroup(scope: Construct, props: NatGroupProps): NatGroup
   });
 
   const instanceRole = createInstanceRole(scope, props.reconcileFunction.arn);
-  const agentAsset = new AgentAsset(scope, 'AgentPackage', { sourceRoot: props.sourceRoot });
+  const agentAsset = new AgentAsset(scope, 'AgentPackage', { source: props.code });
   // The one object user data downloads, rather than asset.grantRead's bucket-wide List*/Get*.
   instanceRole.addToPolicy(
     new iam.PolicyStatement({
@@ -118,6 +119,8 @@ export function createNatGroup(scope: Construct, props: NatGroupProps): NatGroup
     updatePolicy: autoscaling.UpdatePolicy.rollingUpdate({ maxBatchSize: 1, minInstancesInService: zoneCount }),
     groupMetrics: [autoscaling.GroupMetrics.all()],
   });
+  // A NAT downloads and installs its agent at boot: its subnet's route to the internet comes first.
+  for (const subnet of props.natSubnets) autoScalingGroup.node.addDependency(subnet.internetConnectivityEstablished);
   Tags.of(autoScalingGroup).add(DEFAULT_CONFIG.groupTagKey, MANAGED_TAG_VALUE, { applyToLaunchedInstances: true });
   // Hooks are part of the group itself, so the very first NATs already wait for their proof.
   const cfnGroup = autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;

@@ -13,7 +13,7 @@ import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -23,7 +23,8 @@ import { createController, reconcileFunctionIdentity, reconcileOnZoneAlarms } fr
 import { createAlarms, createDashboard, type MonitoringTarget, type NatBeatAlarms } from './monitoring';
 import { createNatGroup } from './nat-group';
 import { placeNats } from './network';
-import { NATBEAT_SOURCE_ROOT, resolveSettings, type NatBeatProps } from './settings';
+import { codeSource } from './bundles';
+import { resolveSettings, type NatBeatProps } from './settings';
 
 export {
   alarmPeriodFor,
@@ -46,9 +47,9 @@ export class NatBeat extends Construct {
   /** The NATs' instance role. */
   public readonly instanceRole: iam.Role;
   /** Reconcile Lambda (schedule, zone heartbeat alarms and the NATs' failure hints). */
-  public readonly reconcileFunction: nodejs.NodejsFunction;
+  public readonly reconcileFunction: lambda.Function;
   /** Lifecycle Lambda (Auto Scaling lifecycle events). */
-  public readonly lifecycleFunction: nodejs.NodejsFunction;
+  public readonly lifecycleFunction: lambda.Function;
   /** Topic every natbeat alarm notifies. */
   public readonly alarmTopic: sns.ITopic;
   /** Key encrypting the alarm topic, when natbeat created the topic. */
@@ -63,7 +64,7 @@ export class NatBeat extends Construct {
   constructor(scope: Construct, id: string, props: NatBeatProps) {
     super(scope, id);
     const settings = resolveSettings(this, props);
-    const sourceRoot = props.sourceRoot ?? NATBEAT_SOURCE_ROOT;
+    const code = codeSource(props.sourceRoot);
     this.groupName = settings.groupName;
 
     const placement = placeNats(this, props, settings.routeTableTag);
@@ -76,7 +77,7 @@ export class NatBeat extends Construct {
       natSubnets: placement.natSubnets.subnets,
       allowedCidrs,
       settings,
-      sourceRoot,
+      code,
       reconcileFunction: reconcile,
       instanceType: props.instanceType,
       machineImage: props.machineImage,
@@ -89,7 +90,7 @@ export class NatBeat extends Construct {
 
     const controller = createController(this, {
       settings,
-      sourceRoot,
+      code,
       reconcileFunctionName: reconcile.name,
       dryRun: props.dryRun ?? false,
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,

@@ -230,8 +230,8 @@ export interface NatBeatProps {
   readonly dashboard?: boolean;
 
   /**
-   * Root of the natbeat sources (Lambda entries, agent, package-lock.json).
-   * @default - the directory this package is installed in
+   * Root of natbeat sources to bundle the Lambdas and the agent from at synth (needs esbuild).
+   * @default - the bundles shipped in the installed package; in a natbeat checkout, its sources
    */
   readonly sourceRoot?: string;
 }
