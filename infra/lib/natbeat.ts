@@ -22,7 +22,7 @@ import { createAlarmTopic } from './alarm-topic';
 import { createController, reconcileFunctionIdentity, reconcileOnZoneAlarms } from './controller';
 import { createAlarms, createDashboard, type MonitoringTarget, type NatBeatAlarms } from './monitoring';
 import { createNatGroup } from './nat-group';
-import { placeNats } from './network';
+import { checkElasticIpZones, placeNats } from './network';
 import { codeSource } from './bundles';
 import { resolveSettings, type NatBeatProps } from './settings';
 
@@ -69,6 +69,7 @@ export class NatBeat extends Construct {
 
     const placement = placeNats(this, props, settings.routeTableTag);
     this.availabilityZones = placement.zones;
+    checkElasticIpZones(settings.elasticIps, placement.zones);
     const allowedCidrs = props.allowedCidrs ?? [props.vpc.vpcCidrBlock];
 
     const reconcile = reconcileFunctionIdentity(this, settings.groupName);

@@ -9,7 +9,7 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { DEFAULT_HEARTBEAT_PERIOD_SECONDS, DEFAULT_PROBE_INTERVAL_SECONDS } from '../../common/heartbeat';
+import { DEFAULT_HEARTBEAT_PERIOD_SECONDS, DEFAULT_PROBE_INTERVAL_SECONDS, HEARTBEAT_PERIOD_RANGE_SECONDS } from '../../common/heartbeat';
 import { DEFAULT_CONFIG } from '../../lambdas/core/config';
 
 /** Root of the natbeat sources: the Lambda entries, the agent and the lock file live there. */
@@ -273,8 +273,9 @@ function wholeMinutes(name: string, d: Duration, min: number, max: number): numb
   return s / 60;
 }
 
-function inRange(name: string, value: number, min: number, max: number, unit = ''): number {
-  if (!(value >= min && value <= max)) fail(`${name} must be from ${min} to ${max}${unit} (got ${value}${unit})`);
+/** `unit` follows each number (e.g. ' s'); `note` explains a bound that is not fixed. */
+function inRange(name: string, value: number, min: number, max: number, unit = '', note = ''): number {
+  if (!(value >= min && value <= max)) fail(`${name} must be from ${min} to ${max}${unit}${note ? `, ${note}` : ''} (got ${value}${unit})`);
   return value;
 }
 
@@ -283,8 +284,8 @@ export function resolveSettings(scope: Construct, props: NatBeatProps): Settings
   const heartbeatSeconds = inRange(
     'heartbeatPeriod',
     wholeSeconds('heartbeatPeriod', props.heartbeatPeriod ?? Duration.seconds(DEFAULT_HEARTBEAT_PERIOD_SECONDS)),
-    1,
-    300,
+    HEARTBEAT_PERIOD_RANGE_SECONDS.min,
+    HEARTBEAT_PERIOD_RANGE_SECONDS.max,
     ' s',
   );
   const probeIntervalSeconds = inRange(
@@ -292,7 +293,8 @@ export function resolveSettings(scope: Construct, props: NatBeatProps): Settings
     (props.probeInterval ?? Duration.seconds(DEFAULT_PROBE_INTERVAL_SECONDS)).toMilliseconds() / 1000,
     0.2,
     heartbeatSeconds,
-    ' s (at most the heartbeat period)',
+    ' s',
+    'at most the heartbeat period',
   );
   const silenceSeconds = inRange(
     'silenceWindow',
