@@ -206,6 +206,9 @@ async function main(): Promise<void> {
 
   const cost = costOf();
   const natbeat = (name: string) => classes[name]!.natbeat!;
+  const seconds = (g: GapStats) => (g.p50 === null ? 'never repaired' : `p50 ${g.p50} / p99 ${g.p99} s`);
+  for (const name of Object.keys(CLASSES)) process.stderr.write(`${name}: natbeat ${seconds(natbeat(name))}\n`);
+  process.stderr.write(`controller $${round2(cost.controllerPerAzMonthUsd)} per AZ-month (3 AZs), NAT Gateway $${round2(cost.natGatewayPerAzMonthUsd)}; seed ${seed}\n`);
   console.log(
     JSON.stringify(
       {
