@@ -1,5 +1,5 @@
 /**
- * Example: the original template's network (a /16 VPC with a public and a private subnet per AZ,
+ * Example: a common network (a /16 VPC with a public and a private subnet per AZ,
  * no NAT gateway) made highly available by natbeat.
  */
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
