@@ -4,7 +4,10 @@
  * per AZ-month (common/cost-model.ts) beside a NAT Gateway's; and sweeps of the heartbeat period
  * and of CloudWatch's (unconfirmed) visibility delay. Prints one JSON object.
  *
- *   npm run -s bench:failover -- [--trials 100] [--seed N]
+ *   npm run -s bench:failover -- [--trials 100] [--seed N] [--sweep-trials N] [--quiet-runs N]
+ *
+ * --sweep-trials and --quiet-runs size the sweeps (default: from --trials); small values are for
+ * smoke runs, not for figures.
  *
  * Each trial draws its own seed (so the phases of the schedule, the alarms, the agents and Auto
  * Scaling differ) and a fault time uniform within one schedule period. Besides the gaps it counts
@@ -138,7 +141,9 @@ async function constructAlarmCounts(azs: string[]): Promise<{ from: string; high
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { trials: { type: 'string', default: '100' }, seed: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { trials: { type: 'string', default: '100' }, seed: { type: 'string' }, 'sweep-trials': { type: 'string' }, 'quiet-runs': { type: 'string' } },
+  });
   const count = Number(values.trials);
   const seed = values.seed !== undefined ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31);
   const rng = new Random(seed);
@@ -162,8 +167,8 @@ async function main(): Promise<void> {
     }
   }
 
-  const sweepTrials = Math.max(10, Math.round(count / 3));
-  const quietRuns = Math.max(4, Math.round(count / 10));
+  const sweepTrials = values['sweep-trials'] !== undefined ? Number(values['sweep-trials']) : Math.max(10, Math.round(count / 3));
+  const quietRuns = values['quiet-runs'] !== undefined ? Number(values['quiet-runs']) : Math.max(4, Math.round(count / 10));
   // The controller's silence window scales with the heartbeat period (default 25 s at 10 s).
   const heartbeatSweep = [];
   for (const period of [5, 10, 20, 30]) {

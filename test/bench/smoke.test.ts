@@ -21,6 +21,11 @@ function bench(script: string, args: string[], env: Record<string, string> = {})
   });
 }
 
+/** 'exit 0', or the exit code with the tail of stderr, so a failure shows why. */
+function exitOk(r: { code: number | null; stderr: string }): string {
+  return r.code === 0 ? 'exit 0' : `exit ${r.code}:\n${r.stderr.slice(-3000)}`;
+}
+
 function expectOneJsonObject(stdout: string): Record<string, unknown> {
   const value: unknown = JSON.parse(stdout);
   expect(value).toBeTypeOf('object');
@@ -31,14 +36,14 @@ function expectOneJsonObject(stdout: string): Record<string, unknown> {
 describe('Benchmarks (smoke runs)', { timeout: 600_000 }, () => {
   it('bench:reconcile', async () => {
     const r = await bench('bench:reconcile', ['--nats', '30', '--groups', '10', '--silent', '2', '--latency-ms', '1']);
-    expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0 });
+    expect(exitOk(r)).toBe('exit 0');
     expect(expectOneJsonObject(r.stdout)).toMatchObject({ fleet: { nats: 30, groups: 10 }, getMetricDataCalls: expect.any(Number) as number });
     expect(r.stderr).toMatch(/^reconcile of 30 NATs in 10 groups/m);
   });
 
   it('bench:failover', async () => {
-    const r = await bench('bench:failover', ['--trials', '1', '--seed', '7']);
-    expect({ code: r.code, stderr: r.stderr.slice(-2000) }).toMatchObject({ code: 0 });
+    const r = await bench('bench:failover', ['--trials', '1', '--sweep-trials', '1', '--quiet-runs', '1', '--seed', '7']);
+    expect(exitOk(r)).toBe('exit 0');
     expect(expectOneJsonObject(r.stdout)).toMatchObject({ seed: 7, egressGapSeconds: expect.any(Object) as object });
     expect(r.stderr).toMatch(/^routing-failure: natbeat /m);
     expect(r.stderr).toMatch(/^controller \$[\d.]+ per AZ-month/m);
@@ -49,7 +54,7 @@ describe('Benchmarks (smoke runs)', { timeout: 600_000 }, () => {
   if (agentReason && !requireNetns) console.warn(`bench:agent smoke run skipped: ${agentReason}`);
   it.skipIf(Boolean(agentReason) && !requireNetns)('bench:agent (root)', async () => {
     const r = await bench('bench:agent', [], { BENCH_CYCLES: '2', BENCH_INTERVAL: '1' });
-    expect({ code: r.code, stderr: r.stderr.slice(-3000) }).toMatchObject({ code: 0 });
+    expect(exitOk(r)).toBe('exit 0');
     expect(expectOneJsonObject(r.stdout)).toMatchObject({ cyclesMeasured: 2, failureReportsInEpisode: 1 });
     expect(r.stderr).toMatch(/^bench: agent RSS [\d.]+ MiB/m);
   });
