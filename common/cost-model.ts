@@ -8,41 +8,18 @@
  * - every reconcile run reads one heartbeat metric per NAT with GetMetricData;
  * - the CDK construct creates, per AZ, 1 high-resolution trigger alarm (zone heartbeat) and 1 standard
  *   paging alarm (zone silent), and a few standard fleet-wide alarms;
- * - the controller emits its own EMF metrics (fleet-wide, shared by every AZ).
+ * - the controller emits its own EMF metrics (fleet-wide, shared by every AZ);
+ * - the construct's dashboard, the KMS key of the alarm topic (with its rotations), the topic,
+ *   the Lambdas' log groups: every resource type of the synthesized construct has a line or is
+ *   listed as free (cost-prices.ts), and each line says whether it grows per AZ or is fleet-wide.
  *
  * Prices are us-east-1 list prices; free tiers are ignored (an account's other workloads use them).
  */
+import { controllerLines } from './cost-controller';
+import { PRICES } from './cost-prices';
 import { DEFAULT_HEARTBEAT_PERIOD_SECONDS, HEARTBEAT_PERIOD_RANGE_SECONDS } from './heartbeat';
 
-/** Unit prices in USD. Sources: [AWS] AWS documentation, [3P] third-party pricing pages. */
-export const PRICES = {
-  /** PutMetricData, per 1,000 requests [3P, CloudWatch pricing]. */
-  putMetricDataPer1000Requests: 0.01,
-  /** Custom metric per metric-month, first 10,000 metrics, prorated hourly [3P, CloudWatch pricing]. */
-  customMetricMonth: 0.3,
-  /** GetMetricData, per 1,000 metrics requested, no free tier [3P, CloudWatch pricing]. */
-  getMetricDataPer1000Metrics: 0.01,
-  /** Standard-resolution (60 s) alarm, per alarm metric-month [3P, CloudWatch pricing]. */
-  standardAlarmMetricMonth: 0.1,
-  /** High-resolution (10/30 s) alarm, per alarm metric-month [3P, CloudWatch pricing]. */
-  highResolutionAlarmMetricMonth: 0.3,
-  /** CloudWatch Logs ingestion per GB (EMF and controller logs) [3P, CloudWatch pricing; UNCONFIRMED]. */
-  logsIngestionPerGb: 0.5,
-  /** Lambda arm64 duration per GB-second, first 7.5 billion GB-s [3P, cloudchipr.com Lambda pricing]. */
-  lambdaArmGbSecond: 0.0000133334,
-  /** Lambda requests per million [3P, Lambda pricing guides]. */
-  lambdaPerMillionRequests: 0.2,
-  /** NAT Gateway per hour [3P]. */
-  natGatewayHour: 0.045,
-  /** NAT Gateway data processed per GB [3P]. */
-  natGatewayPerGb: 0.045,
-  /** t4g.nano on-demand per hour [3P, fck-nat docs]. */
-  t4gNanoHour: 0.0042,
-  /** Public IPv4 address per hour, in use or idle [3P]. */
-  publicIpv4Hour: 0.005,
-  /** gp3 EBS storage per GB-month [3P; UNCONFIRMED]. */
-  gp3GbMonth: 0.08,
-} as const;
+export { PRICES } from './cost-prices';
 
 /** AWS's pricing calculator bills hourly resources at 730 h a month (8,760 h / 12). */
 export const HOURS_PER_MONTH = 730;
@@ -93,6 +70,22 @@ export interface CostInputs {
    * agents' failure hints. @default 0
    */
   extraReconcilesPerMonth?: number;
+  /**
+   * Dashboards billed: the construct creates one; an account's first 3 are free, so this is 0
+   * in an account with no other dashboard. @default 1 (an account that already uses its free ones)
+   */
+  billedDashboards?: number;
+  /**
+   * Rotations of the alarm topic's KMS key so far (yearly, automatic): each of the first two adds
+   * $1 a month, later ones nothing. @default 2 (the steady state from the third year on)
+   */
+  kmsKeyRotations?: number;
+  /** Alarm notifications a month (SNS publishes, each with a KMS data-key request and an email). GUESS. @default 100 */
+  alarmNotificationsPerMonth?: number;
+  /** Lifecycle Lambda runs per replacement (launch and terminate hooks). @default 2 */
+  lifecycleRunsPerReplacement?: number;
+  /** Log retention of the Lambdas' log groups, days (the construct's setting). @default 30 */
+  logRetentionDays?: number;
   /** Controller Lambda memory. @default 256 (the construct's setting) */
   lambdaMemoryMb?: number;
   /** Average billed duration of one reconcile run. @default 400 */
@@ -112,6 +105,10 @@ export type CostCategory = 'controller' | 'nat-instance' | 'nat-gateway';
 export interface CostLine {
   category: CostCategory;
   item: string;
+  /** Grows with every AZ (per-AZ), or one for the whole deployment, shared by its AZs (fleet-wide). */
+  scope: 'per-AZ' | 'fleet-wide';
+  /** CloudFormation resource types of the construct this line bills (none: a runtime usage such as API requests). */
+  resourceTypes?: string[];
   /** Billed units a month, fleet-wide. */
   quantity: number;
   unit: string;
@@ -149,6 +146,11 @@ export const COST_DEFAULTS: Omit<Required<CostInputs>, 'azs'> = {
   replacementOverlapHours: 1,
   extraReconcilesPerReplacement: 4,
   extraReconcilesPerMonth: 0,
+  billedDashboards: 1,
+  kmsKeyRotations: 2,
+  alarmNotificationsPerMonth: 100,
+  lifecycleRunsPerReplacement: 2,
+  logRetentionDays: 30,
   lambdaMemoryMb: 256,
   lambdaAvgMs: 400,
   logBytesPerReconcile: 2048,
@@ -187,6 +189,11 @@ export function resolveCostInputs(inputs: CostInputs): Required<CostInputs> {
     'replacementOverlapHours',
     'extraReconcilesPerReplacement',
     'extraReconcilesPerMonth',
+    'billedDashboards',
+    'kmsKeyRotations',
+    'alarmNotificationsPerMonth',
+    'lifecycleRunsPerReplacement',
+    'logRetentionDays',
     'lambdaAvgMs',
     'logBytesPerReconcile',
     'instanceHourUsd',
@@ -202,120 +209,18 @@ export function resolveCostInputs(inputs: CostInputs): Required<CostInputs> {
 export function monthlyCost(inputs: CostInputs): CostReport {
   const i = resolveCostInputs(inputs);
   const nats = i.azs * i.natsPerAz;
-  const secondsPerMonth = i.hoursPerMonth * 3600;
   const lines: CostLine[] = [];
   const add = (line: Omit<CostLine, 'monthlyUsd'> & { monthlyUsd?: number }) =>
     lines.push({ ...line, monthlyUsd: line.monthlyUsd ?? line.quantity * line.unitPrice });
 
   // --- controller (everything natbeat adds on top of the NAT instances) ----------------------
-  const heartbeatRequests = nats * (secondsPerMonth / i.heartbeatPeriodSeconds);
-  add({
-    category: 'controller',
-    item: `Heartbeat PutMetricData (1 request per NAT every ${i.heartbeatPeriodSeconds} s)`,
-    quantity: heartbeatRequests,
-    unit: 'requests',
-    unitPrice: PRICES.putMetricDataPer1000Requests / 1000,
-    source: 'CloudWatch pricing [3P]: $0.01 per 1,000 requests',
-  });
-
-  // Each NAT's per-instance series, plus one billed overlap per replacement (a new instance id).
-  const instanceMetricMonths = nats * (1 + (i.replacementsPerNatMonth * i.replacementOverlapHours) / i.hoursPerMonth);
-  add({
-    category: 'controller',
-    item: 'Heartbeat custom metrics, per instance (incl. replacement overlap)',
-    quantity: instanceMetricMonths,
-    unit: 'metric-months',
-    unitPrice: PRICES.customMetricMonth,
-    source: 'CloudWatch pricing [3P]: $0.30 per metric-month, prorated hourly',
-  });
-  add({
-    category: 'controller',
-    item: 'Heartbeat custom metrics, per zone (alarms read these)',
-    quantity: i.azs,
-    unit: 'metric-months',
-    unitPrice: PRICES.customMetricMonth,
-    source: 'CloudWatch pricing [3P]: $0.30 per metric-month',
-  });
-
-  const scheduled = (i.hoursPerMonth * 60) / i.scheduleMinutes;
-  const replacementRuns = nats * i.replacementsPerNatMonth * i.extraReconcilesPerReplacement;
-  const reconciles = scheduled + replacementRuns + i.extraReconcilesPerMonth;
-  add({
-    category: 'controller',
-    item: 'GetMetricData (heartbeat metrics read by every reconcile)',
-    quantity: reconciles * nats * i.queriesPerNatPerReconcile,
-    unit: 'metrics requested',
-    unitPrice: PRICES.getMetricDataPer1000Metrics / 1000,
-    source: 'CloudWatch pricing [3P]: $0.01 per 1,000 metrics requested',
-  });
-  add({
-    category: 'controller',
-    item: 'High-resolution alarms per zone (zone heartbeat trigger)',
-    quantity: i.azs * i.highResolutionAlarmsPerAz,
-    unit: 'alarm metric-months',
-    unitPrice: PRICES.highResolutionAlarmMetricMonth,
-    source: 'CloudWatch pricing [3P]: $0.30 per high-resolution alarm metric',
-  });
-  add({
-    category: 'controller',
-    item: 'Standard alarms per zone (zone silent page)',
-    quantity: i.azs * i.standardAlarmsPerAz,
-    unit: 'alarm metric-months',
-    unitPrice: PRICES.standardAlarmMetricMonth,
-    source: 'CloudWatch pricing [3P]: $0.10 per standard alarm metric',
-  });
-  add({
-    category: 'controller',
-    item: 'Standard alarms (fleet-wide)',
-    quantity: i.standardAlarmMetrics,
-    unit: 'alarm metric-months',
-    unitPrice: PRICES.standardAlarmMetricMonth,
-    source: 'CloudWatch pricing [3P]: $0.10 per standard alarm metric',
-  });
-  add({
-    category: 'controller',
-    item: 'Controller EMF metrics (fleet-wide)',
-    quantity: i.controllerMetrics,
-    unit: 'metric-months',
-    unitPrice: PRICES.customMetricMonth,
-    source: 'CloudWatch pricing [3P]: $0.30 per metric-month',
-  });
-  add({
-    category: 'controller',
-    item: 'Controller logs and EMF ingestion',
-    quantity: (reconciles * i.logBytesPerReconcile) / 1e9,
-    unit: 'GB',
-    unitPrice: PRICES.logsIngestionPerGb,
-    source: 'CloudWatch Logs pricing [3P, UNCONFIRMED]: $0.50 per GB ingested',
-  });
-  add({
-    category: 'controller',
-    item: 'Lambda requests (reconcile runs)',
-    quantity: reconciles,
-    unit: 'requests',
-    unitPrice: PRICES.lambdaPerMillionRequests / 1e6,
-    source: 'Lambda pricing [3P]: $0.20 per 1M requests',
-  });
-  add({
-    category: 'controller',
-    item: `Lambda duration (arm64, ${i.lambdaMemoryMb} MB × ${i.lambdaAvgMs} ms)`,
-    quantity: reconciles * (i.lambdaMemoryMb / 1024) * (i.lambdaAvgMs / 1000),
-    unit: 'GB-seconds',
-    unitPrice: PRICES.lambdaArmGbSecond,
-    source: 'Lambda pricing [3P]: arm64 $0.0000133334 per GB-s',
-  });
-  add({
-    category: 'controller',
-    item: 'EventBridge schedule and AWS service events',
-    quantity: reconciles,
-    unit: 'events',
-    unitPrice: 0,
-    source: 'EventBridge: rule-based schedules and AWS service events are not charged [3P]',
-  });
+  const { scheduled, replacementRuns } = controllerLines(i, add);
 
   // --- NAT instances -------------------------------------------------------------------------
   add({
     category: 'nat-instance',
+    scope: 'per-AZ',
+    resourceTypes: ['AWS::AutoScaling::AutoScalingGroup'],
     item: 'NAT instances',
     quantity: nats * i.hoursPerMonth,
     unit: 'instance-hours',
@@ -324,6 +229,7 @@ export function monthlyCost(inputs: CostInputs): CostReport {
   });
   add({
     category: 'nat-instance',
+    scope: 'per-AZ',
     item: 'Public IPv4 address per NAT instance',
     quantity: nats * i.hoursPerMonth,
     unit: 'address-hours',
@@ -332,6 +238,7 @@ export function monthlyCost(inputs: CostInputs): CostReport {
   });
   add({
     category: 'nat-instance',
+    scope: 'per-AZ',
     item: `NAT instance root volume (${i.instanceVolumeGb} GB gp3)`,
     quantity: nats * i.instanceVolumeGb,
     unit: 'GB-months',
@@ -342,6 +249,7 @@ export function monthlyCost(inputs: CostInputs): CostReport {
   // --- NAT Gateway, one per AZ ----------------------------------------------------------------
   add({
     category: 'nat-gateway',
+    scope: 'per-AZ',
     item: 'NAT Gateway',
     quantity: i.azs * i.hoursPerMonth,
     unit: 'gateway-hours',
@@ -350,6 +258,7 @@ export function monthlyCost(inputs: CostInputs): CostReport {
   });
   add({
     category: 'nat-gateway',
+    scope: 'per-AZ',
     item: 'Public IPv4 address per NAT Gateway',
     quantity: i.azs * i.hoursPerMonth,
     unit: 'address-hours',
@@ -358,6 +267,7 @@ export function monthlyCost(inputs: CostInputs): CostReport {
   });
   add({
     category: 'nat-gateway',
+    scope: 'per-AZ',
     item: 'NAT Gateway data processing',
     quantity: i.azs * i.dataGbPerAzMonth,
     unit: 'GB',
@@ -389,7 +299,8 @@ export function monthlyCost(inputs: CostInputs): CostReport {
       'Per-instance heartbeat metrics are prorated hourly, so a replacement costs only the overlap hours in which both the old and the new instance publish.',
       `Alarms as the CDK construct creates them: ${i.highResolutionAlarmsPerAz} high-resolution and ${i.standardAlarmsPerAz} standard per AZ, ${i.standardAlarmMetrics} standard alarm metrics fleet-wide (the controller-errors alarm's metric math reads 3 metrics); fleet-wide items are split evenly across AZs.`,
       `Lambda arm64, ${i.lambdaMemoryMb} MB, ${i.lambdaAvgMs} ms average per run (an estimate; measure it with the reconcile benchmark).`,
-      'Not counted: internet data transfer out (the same for both), cross-AZ data while a zone fails over ($0.01/GB each way), SNS notifications, the dashboard.',
+      `The dashboard: ${i.billedDashboards} billed (an account's first 3 are free); the alarm topic's KMS key with ${i.kmsKeyRotations} rotation(s) billed; ${i.alarmNotificationsPerMonth} alarm notifications a month (SNS, KMS requests, email; mostly inside the free tiers).`,
+      'Not counted: internet data transfer out (the same for both), cross-AZ data while a zone fails over ($0.01/GB each way).',
       `A NAT instance processes data at no charge; a NAT Gateway charges $${PRICES.natGatewayPerGb}/GB (${i.dataGbPerAzMonth} GB per AZ-month assumed).`,
       `t4g.nano sustains ~32 Mbps with bursts to 5 Gbps: pick a larger instance (instanceHourUsd) for sustained traffic.`,
     ],

@@ -1,6 +1,8 @@
 /**
  * Egress per zone: does a private subnet's default route lead, through a NAT that really
  * forwards, to the internet? Re-evaluated after every event, so gaps are exact to the event.
+ * The data-plane view follows routes once they have propagated (the egress gap); the
+ * control-plane view follows them as written (the time until the controller wrote a working route).
  */
 import type { Ec2World, SimRouteTable } from './world/ec2';
 
@@ -18,11 +20,12 @@ export class EgressTracker {
     private readonly ec2: Ec2World,
     private readonly tables: Map<string, SimRouteTable>,
     private readonly onChange?: (zone: string, up: boolean) => void,
+    private readonly view: 'data-plane' | 'control-plane' = 'data-plane',
   ) {}
 
   hasEgress(zone: string): boolean {
     const table = this.tables.get(zone);
-    const route = table && this.ec2.defaultRoute(table);
+    const route = table && (this.view === 'data-plane' ? this.ec2.effectiveDefaultRoute(table) : this.ec2.defaultRoute(table));
     return route !== undefined && this.ec2.routeState(route) === 'active' && this.ec2.eniForwards(route.networkInterfaceId);
   }
 

@@ -1,6 +1,8 @@
 /**
- * A Lambda function on the virtual clock: asynchronous invocations queue behind its reserved
- * concurrency, pay a cold or warm start, are dropped past their maximum event age, and can be
+ * A Lambda function on the virtual clock: asynchronous invocations that find it at its reserved
+ * concurrency either wait in a FIFO queue (optimistic) or, as AWS documents, are throttled and
+ * retried after 1 s, 2 s, 4 s … up to 5 min (lambdaThrottleBackoff); they pay a cold or warm
+ * start, are dropped past the function's maximum event age, and can be
  * made to crash mid-way (the runtime dies after the n-th mutating AWS call; nothing after it
  * happens and nothing retries, as with retryAttempts 0). An invocation still running at its
  * timeout is killed the same way.
@@ -40,6 +42,9 @@ export class Invocation {
   }
 }
 
+const THROTTLE_RETRY_FIRST_MS = 1000;
+const THROTTLE_RETRY_MAX_MS = 300_000;
+
 export const invocationStorage = new AsyncLocalStorage<Invocation>();
 
 export interface InvocationRecord {
@@ -67,20 +72,45 @@ export class SimLambda {
     private readonly reservedConcurrency = Number.POSITIVE_INFINITY,
     /** The function's timeout (infra: reconcile 55 s, lifecycle 60 s). */
     private readonly timeoutMs = 60_000,
+    /** Async events older than this are dropped (infra's EventInvokeConfig: reconcile 120 s, lifecycle 720 s). */
+    private readonly maxEventAgeSeconds = 120,
   ) {}
 
+  /** Throttled async events retried so far (lambdaThrottleBackoff). */
+  throttledRetries = 0;
+
   invoke(event: unknown, source: string): void {
-    this.queue.push({ event, source, enqueuedAt: this.ctx.clock.now() });
-    this.pump();
+    const item = { event, source, enqueuedAt: this.ctx.clock.now() };
+    if (this.ctx.params.lambdaThrottleBackoff) this.attempt(item, 0);
+    else {
+      this.queue.push(item);
+      this.pump();
+    }
+  }
+
+  private expired(item: { source: string; enqueuedAt: number }): boolean {
+    if (this.ctx.clock.now() - item.enqueuedAt <= this.maxEventAgeSeconds * 1000) return false;
+    this.ctx.timeline.record('lambda', `${this.name}: event from ${item.source} dropped (older than the maximum event age)`);
+    return true;
+  }
+
+  /** Throttled: back to the queue, retried after 1 s doubling up to 5 min [AWS]. */
+  private attempt(item: { event: unknown; source: string; enqueuedAt: number }, retries: number): void {
+    if (this.expired(item)) return;
+    if (this.running < this.reservedConcurrency) {
+      this.running++;
+      void this.run(item.event, item.source);
+      return;
+    }
+    this.throttledRetries++;
+    const delayMs = Math.min(THROTTLE_RETRY_MAX_MS, THROTTLE_RETRY_FIRST_MS * 2 ** retries);
+    this.ctx.clock.after(delayMs, () => this.attempt(item, retries + 1));
   }
 
   private pump(): void {
     while (this.running < this.reservedConcurrency && this.queue.length > 0) {
       const item = this.queue.shift()!;
-      if (this.ctx.clock.now() - item.enqueuedAt > this.ctx.params.lambdaMaxEventAgeSeconds * 1000) {
-        this.ctx.timeline.record('lambda', `${this.name}: event from ${item.source} dropped (older than the maximum event age)`);
-        continue;
-      }
+      if (this.expired(item)) continue;
       this.running++;
       void this.run(item.event, item.source);
     }

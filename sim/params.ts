@@ -1,30 +1,41 @@
 /**
- * Latencies and delays of the simulated AWS world. Each default says where it comes from:
- * [AWS] documented, [3P] third-party figure, GUESS where no source gives one. Every one of them
- * can be overridden from a scenario file (`world`) or the bench.
+ * Latencies and delays of the simulated AWS world, in two profiles. Each parameter says where its
+ * value comes from: [AWS] documented by AWS, [3P] measured or reported by others, GUESS where no
+ * source gives one. `pessimistic` (the default, and the one the published figures use) takes the
+ * slow end of what is plausible; `optimistic` is the model the first figures were made with.
+ * Every value can be overridden from a scenario file (`world`) or the bench.
  */
 import { DEFAULT_HEARTBEAT_PERIOD_SECONDS, DEFAULT_PROBE_INTERVAL_SECONDS } from '../common/heartbeat';
+import { fixed, type Latency } from './random';
 
 export interface WorldParams {
-  /** CloudWatch: seconds from PutMetricData until GetMetricData and alarms see the datapoint. UNCONFIRMED ("a few seconds"). */
-  metricVisibilitySeconds: number;
   /**
-   * CloudWatch: extra visibility delay per datapoint, uniform in [0, this] seconds (0 = every
-   * datapoint takes exactly metricVisibilitySeconds). UNCONFIRMED; used as a sensitivity.
+   * CloudWatch: seconds from PutMetricData until GetMetricData and alarms see the datapoint, per
+   * datapoint. GUESS: AWS says only that data is available "a few seconds" after it is sent;
+   * pessimistic 5 s plus 0–5 s.
    */
-  metricVisibilityJitterSeconds: number;
+  metricVisibilitySeconds: Latency;
   /** CloudWatch: high-resolution (10/30 s) alarms are evaluated every 10 s [AWS PutMetricAlarm]. */
   alarmEvaluationSeconds: number;
   /**
-   * CloudWatch: when the newest period of an alarm's range has no visible data yet, the alarm
-   * judges the periods before it (late data gets one period of grace). UNCONFIRMED model choice.
+   * CloudWatch: periods an alarm retrieves (its evaluation range, at least EvaluationPeriods);
+   * missing data is judged over it (sim/world/alarm-evaluation.ts). The algorithm is [AWS]; the
+   * size is not documented: the guide's example retrieves 5 for 3 evaluation periods, users
+   * report a 1-of-1 breaching alarm needing 3–4 empty periods [3P]. Pessimistic 4, optimistic 2.
    */
-  alarmSkipsEmptyNewestPeriod: boolean;
-  /** EventBridge: delivery delay of an event to its target. GUESS (~1 s). */
-  eventDeliverySeconds: number;
+  alarmEvaluationRangePeriods: number;
+  /** EventBridge: delivery delay of an event to its target, seconds. GUESS (pessimistic 1.5–4.5 s). */
+  eventDeliverySeconds: Latency;
   /** EventBridge schedules: one-minute rate at best [AWS]. */
   schedulePeriodSeconds: number;
-  /** Lambda: cold start of a small esbuild bundle, 100–400 ms [3P]. */
+  /**
+   * EventBridge schedules fire "within that minute, but not on the precise 0th second" [AWS]:
+   * each firing comes up to this many seconds after its nominal time. GUESS (pessimistic 10 s).
+   */
+  scheduleJitterSeconds: number;
+  /** Scheduled events reach the function after an EventBridge delivery delay (eventDeliverySeconds). [AWS] that there is one; optimistic: none. */
+  scheduleDelivered: boolean;
+  /** Lambda: cold start, ms. [3P] Node 22 functions with three SDK clients measure ~0.4–1.7 s; pessimistic 800, optimistic 300. */
   lambdaColdStartMs: number;
   /** Lambda: invocation overhead when warm. GUESS. */
   lambdaWarmStartMs: number;
@@ -32,13 +43,32 @@ export interface WorldParams {
   lambdaIdleColdSeconds: number;
   /**
    * Lambda: an asynchronous Invoke (InvocationType Event, the agent's failure report) is accepted
-   * at once (202) and handed to the function after this delay, ms range. GUESS (0.2–1 s).
+   * at once (202) and handed to the function after this delay, ms. GUESS (pessimistic 0.2–3 s).
    */
-  lambdaAsyncInvokeDelayMs: [number, number];
-  /** Async invocations older than this are dropped (reconcile: maxEventAge 2 min in infra). */
-  lambdaMaxEventAgeSeconds: number;
-  /** Any AWS API call: latency range in ms. GUESS (tens of ms in-Region). */
-  apiLatencyMs: [number, number];
+  lambdaAsyncInvokeDelayMs: Latency;
+  /**
+   * Lambda: an async event that finds the function at its reserved concurrency is throttled,
+   * returned to the queue and retried after 1 s, doubling up to 5 min, until its maximum event
+   * age (reconcile 2 min, lifecycle 12 min in infra) [AWS invocation-async-error-handling].
+   * Off (optimistic): it waits in a FIFO queue for the slot.
+   */
+  lambdaThrottleBackoff: boolean;
+  /** Read API calls (Describe*, GetMetricData, PutMetricData): latency, ms. GUESS (tens of ms in-Region). */
+  apiLatencyMs: Latency;
+  /** Mutating API calls (ReplaceRoute, SetInstanceHealth, …): latency, ms. GUESS (pessimistic 50–300 ms). */
+  mutatingApiLatencyMs: Latency;
+  /**
+   * EC2: seconds from a ReplaceRoute/CreateRoute answer until traffic follows the new route.
+   * GUESS: nobody has published a figure (pessimistic 2 s, optimistic 0).
+   */
+  routePropagationSeconds: number;
+  /** Flow accounting: established connections through each zone's route table. GUESS (it only scales flowsReset). */
+  establishedFlowsPerZone: number;
+  /**
+   * Flow accounting: a route move away from a NAT that still forwards (a planned termination, a
+   * failback) hands its connections over without loss. No such handover exists yet: off.
+   */
+  handoverOnPlannedMoves: boolean;
   /** EC2 status checks run every minute [AWS]. */
   statusCheckIntervalSeconds: number;
   /** Auto Scaling waits "a few minutes" before replacing an impaired instance [AWS]; 3 min is a GUESS. */
@@ -82,19 +112,25 @@ export interface WorldParams {
   staticEniRetrySeconds: number;
 }
 
-export const DEFAULT_WORLD_PARAMS: WorldParams = {
-  metricVisibilitySeconds: 5,
-  metricVisibilityJitterSeconds: 0,
+/** The model the first published figures were made with. */
+export const OPTIMISTIC_WORLD_PARAMS: WorldParams = {
+  metricVisibilitySeconds: fixed(5),
   alarmEvaluationSeconds: 10,
-  alarmSkipsEmptyNewestPeriod: true,
-  eventDeliverySeconds: 1,
+  alarmEvaluationRangePeriods: 2,
+  eventDeliverySeconds: { min: 0.5, max: 1.5 },
   schedulePeriodSeconds: 60,
+  scheduleJitterSeconds: 0,
+  scheduleDelivered: false,
   lambdaColdStartMs: 300,
   lambdaWarmStartMs: 10,
   lambdaIdleColdSeconds: 600,
-  lambdaAsyncInvokeDelayMs: [200, 1000],
-  lambdaMaxEventAgeSeconds: 120,
-  apiLatencyMs: [20, 80],
+  lambdaAsyncInvokeDelayMs: { min: 200, max: 1000 },
+  lambdaThrottleBackoff: false,
+  apiLatencyMs: { min: 20, max: 80 },
+  mutatingApiLatencyMs: { min: 20, max: 80 },
+  routePropagationSeconds: 0,
+  establishedFlowsPerZone: 1000,
+  handoverOnPlannedMoves: false,
   statusCheckIntervalSeconds: 60,
   impairedReplaceAfterSeconds: 180,
   asgCycleSeconds: 10,
@@ -114,3 +150,29 @@ export const DEFAULT_WORLD_PARAMS: WorldParams = {
   ec2MutateBucket: [50, 5],
   staticEniRetrySeconds: 5,
 };
+
+/** The slow end of what is plausible: the published figures. */
+export const PESSIMISTIC_WORLD_PARAMS: WorldParams = {
+  ...OPTIMISTIC_WORLD_PARAMS,
+  metricVisibilitySeconds: { min: 5, max: 10 },
+  alarmEvaluationRangePeriods: 4,
+  eventDeliverySeconds: { min: 1.5, max: 4.5 },
+  scheduleJitterSeconds: 10,
+  scheduleDelivered: true,
+  lambdaColdStartMs: 800,
+  lambdaAsyncInvokeDelayMs: { min: 200, max: 3000 },
+  lambdaThrottleBackoff: true,
+  mutatingApiLatencyMs: { min: 50, max: 300 },
+  routePropagationSeconds: 2,
+};
+
+export const PROFILES = { optimistic: OPTIMISTIC_WORLD_PARAMS, pessimistic: PESSIMISTIC_WORLD_PARAMS } as const;
+export type ProfileName = keyof typeof PROFILES;
+export const DEFAULT_PROFILE: ProfileName = 'pessimistic';
+export const DEFAULT_WORLD_PARAMS: WorldParams = PROFILES[DEFAULT_PROFILE];
+
+/** The profile named on a command line; a clear error for anything else. */
+export function profileNamed(name: string): ProfileName {
+  if (name in PROFILES) return name as ProfileName;
+  throw new Error(`unknown profile "${name}": use ${Object.keys(PROFILES).join(' or ')}`);
+}

@@ -5,7 +5,7 @@
 import type { ControllerConfig } from '../lambdas/core/config';
 import { faultSettlesAt, scheduleFault, zoneName } from './faults';
 import type { ControlMode } from './nat';
-import { DEFAULT_WORLD_PARAMS, type WorldParams } from './params';
+import { PROFILES, DEFAULT_PROFILE, type ProfileName, type WorldParams } from './params';
 import type { Scenario } from './scenario';
 import type { TimelineEntry } from './timeline';
 import { SimWorld } from './world/world';
@@ -16,6 +16,8 @@ const EPOCH_MS = Date.UTC(2025, 0, 1, 0, 0, 0);
 export interface RunOptions {
   seed: number;
   timeline?: boolean;
+  /** The world's assumptions (params.ts). @default 'pessimistic' */
+  profile?: ProfileName;
   world?: Partial<WorldParams>;
   controller?: Partial<ControllerConfig>;
   /** Shift every fault by this much (the bench draws it uniformly within a period). */
@@ -55,6 +57,15 @@ export interface RunResult {
   gapByZone: Record<string, number>;
   /** The worst zone. */
   egressGapSeconds: number;
+  /**
+   * The worst zone's time without a working route as written: from the fault until the last
+   * affected table's route was written to a working NAT (propagation excluded).
+   */
+  routeWrittenSeconds: number;
+  /** Connections reset by route changes (every zone, the whole run after the fault). */
+  flowsReset: number;
+  /** Route changes traffic followed after the fault, with whether each was planned. */
+  routeMoves: { zone: string; atSeconds: number; planned: boolean; flowsReset: number }[];
   /** true when a zone was still without egress at the end of the run (the gap is then a lower bound). */
   unrepaired: boolean;
   timeline: TimelineEntry[];
@@ -69,7 +80,7 @@ export interface RunResult {
 }
 
 export async function runScenario(scenario: Scenario, mode: ControlMode, options: RunOptions): Promise<RunResult> {
-  const params: WorldParams = { ...DEFAULT_WORLD_PARAMS, ...(scenario.world as Partial<WorldParams> | undefined), ...options.world };
+  const params: WorldParams = { ...PROFILES[options.profile ?? DEFAULT_PROFILE], ...(scenario.world as Partial<WorldParams> | undefined), ...options.world };
   const controller = { ...(scenario.controller as Partial<ControllerConfig> | undefined), ...options.controller };
   const zones = Array.from({ length: scenario.zones }, (_, k) => `us-east-1${String.fromCharCode(97 + k)}`);
   const world = new SimWorld({
@@ -102,11 +113,18 @@ export async function runScenario(scenario: Scenario, mode: ControlMode, options
     ...(scenario.workloadsDownIn ?? []).map((z) => zoneName(world, z)),
     ...scenario.faults.flatMap((f) => (f.kind === 'zone-outage' ? [zoneName(world, f.zone)] : [])),
   ]);
-  const allGaps = world.egress.gapSeconds(firstFaultMs, endMs);
-  const gapByZone = Object.fromEntries(Object.entries(allGaps).filter(([zone]) => !excluded.has(zone)).map(([z, s]) => [z, round(s)]));
+  const included = (gaps: Record<string, number>) => Object.fromEntries(Object.entries(gaps).filter(([zone]) => !excluded.has(zone)).map(([z, s]) => [z, round(s)]));
+  const gapByZone = included(world.egress.gapSeconds(firstFaultMs, endMs));
+  const writtenByZone = included(world.writtenEgress.gapSeconds(firstFaultMs, endMs));
   const config = world.config;
   const signalDelayMs =
-    (config.silenceSeconds + params.heartbeatPeriodSeconds + params.metricVisibilitySeconds + params.alarmEvaluationSeconds + 2 * params.eventDeliverySeconds) * 1000;
+    (config.silenceSeconds +
+      params.heartbeatPeriodSeconds +
+      params.metricVisibilitySeconds.max +
+      params.alarmEvaluationSeconds * params.alarmEvaluationRangePeriods +
+      2 * params.eventDeliverySeconds.max +
+      params.routePropagationSeconds) *
+    1000;
   const rel = (ms: number) => round((ms - faultAtMs) / 1000);
 
   const settles = faultAtMs + Math.max(...scenario.faults.map(faultSettlesAt)) * 1000 + signalDelayMs;
@@ -126,6 +144,9 @@ export async function runScenario(scenario: Scenario, mode: ControlMode, options
     endMs,
     gapByZone,
     egressGapSeconds: Math.max(0, ...Object.values(gapByZone)),
+    routeWrittenSeconds: Math.max(0, ...Object.values(writtenByZone)),
+    flowsReset: world.flows.moves.filter((m) => m.at >= firstFaultMs).reduce((n, m) => n + m.flowsReset, 0),
+    routeMoves: world.flows.moves.filter((m) => m.at >= firstFaultMs).map((m) => ({ zone: m.zone, atSeconds: rel(m.at), planned: m.planned, flowsReset: m.flowsReset })),
     unrepaired: openAtEnd,
     timeline: world.ctx.timeline.entries,
     invariants: {

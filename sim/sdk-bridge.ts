@@ -13,6 +13,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import type { AwsClients } from '../lambdas/core/clients';
 import { invocationStorage } from './lambda';
+import { draw } from './random';
 import type { WorldContext } from './world/context';
 import { awsError, isRetryableCode, isThrottlingCode, THROTTLING_CODE, type Service } from './world/errors';
 import { isMutating, type Throttle } from './world/throttle';
@@ -48,8 +49,7 @@ export function connect<C extends Bridgeable>(client: C, service: Service, world
       const attempts = await maxAttempts();
       let retryDelay = 0;
       for (let attempt = 1; ; attempt++) {
-        const [low, high] = params.apiLatencyMs;
-        await clock.sleep(rng.uniform(low, high));
+        await clock.sleep(draw(rng, isMutating(command) ? params.mutatingApiLatencyMs : params.apiLatencyMs));
         try {
           if (world.throttle.throttled(service, command)) throw awsError(service, THROTTLING_CODE[service], 'Rate exceeded', service === 'ec2' ? 503 : 400);
           const output = world.handle(service, command, args.input);

@@ -12,7 +12,7 @@ export function renderCost(r: CostReport, style: Style): string {
     renderTable(
       [{ header: 'PER AZ-MONTH' }, { header: 'USD', right: true }],
       [
-        ['natbeat controller (CloudWatch, Lambda)', usd(r.controllerPerAzMonthUsd)],
+        ['natbeat controller (CloudWatch, Lambda, KMS)', usd(r.controllerPerAzMonthUsd)],
         ['NAT instance(s) (instance, public IPv4, volume)', usd(r.natInstancePerAzMonthUsd)],
         [style('bold', 'natbeat total'), style('bold', usd(r.natbeatPerAzMonthUsd))],
         [style('bold', 'NAT Gateway (hourly, public IPv4, data)'), style('bold', usd(r.natGatewayPerAzMonthUsd))],
@@ -26,8 +26,8 @@ export function renderCost(r: CostReport, style: Style): string {
     '',
     style('bold', 'Line items (whole fleet, per month)'),
     renderTable(
-      [{ header: 'FOR' }, { header: 'ITEM' }, { header: 'QUANTITY', right: true }, { header: 'UNIT PRICE', right: true }, { header: 'USD', right: true }],
-      r.lines.map((l) => [l.category, l.item, `${quantity(l.quantity)} ${l.unit}`, price(l.unitPrice), l.monthlyUsd.toFixed(4)]),
+      [{ header: 'FOR' }, { header: 'SCOPE' }, { header: 'ITEM' }, { header: 'QUANTITY', right: true }, { header: 'UNIT PRICE', right: true }, { header: 'USD', right: true }],
+      r.lines.map((l) => [l.category, l.scope, l.item, `${quantity(l.quantity)} ${l.unit}`, price(l.unitPrice), l.monthlyUsd.toFixed(4)]),
       { indent: '  ', header: (h) => style('dim', h) },
     ),
     '',

@@ -4,8 +4,10 @@
  * 10 s; standard, every minute) whose state changes are announced (to EventBridge). An ingestion outage either rejects
  * PutMetricData or holds the data back until it ends.
  */
+import { judgeRange, type AlarmState, type TreatMissingData } from './alarm-evaluation';
 import { awsError } from './errors';
 import type { Input, WorldContext } from './context';
+import { draw } from '../random';
 
 interface Datapoint {
   at: number;
@@ -30,7 +32,9 @@ export interface AlarmDefinition {
   evaluationPeriods: number;
   threshold: number;
   comparison: 'LessThanThreshold' | 'GreaterThanOrEqualToThreshold';
-  treatMissingData: 'breaching' | 'notBreaching';
+  /** @default evaluationPeriods */
+  datapointsToAlarm?: number;
+  treatMissingData: TreatMissingData;
   /**
    * high: evaluated every alarmEvaluationSeconds (10 s) [AWS]; standard: every 60 s [AWS].
    * @default 'high'
@@ -41,7 +45,7 @@ export interface AlarmDefinition {
 }
 
 export interface Alarm extends AlarmDefinition {
-  state: 'OK' | 'ALARM';
+  state: AlarmState;
 }
 
 export interface IngestionOutage {
@@ -96,22 +100,25 @@ export class CloudWatchWorld {
     }
   }
 
-  /** ALARM when each of the last evaluationPeriods periods breaches (datapointsToAlarm = evaluationPeriods). */
-  evaluate(alarm: AlarmDefinition): Alarm['state'] {
+  /**
+   * The alarm's state now, by CloudWatch's documented algorithm (alarm-evaluation.ts) over an
+   * evaluation range of max(alarmEvaluationRangePeriods, evaluationPeriods) whole periods, the
+   * newest being the last period that has ended. A period's datapoint is the statistic of the
+   * values visible now.
+   */
+  evaluate(alarm: Alarm | AlarmDefinition): AlarmState {
     const now = this.ctx.clock.now();
     const p = alarm.periodSeconds * 1000;
     const boundary = Math.floor(now / p) * p;
     const points = this.series.get(seriesKey(alarm.namespace, alarm.metricName, alarm.dimensions)) ?? [];
-    const periodValues = (end: number) => points.filter((d) => d.at >= end - p && d.at < end && d.visibleAt <= now).map((d) => d.value);
-    let end = boundary;
-    if (this.ctx.params.alarmSkipsEmptyNewestPeriod && periodValues(end).length === 0) end -= p;
-    for (let k = 0; k < alarm.evaluationPeriods; k++) {
-      const values = periodValues(end - k * p);
-      const breaching =
-        values.length === 0 ? alarm.treatMissingData === 'breaching' : compare(alarm, aggregate(alarm.stat, values));
-      if (!breaching) return 'OK';
+    const periods = Math.max(this.ctx.params.alarmEvaluationRangePeriods, alarm.evaluationPeriods);
+    const range: (boolean | undefined)[] = [];
+    for (let k = periods; k >= 1; k--) {
+      const end = boundary - (k - 1) * p;
+      const values = points.filter((d) => d.at >= end - p && d.at < end && d.visibleAt <= now).map((d) => d.value);
+      range.push(values.length === 0 ? undefined : compare(alarm, aggregate(alarm.stat, values)));
     }
-    return 'ALARM';
+    return judgeRange(range, alarm, 'state' in alarm ? alarm.state : 'OK');
   }
 
   private ingestion(now: number): IngestionOutage | undefined {
@@ -137,9 +144,8 @@ export class CloudWatchWorld {
         throw awsError('cloudwatch', 'InvalidParameterValue', 'The parameter MetricData.member.1.Timestamp must specify a time within the past two weeks and not more than two hours in the future.');
       }
       const values: number[] = datum.Values ?? (datum.Value !== undefined ? [datum.Value] : []);
-      const { metricVisibilitySeconds, metricVisibilityJitterSeconds } = this.ctx.params;
-      const jitterMs = metricVisibilityJitterSeconds > 0 ? this.ctx.rng.uniform(0, metricVisibilityJitterSeconds * 1000) : 0;
-      const visibleAt = Math.max(now + metricVisibilitySeconds * 1000 + jitterMs, outage ? outage.until : 0);
+      const delayMs = draw(this.ctx.rng, this.ctx.params.metricVisibilitySeconds) * 1000;
+      const visibleAt = Math.max(now + delayMs, outage ? outage.until : 0);
       const key = seriesKey(namespace, datum.MetricName, datum.Dimensions ?? []);
       let series = this.series.get(key);
       if (!series) this.series.set(key, (series = []));

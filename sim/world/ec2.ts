@@ -5,10 +5,10 @@
  * the error codes the real API returns; data-plane state (does this NAT forward?) lives here too.
  */
 import { awsError } from './errors';
-import { IdFactory, page, type Filter, type Input, type WorldContext } from './context';
+import { IdFactory, type Input, type WorldContext } from './context';
+import { describeAddresses, describeInstances, describeRouteTables, describeSubnets } from './ec2-describe';
 
 export type InstanceState = 'pending' | 'running' | 'shutting-down' | 'terminated';
-const STATE_CODE: Record<InstanceState, number> = { pending: 0, running: 16, 'shutting-down': 32, terminated: 48 };
 
 export interface SimInstance {
   instanceId: string;
@@ -52,6 +52,11 @@ export interface SimRouteTable {
   subnetIds: string[];
   tags: Record<string, string>;
   routes: SimRoute[];
+  /**
+   * While a written default route propagates (routePropagationSeconds), traffic still follows the
+   * route that was in effect before the write, until `until`.
+   */
+  propagating?: { previous: SimRoute | undefined; until: number };
 }
 
 export interface SimSubnet {
@@ -74,6 +79,8 @@ export class Ec2World {
   readonly addresses = new Map<string, SimAddress>();
   /** Called whenever a default route is written, with who wrote it. */
   onRouteWritten?: (table: SimRouteTable, route: SimRoute) => void;
+  /** Called when traffic starts following a written default route (after the propagation delay). */
+  onRouteEffective?: (table: SimRouteTable, previous: SimRoute | undefined, route: SimRoute) => void;
 
   constructor(
     private readonly ctx: WorldContext,
@@ -172,8 +179,14 @@ export class Ec2World {
     );
   }
 
+  /** The default route as written (the control plane: what DescribeRouteTables shows). */
   defaultRoute(table: SimRouteTable): SimRoute | undefined {
     return table.routes.find((r) => r.destinationCidrBlock === '0.0.0.0/0');
+  }
+
+  /** The default route traffic follows now (the data plane: the written one once it has propagated). */
+  effectiveDefaultRoute(table: SimRouteTable): SimRoute | undefined {
+    return table.propagating ? table.propagating.previous : this.defaultRoute(table);
   }
 
   /** active while the target ENI is attached to a live instance, blackhole otherwise. */
@@ -194,13 +207,13 @@ export class Ec2World {
   handle(command: string, input: Input): unknown {
     switch (command) {
       case 'DescribeRouteTables':
-        return this.describeRouteTables(input);
+        return describeRouteTables(this, input);
       case 'DescribeSubnets':
-        return this.describeSubnets(input);
+        return describeSubnets(this, input);
       case 'DescribeInstances':
-        return this.describeInstances(input);
+        return describeInstances(this, input);
       case 'DescribeAddresses':
-        return this.describeAddresses(input);
+        return describeAddresses(this, input);
       case 'ModifyInstanceAttribute':
         return this.modifyInstanceAttribute(input);
       case 'AssociateAddress':
@@ -212,119 +225,6 @@ export class Ec2World {
       default:
         throw awsError('ec2', 'InvalidAction', `The action ${command} is not valid for this web service.`);
     }
-  }
-
-  private describeRouteTables(input: Input) {
-    if (input.MaxResults !== undefined && (input.MaxResults < 5 || input.MaxResults > 100)) {
-      throw awsError('ec2', 'InvalidParameterValue', `Value ( ${input.MaxResults} ) for parameter maxResults is invalid. Expecting a value between 5 and 100.`);
-    }
-    const matches = [...this.routeTables.values()].filter(
-      (t) =>
-        (!input.RouteTableIds || input.RouteTableIds.includes(t.routeTableId)) &&
-        matchFilters(input.Filters, (name) => {
-          if (name === 'vpc-id') return [t.vpcId];
-          if (name === 'route-table-id') return [t.routeTableId];
-          if (name === 'association.subnet-id') return t.subnetIds;
-          return tagValues(name, t.tags);
-        }),
-    );
-    const { items, nextToken } = page(matches, input.MaxResults, input.NextToken);
-    return {
-      RouteTables: items.map((t) => ({
-        RouteTableId: t.routeTableId,
-        VpcId: t.vpcId,
-        Associations: t.subnetIds.map((s, k) => ({ RouteTableAssociationId: `rtbassoc-${t.routeTableId.slice(4)}${k}`, RouteTableId: t.routeTableId, SubnetId: s, Main: false })),
-        Routes: t.routes.map((r) => {
-          const instance = this.routeTargetInstance(r);
-          return {
-            DestinationCidrBlock: r.destinationCidrBlock,
-            GatewayId: r.gatewayId,
-            NetworkInterfaceId: r.networkInterfaceId,
-            InstanceId: instance?.instanceId,
-            InstanceOwnerId: instance ? '123456789012' : undefined,
-            Origin: r.gatewayId === 'local' ? 'CreateRouteTable' : 'CreateRoute',
-            State: this.routeState(r),
-          };
-        }),
-        Tags: toTags(t.tags),
-      })),
-      NextToken: nextToken,
-    };
-  }
-
-  private describeSubnets(input: Input) {
-    const matches = [...this.subnets.values()].filter(
-      (s) =>
-        (!input.SubnetIds || input.SubnetIds.includes(s.subnetId)) &&
-        matchFilters(input.Filters, (name) => (name === 'subnet-id' ? [s.subnetId] : name === 'vpc-id' ? [s.vpcId] : name === 'availability-zone' ? [s.availabilityZone] : undefined)),
-    );
-    if (input.SubnetIds) {
-      const missing = (input.SubnetIds as string[]).find((id) => !this.subnets.has(id));
-      if (missing) throw awsError('ec2', 'InvalidSubnetID.NotFound', `The subnet ID '${missing}' does not exist`);
-    }
-    const { items, nextToken } = page(matches, input.MaxResults, input.NextToken);
-    return {
-      Subnets: items.map((s) => ({ SubnetId: s.subnetId, VpcId: s.vpcId, AvailabilityZone: s.availabilityZone, State: 'available' })),
-      NextToken: nextToken,
-    };
-  }
-
-  private describeInstances(input: Input) {
-    if (input.InstanceIds) {
-      const missing = (input.InstanceIds as string[]).find((id) => !this.instances.has(id));
-      if (missing) throw awsError('ec2', 'InvalidInstanceID.NotFound', `The instance ID '${missing}' does not exist`);
-    }
-    const matches = [...this.instances.values()].filter(
-      (i) =>
-        (!input.InstanceIds || input.InstanceIds.includes(i.instanceId)) &&
-        matchFilters(input.Filters, (name) => {
-          if (name === 'instance-id') return [i.instanceId];
-          if (name === 'vpc-id') return [i.vpcId];
-          if (name === 'availability-zone') return [i.availabilityZone];
-          if (name === 'instance-state-name') return [i.state];
-          return tagValues(name, i.tags);
-        }),
-    );
-    const { items, nextToken } = page(matches, input.MaxResults, input.NextToken);
-    return {
-      Reservations: items.map((i) => ({ ReservationId: `r-${i.instanceId.slice(2)}`, OwnerId: '123456789012', Instances: [this.instanceView(i)] })),
-      NextToken: nextToken,
-    };
-  }
-
-  private instanceView(i: SimInstance) {
-    const enis = [...this.enis.values()].filter((e) => e.attachedTo === i.instanceId).sort((a, b) => (a.deviceIndex ?? 0) - (b.deviceIndex ?? 0));
-    const primary = this.enis.get(i.primaryEniId);
-    return {
-      InstanceId: i.instanceId,
-      State: { Name: i.state, Code: STATE_CODE[i.state] },
-      LaunchTime: new Date(i.launchTime),
-      VpcId: i.state === 'terminated' ? undefined : i.vpcId,
-      SubnetId: i.state === 'terminated' ? undefined : i.subnetId,
-      Placement: { AvailabilityZone: i.availabilityZone },
-      SourceDestCheck: i.state === 'terminated' ? undefined : (primary?.sourceDestCheck ?? true),
-      NetworkInterfaces: enis.map((e) => ({
-        NetworkInterfaceId: e.networkInterfaceId,
-        SubnetId: e.subnetId,
-        SourceDestCheck: e.sourceDestCheck,
-        Attachment: { DeviceIndex: e.deviceIndex, Status: 'attached', DeleteOnTermination: e.deleteOnTermination },
-      })),
-      Tags: toTags(i.tags),
-    };
-  }
-
-  private describeAddresses(input: Input) {
-    const matches = [...this.addresses.values()].filter(
-      (a) =>
-        (!input.AllocationIds || input.AllocationIds.includes(a.allocationId)) &&
-        matchFilters(input.Filters, (name) => (name === 'allocation-id' ? [a.allocationId] : undefined)),
-    );
-    return {
-      Addresses: matches.map((a) => {
-        const eni = a.networkInterfaceId ? this.enis.get(a.networkInterfaceId) : undefined;
-        return { AllocationId: a.allocationId, PublicIp: a.publicIp, Domain: 'vpc', NetworkInterfaceId: eni?.networkInterfaceId, InstanceId: eni?.attachedTo };
-      }),
-    };
   }
 
   private liveInstance(instanceId: unknown): SimInstance {
@@ -374,37 +274,30 @@ export class Ec2World {
       throw awsError('ec2', 'InvalidRoute.NotFound', `There is no route defined for '${cidr}' in the route table. Use CreateRoute instead.`);
     }
     const route: SimRoute = { destinationCidrBlock: cidr, networkInterfaceId: eniId };
+    const inEffect = this.effectiveDefaultRoute(table);
     table.routes = [...table.routes.filter((r) => r.destinationCidrBlock !== cidr), route];
     this.onRouteWritten?.(table, route);
+    if (cidr === '0.0.0.0/0') this.propagate(table, inEffect, route);
     return mode === 'create' ? { Return: true } : {};
   }
-}
 
-const KNOWN_FILTERS = new Set(['vpc-id', 'route-table-id', 'association.subnet-id', 'subnet-id', 'instance-id', 'availability-zone', 'instance-state-name', 'allocation-id']);
-
-/** EC2 filter semantics: every filter must match (AND), any value of one filter may (OR). */
-function matchFilters(filters: Filter[] | undefined, valuesOf: (name: string) => string[] | undefined): boolean {
-  for (const filter of filters ?? []) {
-    const name = filter.Name ?? '';
-    const values = valuesOf(name);
-    if (values === undefined) {
-      if (!KNOWN_FILTERS.has(name) && !name.startsWith('tag')) throw awsError('ec2', 'InvalidParameterValue', `The filter '${name}' is invalid`);
-      return false;
+  /**
+   * Traffic follows a written default route routePropagationSeconds later; a second write while
+   * one propagates restarts the wait (the data plane keeps the route it had).
+   */
+  private propagate(table: SimRouteTable, inEffect: SimRoute | undefined, route: SimRoute): void {
+    const delayMs = this.ctx.params.routePropagationSeconds * 1000;
+    if (delayMs <= 0) {
+      this.onRouteEffective?.(table, inEffect, route);
+      return;
     }
-    if (!values.some((v) => (filter.Values ?? []).includes(v))) return false;
+    const until = this.ctx.clock.now() + delayMs;
+    const previous = table.propagating ? table.propagating.previous : inEffect;
+    table.propagating = { previous, until };
+    this.ctx.clock.at(until, () => {
+      if (table.propagating?.until !== until) return;
+      table.propagating = undefined;
+      this.onRouteEffective?.(table, previous, route);
+    });
   }
-  return true;
-}
-
-function tagValues(name: string, tags: Record<string, string>): string[] | undefined {
-  if (name.startsWith('tag:')) {
-    const value = tags[name.slice(4)];
-    return value === undefined ? [] : [value];
-  }
-  if (name === 'tag-key') return Object.keys(tags);
-  return undefined;
-}
-
-function toTags(tags: Record<string, string>) {
-  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
 }

@@ -4,6 +4,7 @@
  * them lost, duplicated or reordered. Schedules fire every schedulePeriodSeconds.
  */
 import type { Timer } from '../clock';
+import { draw } from '../random';
 import type { WorldContext } from './context';
 
 export interface DeliveryFaults {
@@ -32,7 +33,7 @@ export class EventBus {
     }
     const copies = rng.chance(faults.duplicate) ? 2 : 1;
     for (let k = 0; k < copies; k++) {
-      const delay = params.eventDeliverySeconds * rng.uniform(0.5, 1.5) + rng.uniform(0, faults.reorderSeconds) + k * rng.uniform(0, 5);
+      const delay = draw(rng, params.eventDeliverySeconds) + rng.uniform(0, faults.reorderSeconds) + k * rng.uniform(0, 5);
       clock.after(delay * 1000, () => {
         this.delivered++;
         target(event);
@@ -41,21 +42,29 @@ export class EventBus {
     if (copies > 1 && describe) timeline.record('lambda', `EventBridge will deliver twice: ${describe}`);
   }
 
-  /** An EventBridge rate rule: fires every period from firstAt. */
+  /**
+   * An EventBridge rate rule: fires every period from firstAt, each firing up to
+   * scheduleJitterSeconds late, and (scheduleDelivered) reaches the target after a delivery delay.
+   */
   schedule(firstAt: number, target: (event: unknown) => void): Timer {
-    const period = this.ctx.params.schedulePeriodSeconds * 1000;
-    return this.ctx.clock.every(period, firstAt, () =>
-      target({
-        version: '0',
-        id: `sched-${this.ctx.clock.now()}`,
-        'detail-type': 'Scheduled Event',
-        source: 'aws.events',
-        account: '123456789012',
-        time: this.ctx.clock.date().toISOString(),
-        region: 'us-east-1',
-        resources: ['arn:aws:events:us-east-1:123456789012:rule/natbeat-ReconcileSchedule'],
-        detail: {},
-      }),
-    );
+    const { params, clock, rng } = this.ctx;
+    return clock.every(params.schedulePeriodSeconds * 1000, firstAt, () => {
+      const nominal = clock.now();
+      const delaySeconds = rng.uniform(0, params.scheduleJitterSeconds) + (params.scheduleDelivered ? draw(rng, params.eventDeliverySeconds) : 0);
+      const fire = () =>
+        target({
+          version: '0',
+          id: `sched-${nominal}`,
+          'detail-type': 'Scheduled Event',
+          source: 'aws.events',
+          account: '123456789012',
+          time: new Date(nominal).toISOString(),
+          region: 'us-east-1',
+          resources: ['arn:aws:events:us-east-1:123456789012:rule/natbeat-ReconcileSchedule'],
+          detail: {},
+        });
+      if (delaySeconds > 0) clock.after(delaySeconds * 1000, fire);
+      else fire();
+    });
   }
 }

@@ -13,11 +13,12 @@ import { LAUNCH_DETAIL_TYPE, TERMINATE_DETAIL_TYPE } from '../../lambdas/core/ev
 import { HEARTBEAT_METRIC, HEARTBEAT_NAMESPACE, zoneDimensions } from '../../common/heartbeat';
 import { VirtualClock } from '../clock';
 import { EgressTracker } from '../egress';
+import { FlowLedger } from '../flows';
 import { invocationStorage, SimLambda } from '../lambda';
 import { NatHost, type ControlMode } from '../nat';
 import type { WorldParams } from '../params';
 import { CapturingMetrics, quietLogger } from '../powertools';
-import { Random } from '../random';
+import { draw, Random } from '../random';
 import { controllerClients, type WorldApi } from '../sdk-bridge';
 import { Timeline } from '../timeline';
 import { AutoScalingWorld, type SimGroup } from './autoscaling';
@@ -63,7 +64,11 @@ export class SimWorld implements WorldApi {
   readonly cloudWatch: CloudWatchWorld;
   readonly events: EventBus;
   readonly throttle: Throttle;
+  /** Egress as traffic sees it (routes once propagated). */
   readonly egress: EgressTracker;
+  /** Egress as the routes are written (no propagation): when did the controller repair a zone? */
+  readonly writtenEgress: EgressTracker;
+  readonly flows: FlowLedger;
   readonly group: SimGroup;
   readonly nats = new Map<string, NatHost>();
   readonly privateTables = new Map<string, SimRouteTable>();
@@ -176,9 +181,20 @@ export class SimWorld implements WorldApi {
     this.egress = new EgressTracker(this.ec2, this.privateTables, (zone, up) =>
       this.ctx.timeline.record('egress', up ? 'egress restored' : 'EGRESS LOST', zone),
     );
+    this.writtenEgress = new EgressTracker(this.ec2, this.privateTables, undefined, 'control-plane');
+    this.flows = new FlowLedger(this.ctx, this.ec2);
+    this.ec2.onRouteEffective = (table, previous, route) => {
+      const zone = [...this.privateTables].find(([, t]) => t === table)?.[0];
+      const move = zone ? this.flows.moved(zone, previous, route) : undefined;
+      if (!move) return;
+      const served = this.ec2.routeTargetInstance(route)?.availabilityZone;
+      const what = move.flowsHandedOver > 0 ? `${move.flowsHandedOver} connections handed over` : `${move.flowsReset} connections reset`;
+      this.ctx.timeline.record('flows', `traffic follows ${move.to ?? '?'} (${served ?? '?'}): ${what}${move.planned ? ' (planned move)' : ''}`, zone);
+    };
     clock.onSettled = () => {
       const now = clock.now();
       this.egress.update(now);
+      this.writtenEgress.update(now);
       for (const host of this.nats.values()) if (!this.ec2.natRoutes(host.instance)) this.lastBrokenAt.set(host.instance.instanceId, now);
     };
 
@@ -210,7 +226,7 @@ export class SimWorld implements WorldApi {
 
   private wireController(startAt: number, phase: (given: number | undefined, periodMs: number) => number): void {
     const { clock, params } = this.ctx;
-    const lambda = (name: string, make: typeof createReconcileHandler | typeof createLifecycleHandler, timeoutMs: number, reserved?: number) => {
+    const lambda = (name: string, make: typeof createReconcileHandler | typeof createLifecycleHandler, timeoutMs: number, maxEventAgeSeconds: number, reserved?: number) => {
       const metrics = new CapturingMetrics();
       this.metrics.push(metrics);
       const clients = controllerClients(this, this.config.maxAttempts);
@@ -222,12 +238,13 @@ export class SimWorld implements WorldApi {
         logger: quietLogger(),
         metrics,
       });
-      return new SimLambda(this.ctx, name, make(runtime), reserved, timeoutMs);
+      return new SimLambda(this.ctx, name, make(runtime), reserved, timeoutMs, maxEventAgeSeconds);
     };
-    // As infra/ deploys them: each serialized (reserved concurrency 1); reconcile 55 s, lifecycle 60 s.
-    const reconcile = lambda(RECONCILE_FUNCTION, createReconcileHandler, 55_000, 1);
+    // As infra/ deploys them: each serialized (reserved concurrency 1); timeouts reconcile 55 s,
+    // lifecycle 60 s; maximum event age reconcile 120 s, lifecycle 720 s; no retries of errors.
+    const reconcile = lambda(RECONCILE_FUNCTION, createReconcileHandler, 55_000, 120, 1);
     this.reconcileLambda = reconcile;
-    this.lifecycleLambda = lambda('natbeat-lifecycle', createLifecycleHandler, 60_000, 1);
+    this.lifecycleLambda = lambda('natbeat-lifecycle', createLifecycleHandler, 60_000, 720, 1);
 
     // Alarms as infra/ defines them, per zone on the zone aggregate: the high-resolution trigger
     // (one empty period or one explicit 0; its ALARM and OK changes invoke reconcile) and the
@@ -242,7 +259,7 @@ export class SimWorld implements WorldApi {
       triggers.add(trigger.name);
       this.cloudWatch.addAlarm({ ...base, name: `${GROUP_NAME}-ZoneSilent-${zone}`, stat: 'Maximum', periodSeconds: pagePeriod, evaluationPeriods: pagePeriods, resolution: 'standard' });
     }
-    this.cloudWatch.onAlarmStateChange = (alarm) => {
+    this.cloudWatch.onAlarmStateChange = (alarm, previous) => {
       if (!triggers.has(alarm.name)) {
         // The paging alarm: an operator is told (counted), reconcile is not invoked.
         if (alarm.state === 'ALARM') this.pages.push({ at: clock.now(), alarm: alarm.name });
@@ -257,7 +274,7 @@ export class SimWorld implements WorldApi {
         time: clock.date().toISOString(),
         region: 'us-east-1',
         resources: [`arn:aws:cloudwatch:us-east-1:123456789012:alarm:${alarm.name}`],
-        detail: { alarmName: alarm.name, state: { value: alarm.state, reason: 'simulated' }, previousState: { value: alarm.state === 'OK' ? 'ALARM' : 'OK' } },
+        detail: { alarmName: alarm.name, state: { value: alarm.state, reason: 'simulated' }, previousState: { value: previous } },
       };
       // Alarm state changes reach EventBridge reliably [AWS].
       this.events.send(event, (e) => reconcile.invoke(e, `alarm ${alarm.name.replace(`${GROUP_NAME}-`, '')} ${alarm.state}`), RELIABLE);
@@ -337,19 +354,18 @@ export class SimWorld implements WorldApi {
     }
     const instanceId = String((event as { detail?: { instanceId?: unknown } }).detail?.instanceId ?? '?');
     this.reports.push({ at: this.ctx.clock.now(), instanceId });
-    const [low, high] = this.ctx.params.lambdaAsyncInvokeDelayMs;
-    this.ctx.clock.after(this.ctx.rng.uniform(low, high), () => lambda.invoke(event, `report from ${instanceId}`));
+    this.ctx.clock.after(draw(this.ctx.rng, this.ctx.params.lambdaAsyncInvokeDelayMs), () => lambda.invoke(event, `report from ${instanceId}`));
     return { StatusCode: 202 };
   }
 
-  /** Every private table on a working NAT, or no NAT in the VPC works at all. */
+  /** Every private table written to a working NAT, or no NAT in the VPC works at all. */
   routesConverged(): boolean {
     const anyNatWorks = [...this.nats.values()].some((h) => this.ec2.natRoutes(h.instance));
-    return !anyNatWorks || [...this.privateTables.keys()].every((zone) => this.egress.hasEgress(zone));
+    return !anyNatWorks || [...this.privateTables.keys()].every((zone) => this.writtenEgress.hasEgress(zone));
   }
 
-  /** Each zone's private table: blackholed, or pointing at a NAT that does not route. */
+  /** Each zone's private table as written: blackholed, or pointing at a NAT that does not route. */
   brokenTables(): string[] {
-    return [...this.privateTables].filter(([zone]) => !this.egress.hasEgress(zone)).map(([zone]) => zone);
+    return [...this.privateTables].filter(([zone]) => !this.writtenEgress.hasEgress(zone)).map(([zone]) => zone);
   }
 }

@@ -7,6 +7,9 @@ const line = (report: ReturnType<typeof monthlyCost>, startsWith: string) => {
   return found;
 };
 
+/** Dashboard ($3), KMS key ($1) and its two paid rotations ($2), 100 notifications (KMS requests, SNS publishes and emails). */
+const ALARM_TOPIC_SIDE = 3 + 1 + 2 + 100 * (0.03 / 10_000) + 100 * (0.5 / 1e6 + 2 / 100_000);
+
 describe('Function: monthlyCost', () => {
   it('counts one PutMetricData per NAT per heartbeat period (10 s over a 30-day month = 259,200 requests)', () => {
     const r = monthlyCost({ azs: 1, hoursPerMonth: 720, heartbeatPeriodSeconds: 10 });
@@ -29,8 +32,9 @@ describe('Function: monthlyCost', () => {
 
   it('reads one heartbeat metric per NAT on every scheduled and replacement-triggered reconcile', () => {
     const r = monthlyCost({ azs: 2, replacementsPerNatMonth: 2, extraReconcilesPerReplacement: 4, extraReconcilesPerMonth: 10 });
-    // runs = 730 × 60 + 2 NATs × 2 × 4 + 10 = 43,826; metrics = runs × 2 NATs
-    expect(line(r, 'Lambda requests').quantity).toBe(43_826);
+    // reconcile runs = 730 × 60 + 2 NATs × 2 × 4 + 10 = 43,826; metrics = runs × 2 NATs;
+    // Lambda requests add the lifecycle runs, 2 per replacement: 2 NATs × 2 × 2 = 8
+    expect(line(r, 'Lambda requests').quantity).toBe(43_834);
     expect(line(r, 'GetMetricData').quantity).toBe(87_652);
     expect(line(r, 'GetMetricData').monthlyUsd).toBeCloseTo(0.87652, 8);
   });
@@ -59,8 +63,9 @@ describe('Function: monthlyCost', () => {
     const opts = { replacementsPerNatMonth: 0, logBytesPerReconcile: 0 };
     const one = monthlyCost({ azs: 1, ...opts });
     const four = monthlyCost({ azs: 4, ...opts });
-    // standard alarms + controller EMF metrics + Lambda requests and GB-s of 43,800 runs
-    const fleetWide = 7 * 0.1 + 1.5 * 0.3 + 43_800 * 0.2e-6 + 43_800 * 0.25 * 0.4 * 0.0000133334;
+    // standard alarms + controller EMF metrics + Lambda requests and GB-s of 43,800 runs + the
+    // alarm topic's side (dashboard, KMS key and rotations, notifications)
+    const fleetWide = 7 * 0.1 + 1.5 * 0.3 + 43_800 * 0.2e-6 + 43_800 * 0.25 * 0.4 * 0.0000133334 + ALARM_TOPIC_SIDE;
     expect(one.controllerPerAzMonthUsd - four.controllerPerAzMonthUsd).toBeCloseTo(fleetWide * (1 - 1 / 4), 8);
   });
 
@@ -77,7 +82,8 @@ describe('Function: monthlyCost', () => {
       7 * 0.1 + // standard alarms, fleet-wide
       1.5 * 0.3 + // controller metrics (ReconcileRuns + sparse counts)
       runs * 0.2e-6 + // Lambda requests
-      runs * 0.25 * 0.4 * 0.0000133334; // Lambda GB-s
+      runs * 0.25 * 0.4 * 0.0000133334 + // Lambda GB-s
+      ALARM_TOPIC_SIDE;
     expect(r.controllerPerAzMonthUsd).toBeCloseTo(controller / 3, 8);
     expect(r.natInstancePerAzMonthUsd).toBeCloseTo(730 * 0.0042 + 730 * 0.005 + 8 * 0.08, 8);
     expect(r.natGatewayPerAzMonthUsd).toBeCloseTo(730 * 0.045 + 730 * 0.005, 8);
@@ -86,8 +92,11 @@ describe('Function: monthlyCost', () => {
 
   it('computes the controller per AZ at 3 AZs with every default (hand-computed)', () => {
     const r = monthlyCost({ azs: 3 });
-    // runs = 730 × 60 scheduled + 3 NATs × 30/14 replacements × 4 runs each
+    // reconcile runs = 730 × 60 scheduled + 3 NATs × 30/14 replacements × 4 runs each;
+    // Lambda runs add 2 lifecycle runs per replacement
     const runs = 43_800 + (3 * 30 * 4) / 14;
+    const lambdaRuns = runs + (3 * 30 * 2) / 14;
+    const logGb = (lambdaRuns * 2048) / 1e9;
     const controller =
       3 * 262_800 * 0.00001 + // PutMetricData: 7.884
       3 * (1 + 30 / 14 / 730) * 0.3 + // per-instance metrics with 1 h overlap per replacement
@@ -97,13 +106,16 @@ describe('Function: monthlyCost', () => {
       3 * 0.1 + // one standard zone-silent alarm per AZ
       7 * 0.1 + // fleet-wide standard alarm metrics
       1.5 * 0.3 + // controller EMF metrics
-      ((runs * 2048) / 1e9) * 0.5 + // logs
-      runs * 0.2e-6 + // Lambda requests
-      runs * 0.25 * 0.4 * 0.0000133334; // Lambda GB-s
+      logGb * 0.5 + // logs ingested
+      logGb * 0.03 + // logs stored (30 days)
+      lambdaRuns * 0.2e-6 + // Lambda requests
+      lambdaRuns * 0.25 * 0.4 * 0.0000133334 + // Lambda GB-s
+      ALARM_TOPIC_SIDE;
     expect(r.controllerPerAzMonthUsd).toBeCloseTo(controller / 3, 8);
-    // ≈ $4.49: the alarms are now $0.40 per AZ; the 10 s heartbeat's PutMetricData ($2.63) dominates.
-    expect(r.controllerPerAzMonthUsd).toBeGreaterThan(4.48);
-    expect(r.controllerPerAzMonthUsd).toBeLessThan(4.5);
+    // ≈ $6.49: the 10 s heartbeat's PutMetricData ($2.63) dominates; the dashboard and the KMS
+    // key with its rotations add $2 per AZ at 3 AZs.
+    expect(r.controllerPerAzMonthUsd).toBeGreaterThan(6.48);
+    expect(r.controllerPerAzMonthUsd).toBeLessThan(6.5);
   });
 
   it('charges a NAT Gateway for data processed and a NAT instance not', () => {

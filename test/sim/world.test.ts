@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../sim/clock';
 import { DEFAULT_WORLD_PARAMS, type WorldParams } from '../../sim/params';
-import { Random } from '../../sim/random';
+import { fixed, Random } from '../../sim/random';
 import { Timeline } from '../../sim/timeline';
 import { AutoScalingWorld, type SimGroup } from '../../sim/world/autoscaling';
 import { CloudWatchWorld, type AlarmDefinition } from '../../sim/world/cloudwatch';
@@ -28,7 +28,7 @@ const query = (cw: CloudWatchWorld, now: number) =>
 
 describe('Class: CloudWatchWorld', () => {
   it('shows a datapoint only after the visibility delay', async () => {
-    const ctx = context({ metricVisibilitySeconds: 5 });
+    const ctx = context({ metricVisibilitySeconds: fixed(5) });
     const cw = new CloudWatchWorld(ctx);
     put(cw, 1, T0);
     expect(query(cw, T0 + 1).MetricDataResults[0]!.Values).toEqual([]);
@@ -57,7 +57,7 @@ describe('Class: CloudWatchWorld', () => {
   };
 
   it('alarms on silence only after every evaluated period is empty (missing data breaching)', async () => {
-    const ctx = context({ metricVisibilitySeconds: 0 });
+    const ctx = context({ metricVisibilitySeconds: fixed(0) });
     const cw = new CloudWatchWorld(ctx);
     put(cw, 1, T0 + 1000);
     await ctx.clock.run(T0 + 30_000);
@@ -67,7 +67,7 @@ describe('Class: CloudWatchWorld', () => {
   });
 
   it('alarms on an explicit failure (Minimum < 1) in one period and announces the change', async () => {
-    const ctx = context({ metricVisibilitySeconds: 0 });
+    const ctx = context({ metricVisibilitySeconds: fixed(0) });
     const cw = new CloudWatchWorld(ctx);
     const changes: string[] = [];
     cw.onAlarmStateChange = (alarm) => changes.push(alarm.state);

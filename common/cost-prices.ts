@@ -1,0 +1,66 @@
+/**
+ * Unit prices of the cost model (us-east-1 list prices, USD) and what every resource type the CDK
+ * construct creates costs. Sources: [AWS] AWS documentation or pricing pages, [3P] third-party
+ * pricing guides quoting them.
+ */
+export const PRICES = {
+  /** PutMetricData, per 1,000 requests [3P, CloudWatch pricing]. */
+  putMetricDataPer1000Requests: 0.01,
+  /** Custom metric per metric-month, first 10,000 metrics, prorated hourly [3P, CloudWatch pricing]. */
+  customMetricMonth: 0.3,
+  /** GetMetricData, per 1,000 metrics requested, no free tier [3P, CloudWatch pricing]. */
+  getMetricDataPer1000Metrics: 0.01,
+  /** Standard-resolution (60 s) alarm, per alarm metric-month [3P, CloudWatch pricing]. */
+  standardAlarmMetricMonth: 0.1,
+  /** High-resolution (10/30 s) alarm, per alarm metric-month [3P, CloudWatch pricing]. */
+  highResolutionAlarmMetricMonth: 0.3,
+  /** Dashboard per month, beyond an account's first 3 (of up to 50 metrics each) [3P, CloudWatch pricing]. */
+  dashboardMonth: 3,
+  /** CloudWatch Logs ingestion per GB (EMF and controller logs) [3P, CloudWatch pricing]. */
+  logsIngestionPerGb: 0.5,
+  /** CloudWatch Logs storage per GB-month (compressed) [3P, CloudWatch pricing]. */
+  logsStoragePerGbMonth: 0.03,
+  /** Lambda arm64 duration per GB-second, first 7.5 billion GB-s [3P, cloudchipr.com Lambda pricing]. */
+  lambdaArmGbSecond: 0.0000133334,
+  /** Lambda requests per million [3P, Lambda pricing guides]. */
+  lambdaPerMillionRequests: 0.2,
+  /** KMS customer managed key per month [AWS KMS pricing]. */
+  kmsKeyMonth: 1,
+  /**
+   * KMS automatic rotation: the first and second rotation each add $1 a month; later rotations
+   * are free (pricing since May 2024) [AWS KMS pricing; 3P cloudburn.io].
+   */
+  kmsRotationMonth: 1,
+  /** KMS symmetric requests per 10,000 (beyond the account's 20,000 free) [AWS KMS pricing]. */
+  kmsPer10000Requests: 0.03,
+  /** SNS standard topic publishes per million (beyond the account's first million) [3P, SNS pricing]. */
+  snsPerMillionPublishes: 0.5,
+  /** SNS email notifications per 100,000 (beyond the account's first 1,000) [3P, SNS pricing]. */
+  snsEmailPer100000: 2,
+  /** NAT Gateway per hour [3P]. */
+  natGatewayHour: 0.045,
+  /** NAT Gateway data processed per GB [3P]. */
+  natGatewayPerGb: 0.045,
+  /** t4g.nano on-demand per hour [3P, fck-nat docs]. */
+  t4gNanoHour: 0.0042,
+  /** Public IPv4 address per hour, in use or idle [3P]. */
+  publicIpv4Hour: 0.005,
+  /** gp3 EBS storage per GB-month [3P; UNCONFIRMED]. */
+  gp3GbMonth: 0.08,
+} as const;
+
+/**
+ * Resource types the construct creates that cost nothing by themselves, and why. Every other
+ * resource type of the synthesized construct must appear in some cost line's `resourceTypes`
+ * (test/common/cost-resources.test.ts checks it against the template).
+ */
+export const FREE_RESOURCE_TYPES: Record<string, string> = {
+  'AWS::IAM::Role': 'IAM is free',
+  'AWS::IAM::Policy': 'IAM is free',
+  'AWS::IAM::InstanceProfile': 'IAM is free',
+  'AWS::EC2::SecurityGroup': 'security groups are free',
+  'AWS::EC2::LaunchTemplate': 'launch templates are free; the instances are billed (NAT instances)',
+  'AWS::Lambda::Permission': 'resource policies are free',
+  'AWS::Lambda::EventInvokeConfig': 'async invoke settings are free',
+  'AWS::SNS::TopicPolicy': 'topic policies are free',
+};
