@@ -104,7 +104,12 @@ async function main(): Promise<void> {
 
     progress('warming up (5 cycles)');
     await sleep(5 * INTERVAL_S * 1000);
-    const helpers = await childPids(pid);
+    // The long-lived probe helper only: a cycle's own ip/nft children live for milliseconds and
+    // may be gone by the time their /proc entry is read, so keep the children seen twice.
+    const firstLook = await childPids(pid);
+    await sleep(500);
+    const secondLook = new Set(await childPids(pid));
+    const helpers = firstLook.filter((child) => secondLook.has(child));
     const cpuOf = () => cpuMs(pid) + helpers.reduce((sum, helper) => sum + cpuMs(helper), 0);
     const cpuStart = cpuOf();
     progress(`measuring ${CYCLES} cycles at ${INTERVAL_S} s`);
