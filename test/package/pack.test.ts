@@ -174,6 +174,11 @@ describe('the npm package, installed into a fresh CDK app', { timeout: 600_000 }
     expect(ofType(t, 'AWS::AutoScaling::AutoScalingGroup')).toHaveLength(1);
   });
 
+  it('loads from a CommonJS app too (require of the ESM package, Node 20.19 and later)', () => {
+    const loaded = mustRun(process.execPath, ['-e', "const n = require('natbeat'); console.log(typeof n.NatBeat, typeof n.NatBeatProvider)"], app);
+    expect(loaded.trim()).toBe('function function');
+  });
+
   it('installs the natbeat CLI as the package\'s bin', () => {
     expect(existsSync(path.join(app, 'node_modules/.bin/natbeat'))).toBe(true);
     const cost = run(path.join(app, 'node_modules/.bin/natbeat'), ['cost', '--azs', '2', '--json'], app);
