@@ -12,6 +12,7 @@ import { DEFAULT_CONFIG } from '../../lambdas/core/config';
 import { FLAGS as AGENT_FLAGS } from '../../agent/config';
 import { HANDOVER_TUNNEL_PORT } from '../../common/handover';
 import { AGENT_BUNDLE_FILE, AGENT_INSTALL_FILE, AgentAsset } from './agent-asset';
+import type { CodeSource } from './bundles';
 import { GROUP_TAG_KEY, MANAGED_TAG_VALUE, type NatBeatProps, type Settings } from './settings';
 
 export interface NatGroupProps {
@@ -21,8 +22,8 @@ export interface NatGroupProps {
   /** Ranges the NATs forward for (security group ingress, agent masquerade). */
   readonly allowedCidrs: string[];
   readonly settings: Settings;
-  /** Root of the natbeat sources (the agent is bundled from it). */
-  readonly sourceRoot: string;
+  /** Where the agent package comes from. */
+  readonly code: CodeSource;
   /** The intake's Function URL the agent reports its own failures to (a token: the intake is created later). */
   readonly reportUrl: string;
   readonly instanceType?: NatBeatProps['instanceType'];
@@ -67,7 +68,7 @@ export function createNatGroup(scope: Construct, props: NatGroupProps): NatGroup
   });
 
   const instanceRole = createInstanceRole(scope, settings.heartbeatNamespace, props.sessionManager ?? false);
-  const agentAsset = new AgentAsset(scope, 'AgentPackage', { sourceRoot: props.sourceRoot });
+  const agentAsset = new AgentAsset(scope, 'AgentPackage', { source: props.code });
   // The one object user data downloads, rather than asset.grantRead's bucket-wide List*/Get*.
   instanceRole.addToPolicy(
     new iam.PolicyStatement({
@@ -133,6 +134,8 @@ export function createNatGroup(scope: Construct, props: NatGroupProps): NatGroup
     updatePolicy: autoscaling.UpdatePolicy.rollingUpdate({ maxBatchSize: 1, minInstancesInService: zoneCount }),
     groupMetrics: [autoscaling.GroupMetrics.all()],
   });
+  // A NAT downloads and installs its agent at boot: its subnet's route to the internet comes first.
+  for (const subnet of props.natSubnets) autoScalingGroup.node.addDependency(subnet.internetConnectivityEstablished);
   Tags.of(autoScalingGroup).add(DEFAULT_CONFIG.groupTagKey, MANAGED_TAG_VALUE, { applyToLaunchedInstances: true });
   // Hooks are part of the group itself, so the very first NATs already wait for their proof.
   const cfnGroup = autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;

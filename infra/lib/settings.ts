@@ -10,7 +10,13 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { DEFAULT_HANDOVER_DRAIN_SECONDS } from '../../common/handover';
-import { DEFAULT_HEARTBEAT_PERIOD_SECONDS, DEFAULT_PROBE_INTERVAL_SECONDS, HEARTBEAT_NAMESPACE_PREFIX, heartbeatNamespace } from '../../common/heartbeat';
+import {
+  DEFAULT_HEARTBEAT_PERIOD_SECONDS,
+  DEFAULT_PROBE_INTERVAL_SECONDS,
+  HEARTBEAT_NAMESPACE_PREFIX,
+  HEARTBEAT_PERIOD_RANGE_SECONDS,
+  heartbeatNamespace,
+} from '../../common/heartbeat';
 import { DEFAULT_CONFIG } from '../../lambdas/core/config';
 import { checkAllowedCidrs } from './allowed-cidrs';
 
@@ -284,8 +290,8 @@ export interface NatBeatProps {
   readonly dashboard?: boolean;
 
   /**
-   * Root of the natbeat sources (Lambda entries, agent, package-lock.json).
-   * @default - the directory this package is installed in
+   * Root of natbeat sources to bundle the Lambdas and the agent from at synth (needs esbuild).
+   * @default - the bundles shipped in the installed package; in a natbeat checkout, its sources
    */
   readonly sourceRoot?: string;
 }
@@ -335,8 +341,9 @@ function wholeMinutes(name: string, d: Duration, min: number, max: number): numb
   return s / 60;
 }
 
-function inRange(name: string, value: number, min: number, max: number, unit = ''): number {
-  if (!(value >= min && value <= max)) fail(`${name} must be from ${min} to ${max}${unit} (got ${value}${unit})`);
+/** `unit` follows each number (e.g. ' s'); `note` explains a bound that is not fixed. */
+function inRange(name: string, value: number, min: number, max: number, unit = '', note = ''): number {
+  if (!(value >= min && value <= max)) fail(`${name} must be from ${min} to ${max}${unit}${note ? `, ${note}` : ''} (got ${value}${unit})`);
   return value;
 }
 
@@ -345,8 +352,8 @@ export function resolveSettings(scope: Construct, props: NatBeatProps): Settings
   const heartbeatSeconds = inRange(
     'heartbeatPeriod',
     wholeSeconds('heartbeatPeriod', props.heartbeatPeriod ?? Duration.seconds(DEFAULT_HEARTBEAT_PERIOD_SECONDS)),
-    1,
-    300,
+    HEARTBEAT_PERIOD_RANGE_SECONDS.min,
+    HEARTBEAT_PERIOD_RANGE_SECONDS.max,
     ' s',
   );
   const probeIntervalSeconds = inRange(
@@ -354,7 +361,8 @@ export function resolveSettings(scope: Construct, props: NatBeatProps): Settings
     (props.probeInterval ?? Duration.seconds(DEFAULT_PROBE_INTERVAL_SECONDS)).toMilliseconds() / 1000,
     0.2,
     heartbeatSeconds,
-    ' s (at most the heartbeat period)',
+    ' s',
+    'at most the heartbeat period',
   );
   const silenceSeconds = inRange(
     'silenceWindow',

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CONTROLLER_NAMESPACE } from '../../common/controller-metrics';
-import { DEFAULT_HEARTBEAT_PERIOD_SECONDS, DEFAULT_HEARTBEAT_NAMESPACE } from '../../common/heartbeat';
+import { DEFAULT_HEARTBEAT_NAMESPACE, DEFAULT_HEARTBEAT_PERIOD_SECONDS, HEARTBEAT_PERIOD_RANGE_SECONDS } from '../../common/heartbeat';
 import { ConfigError } from './errors';
 
 /**
@@ -162,7 +162,7 @@ const schema = z
     groupNames: commaList,
     routeTableTag: keyValue,
     namespace: name,
-    heartbeatPeriodSeconds: intIn(1, 300),
+    heartbeatPeriodSeconds: intIn(HEARTBEAT_PERIOD_RANGE_SECONDS.min, HEARTBEAT_PERIOD_RANGE_SECONDS.max),
     silenceSeconds: intIn(5, 3600),
     graceSeconds: intIn(0, 7200),
     failbackHeartbeats: intIn(1, 100),
