@@ -162,7 +162,7 @@ describe('Construct: NatBeat settings', { timeout: 90_000 }, () => {
       (p) => (p as { Properties: { PolicyDocument: { Statement: Record<string, unknown>[] } } }).Properties.PolicyDocument.Statement,
     );
     const tagging = statements.filter((s) => s.Action === 'ec2:CreateTags');
-    expect(tagging).toHaveLength(2); // one in each controller role
+    expect(tagging).toHaveLength(1);
     expect(tagging[0]!.Condition).toEqual({
       StringEquals: { 'aws:ResourceTag/aws:autoscaling:groupName': 'g' },
       'ForAllValues:StringEquals': { 'aws:TagKeys': ['natbeat:handover-from'] },
