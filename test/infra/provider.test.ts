@@ -25,7 +25,7 @@ describe('Construct: NatBeatProvider', { timeout: 90_000 }, () => {
     const privateTables = Object.entries(template.findResources('AWS::EC2::RouteTable')).filter(([id]) => id.includes('Private'));
     expect(privateTables).toHaveLength(ZONES.length);
     for (const [, table] of privateTables) {
-      expect((table as { Properties: { Tags: unknown[] } }).Properties.Tags).toContainEqual({ Key: 'network', Value: 'private' });
+      expect((table as { Properties: { Tags: unknown[] } }).Properties.Tags).toContainEqual({ Key: 'natbeat:deployment', Value: 'p' });
     }
     expect(provider.natBeat.availabilityZones).toEqual(ZONES);
     expect(provider.configuredGateways).toEqual([]);

@@ -116,7 +116,7 @@ describe('the npm package, installed into a fresh CDK app', { timeout: 600_000 }
         'dist/lib/index.mjs',
         'dist/types/infra/lib/index.d.ts',
         'dist/lambdas/reconcile/index.mjs',
-        'dist/lambdas/lifecycle/index.mjs',
+        'dist/lambdas/intake/index.mjs',
         'dist/agent/natbeat-agent.mjs',
         'dist/agent/install.sh',
         'dist/agent/natbeat-agent.service',
@@ -146,7 +146,7 @@ describe('the npm package, installed into a fresh CDK app', { timeout: 600_000 }
     expect(groups[0]![1].DependsOn).toEqual(expect.arrayContaining(publicRoutes));
     const privateTables = ofType(t, 'AWS::EC2::RouteTable').filter(([id]) => id.includes('Private'));
     expect(privateTables).toHaveLength(ZONES.length);
-    for (const [, table] of privateTables) expect(table.Properties?.Tags).toEqual(expect.arrayContaining([{ Key: 'network', Value: 'private' }]));
+    for (const [, table] of privateTables) expect(table.Properties?.Tags).toEqual(expect.arrayContaining([expect.objectContaining({ Key: 'natbeat:deployment' })]));
     const routedTables = ofType(t, 'AWS::EC2::Route').map(([, r]) => JSON.stringify(r.Properties?.RouteTableId));
     for (const [id] of privateTables) expect(routedTables).not.toContain(JSON.stringify({ Ref: id }));
   });
@@ -163,7 +163,7 @@ describe('the npm package, installed into a fresh CDK app', { timeout: 600_000 }
     const assets = readdirSync(path.join(app, 'cdk.out')).filter((f) => f.startsWith('asset.'));
     const contents = assets.map((a) => readdirSync(path.join(app, 'cdk.out', a)).sort().join(' '));
     expect(contents).toEqual(
-      expect.arrayContaining(['index.mjs index.mjs.map', 'install.sh natbeat-agent.mjs natbeat-agent.mjs.map natbeat-agent.service']),
+      expect.arrayContaining(['index.mjs index.mjs.map', 'install.sh natbeat-agent.mjs natbeat-agent.service']),
     );
   });
 

@@ -90,8 +90,10 @@ function collect(child: ChildProcess): () => string {
 async function natState(topology: HandoverTopology, ns: string): Promise<string> {
   const parts = await Promise.all([
     topology.in(ns, ['nft', 'list', 'ruleset']),
-    topology.in(ns, ['ip', 'rule', 'show']),
-    topology.in(ns, ['ip', 'route', 'show', 'table', 'all']),
+    topology.in(ns, ['ip', '-4', 'rule', 'show']),
+    // IPv4 only: handover touches no IPv6, and the kernel adds IPv6 link-local routes to fresh links
+    // a second or so after they come up, whenever that happens to fall.
+    topology.in(ns, ['ip', '-4', 'route', 'show', 'table', 'all']),
     topology.in(ns, ['ip', '-d', 'link', 'show']),
     topology.in(ns, ['ip', 'neigh', 'show', 'nud', 'permanent']),
     topology.in(ns, ['cat', '/proc/sys/net/netfilter/nf_conntrack_tcp_loose']),
