@@ -4,11 +4,12 @@
  */
 import { parseArgs } from 'node:util';
 import * as z from 'zod/mini';
+import { HANDOVER_TAG_KEY } from '../common/handover';
 import { DEFAULT_HEARTBEAT_PERIOD_SECONDS, DEFAULT_PROBE_INTERVAL_SECONDS, DEFAULT_HEARTBEAT_NAMESPACE } from '../common/heartbeat';
 import { formatCidr, parseCidr, type Ipv4Cidr } from './cidr';
 import { ConfigError } from './errors';
 
-export const COMMANDS = ['setup', 'check', 'run'] as const;
+export const COMMANDS = ['setup', 'check', 'run', 'handover'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface ProbeTarget {
@@ -38,6 +39,12 @@ export interface AgentConfig {
   imdsTimeoutSeconds: number;
   /** The intake's Function URL (AWS_IAM auth) the failure report is POSTed to, signed; none: no report. */
   reportUrl: string | undefined;
+  /** Handover on (setup: the tunnel device; run: follow the handover tag). */
+  handover: boolean;
+  /** handover: the NAT to hand mid-stream flows to. */
+  handoverFrom: string | undefined;
+  /** handover: stop handing over. */
+  handoverStop: boolean;
 }
 
 export const DEFAULT_PROBE_NAMESPACE = 'natbeat-probe';
@@ -79,6 +86,14 @@ export const FLAGS = {
     value: 'URL',
     help: "run: the controller's intake (a Lambda Function URL with AWS_IAM auth); on the first failing cycle of each failure episode the agent POSTs its failed probes there, signed with the instance role (default: no report)",
   },
+  'no-handover': {
+    env: 'NATBEAT_NO_HANDOVER',
+    value: '',
+    boolean: true,
+    help: `setup: no VXLAN device for handed-over flows; run: ignore the ${HANDOVER_TAG_KEY} instance tag (default: handover on)`,
+  },
+  'handover-from': { env: 'NATBEAT_HANDOVER_FROM', value: 'ADDRESS', help: 'handover: private IPv4 address of the NAT whose flows this NAT hands back to it' },
+  stop: { env: 'NATBEAT_HANDOVER_STOP', value: '', boolean: true, help: 'handover: stop handing over and remove what handover set up' },
 } as const satisfies Record<string, FlagSpec>;
 
 type FlagName = keyof typeof FLAGS;
@@ -89,7 +104,8 @@ export function usage(): string {
     '',
     '  setup   configure this host as a NAT (forwarding, masquerade, conntrack timeouts, probe namespace); idempotent',
     '  check   run every probe once; exit 0 when healthy, 1 when not',
-    '  run     probe every interval and publish the routing heartbeat to CloudWatch',
+    '  run     probe every interval and publish the routing heartbeat to CloudWatch; follow the handover tag',
+    '  handover  hand mid-stream TCP flows to the NAT a route moved from (--handover-from ADDRESS), or --stop; idempotent',
     '',
     'Flags (environment twin in brackets; a flag wins over its twin):',
   ];
@@ -167,6 +183,9 @@ const schema = z
     'imds-endpoint': z._default(z.url({ error: '--imds-endpoint must be a URL' }), DEFAULT_IMDS_ENDPOINT),
     'imds-timeout': z._default(seconds('imds-timeout', 0.05, 60), DEFAULT_IMDS_TIMEOUT_SECONDS),
     'report-url': optionalText('report-url', FUNCTION_URL, 'a Lambda Function URL (https://<id>.lambda-url.<region>.on.aws/)'),
+    'no-handover': z.boolean(),
+    'handover-from': optionalText('handover-from', /^\d{1,3}(?:\.\d{1,3}){3}$/, 'an IPv4 address'),
+    stop: z.boolean(),
   })
   .check(
     z.refine((value: { interval: number; 'probe-timeout'?: number | undefined }) => value['probe-timeout'] === undefined || value['probe-timeout'] < value.interval, {
@@ -246,8 +265,14 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     imdsEndpoint: value['imds-endpoint'].replace(/\/+$/, ''),
     imdsTimeoutSeconds: value['imds-timeout'],
     reportUrl: value['report-url'],
+    handover: !value['no-handover'],
+    handoverFrom: value['handover-from'],
+    handoverStop: value.stop,
   };
-  if (config.command !== 'setup' && config.probeTargets.length === 0) {
+  if (config.command === 'handover' && (config.handoverFrom === undefined) === !config.handoverStop) {
+    throw new ConfigError('handover needs either --handover-from ADDRESS or --stop');
+  }
+  if ((config.command === 'check' || config.command === 'run') && config.probeTargets.length === 0) {
     throw new ConfigError(`${config.command} needs at least one --probe-target HOST:PORT (or NATBEAT_PROBE_TARGET) for the forward-path probe`);
   }
   return { kind: 'command', config };

@@ -51,8 +51,12 @@ export class ImdsClient {
 
   /** The text at a metadata path, or undefined when it does not exist (404). */
   async get(path: string): Promise<string | undefined> {
-    const token = await this.getToken();
-    const response = await this.request(`/latest/${path}`, { headers: { 'X-aws-ec2-metadata-token': token } });
+    let response = await this.request(`/latest/${path}`, { headers: { 'X-aws-ec2-metadata-token': await this.getToken() } });
+    if (response.status === 401) {
+      // The token expired (a long-running agent outlives its TTL): take a new one, once.
+      this.token = undefined;
+      response = await this.request(`/latest/${path}`, { headers: { 'X-aws-ec2-metadata-token': await this.getToken() } });
+    }
     if (response.status === 404) return undefined;
     if (!response.ok) throw new IdentityError(`instance metadata ${path}: HTTP ${response.status}`);
     return (await response.text()).trim();

@@ -7,6 +7,8 @@ import { formatCidr } from './cidr';
 import { describeConfig, parseCli, usage, type AgentConfig } from './config';
 import { ConfigError, errorMessage } from './errors';
 import { FailureReporter, regionOfUrl, SignedUrlSender } from './failure-report';
+import { ensureHandover, removeHandover } from './handover';
+import { HANDOVER_TAG_PATH, HandoverWatcher, watchHandover } from './handover-watch';
 import { ImdsClient, resolveIdentity, vpcCidrsFromMetadata } from './identity';
 import { jsonLogger, type Logger } from './log';
 import { formatReport, runProbes } from './probe-runner';
@@ -38,10 +40,28 @@ async function setupCommand(config: AgentConfig, system: System, log: Logger): P
     vpcCidrs: cidrs,
     probeNamespace: config.probeNamespace,
     probeCidr: config.probeCidr,
+    tunnel: config.handover,
   });
   log('info', changes.length > 0 ? `setup changed ${changes.length} thing(s)` : 'setup: already configured, nothing changed', {
     egressInterface: egress,
     vpcCidrs: cidrs.map(formatCidr),
+    changes,
+  });
+  return 0;
+}
+
+async function handoverCommand(config: AgentConfig, system: System, log: Logger): Promise<number> {
+  const egress = await resolveEgressInterface(system, config.egressInterface);
+  if (config.handoverStop) {
+    const changes = await removeHandover(system);
+    log('info', changes.length > 0 ? 'handover stopped' : 'handover: not handing over, nothing changed', { changes });
+    return 0;
+  }
+  const oldAddress = config.handoverFrom as string;
+  const { changes, sameSubnet } = await ensureHandover(system, { vpcInterface: egress, vpcCidrs: await vpcCidrs(config), oldAddress });
+  log('info', changes.length > 0 ? `handing mid-stream flows over to ${oldAddress}` : 'handover: already set up, nothing changed', {
+    oldAddress,
+    path: sameSubnet ? `directly on ${egress}` : 'through the VXLAN tunnel',
     changes,
   });
   return 0;
@@ -117,6 +137,19 @@ async function runCommand(config: AgentConfig, system: System, log: Logger, env:
       )
     : undefined;
   if (!reporter) log('info', 'no --report-url: failures are reported by the heartbeat only');
+  let handover: Promise<void> = Promise.resolve();
+  if (config.handover) {
+    const imds = imdsFor(config);
+    const plan = { vpcInterface: await resolveEgressInterface(system, config.egressInterface), vpcCidrs: await vpcCidrs(config) };
+    const watcher = new HandoverWatcher({
+      readTag: () => imds.get(HANDOVER_TAG_PATH),
+      ensure: async (oldAddress) => (await ensureHandover(system, { ...plan, oldAddress })).changes,
+      remove: () => removeHandover(system),
+      now: () => Date.now(),
+      log,
+    });
+    handover = watchHandover(watcher, systemClock.sleep, stop.signal);
+  }
   try {
     await runLoop({
       probe: () => runProbes(probes, config.probeTimeoutSeconds * 1000),
@@ -129,6 +162,8 @@ async function runCommand(config: AgentConfig, system: System, log: Logger, env:
       ...(reporter ? { reporter } : {}),
     });
   } finally {
+    stop.abort();
+    await handover;
     close();
   }
   return 0;
@@ -157,6 +192,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, syst
         return await checkCommand(config, system);
       case 'run':
         return await runCommand(config, system, log, env);
+      case 'handover':
+        return await handoverCommand(config, system, log);
     }
   } catch (error) {
     log('error', `${config.command} failed: ${errorMessage(error)}`, { error: (error as Error)?.name });

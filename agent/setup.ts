@@ -4,7 +4,9 @@
  */
 import { formatCidr, linkAddresses, type Ipv4Cidr } from './cidr';
 import { errorMessage, SetupError } from './errors';
+import { ensureTunnel } from './handover';
 import { defaultRouteDevices, linkStatus, namespaceNames, parseIpJson } from './ip-json';
+import { listNftTable, nftReplaceScript, normalizeNft } from './nft-table';
 import {
   HOST_VETH,
   NFT_TABLE,
@@ -14,6 +16,8 @@ import {
   sysctlSendRedirects,
   type System,
 } from './system';
+
+export { nftReplaceScript } from './nft-table';
 
 /**
  * NAT Gateway drops a connection idle for 350 s; matching it means clients see the same behaviour
@@ -37,6 +41,8 @@ export interface SetupPlan {
   vpcCidrs: Ipv4Cidr[];
   probeNamespace: string;
   probeCidr: Ipv4Cidr;
+  /** The VXLAN device that receives handed-over packets (default on). */
+  tunnel?: boolean;
 }
 
 export interface SetupResult {
@@ -65,12 +71,6 @@ export function renderNftTable(plan: Pick<SetupPlan, 'egressInterface' | 'vpcCid
   ].join('\n');
 }
 
-/** Declares, deletes and re-creates the table in one nft transaction: atomic, never half-applied. */
-export function nftReplaceScript(table: string): string {
-  return `table ip ${NFT_TABLE} {}\ndelete table ip ${NFT_TABLE}\n${table}`;
-}
-
-const normalize = (text: string) => text.replace(/\s+/g, ' ').trim();
 
 async function ensureSysctl(system: System, path: string, value: number, changes: string[]): Promise<void> {
   let current: string;
@@ -90,11 +90,8 @@ async function ensureSysctl(system: System, path: string, value: number, changes
 
 async function ensureNftTable(system: System, plan: SetupPlan, changes: string[]): Promise<void> {
   const desired = renderNftTable(plan);
-  const current = await system.exec('nft', ['list', 'table', 'ip', NFT_TABLE]).then(
-    (result) => result.stdout,
-    () => '', // no such table yet
-  );
-  if (normalize(current) === normalize(desired)) return;
+  const current = (await listNftTable(system, NFT_TABLE)) ?? '';
+  if (normalizeNft(current) === normalizeNft(desired)) return;
   try {
     await system.exec('nft', ['-f', '-'], { input: nftReplaceScript(desired) });
   } catch (error) {
@@ -181,5 +178,7 @@ export async function setupNat(system: System, plan: SetupPlan): Promise<SetupRe
   // The nat table loads conntrack, which is what creates this sysctl.
   await ensureSysctl(system, SYSCTL_CONNTRACK_TCP_ESTABLISHED, CONNTRACK_TCP_ESTABLISHED_SECONDS, changes);
   await ensureProbeNamespace(system, plan, changes);
+  // Every NAT can be the one a route moved away from, so every NAT can receive handed-over packets.
+  if (plan.tunnel !== false) await ensureTunnel(system, { vpcInterface: plan.egressInterface, vpcCidrs: plan.vpcCidrs }, changes);
   return { changes };
 }

@@ -24,7 +24,8 @@ import { NatTopology, netnsUnavailableReason, SERVER_IP, SERVER_PORT, VPC_CIDR, 
 const CYCLES = Number(process.env.BENCH_CYCLES ?? 30);
 const INTERVAL_S = Number(process.env.BENCH_INTERVAL ?? 1);
 const GROUP = `nbbench-${process.pid}`;
-const INSTANCE = `i-0bench${process.pid.toString(16)}`;
+// Hex only: the agent and the controller check instance ids against i-<lowercase hex>.
+const INSTANCE = `i-0${process.pid.toString(16).padStart(16, '0')}`;
 const BRIDGE_PORT = 4566;
 /** Port of the bridge to the fake Lambda endpoint inside the NAT namespace. */
 const LAMBDA_BRIDGE_PORT = 4567;
@@ -104,7 +105,12 @@ async function main(): Promise<void> {
 
     progress('warming up (5 cycles)');
     await sleep(5 * INTERVAL_S * 1000);
-    const helpers = await childPids(pid);
+    // The long-lived probe helper only: a cycle's own ip/nft children live for milliseconds and
+    // may be gone by the time their /proc entry is read, so keep the children seen twice.
+    const firstLook = await childPids(pid);
+    await sleep(500);
+    const secondLook = new Set(await childPids(pid));
+    const helpers = firstLook.filter((child) => secondLook.has(child));
     const cpuOf = () => cpuMs(pid) + helpers.reduce((sum, helper) => sum + cpuMs(helper), 0);
     const cpuStart = cpuOf();
     progress(`measuring ${CYCLES} cycles at ${INTERVAL_S} s`);
@@ -192,6 +198,11 @@ async function main(): Promise<void> {
       targets: { rssMiB: 70, cpuPercentAt10sInterval: 1 },
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
+    progress(
+      `agent RSS ${result.agentRssMiB.median} MiB (+ helper ${result.helperRssMiB} MiB), ${result.cpuMsPerCycle} ms CPU per cycle ` +
+        `(${result.cpuPercentOfCoreAt10sInterval} % of a core at a 10 s interval); failing heartbeat ${result.faultToFirstFailingPublishMs} ms ` +
+        `and failure report ${result.faultToFailureReportMs} ms after the fault`,
+    );
   } finally {
     await topology.destroy();
     await bridge?.close();

@@ -5,6 +5,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const bundle = fileURLToPath(new URL('../dist/cli/natbeat.mjs', import.meta.url));
 if (existsSync(bundle)) {
+  // With NATBEAT_DEBUG, stacks point at the sources (the bundle ships its source map).
+  if (process.env.NATBEAT_DEBUG) process.setSourceMapsEnabled(true);
   await import(pathToFileURL(bundle).href);
 } else {
   process.stderr.write(

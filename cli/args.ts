@@ -13,6 +13,7 @@ Commands:
   plan       dry run: the actions the controller would take now, each with its reason (changes nothing)
   cost       monthly cost model: natbeat vs a NAT Gateway per AZ, with its assumptions
   help       this text
+  version    the version of natbeat (also --version)
 
 Options for status and plan:
   --group NAME     only this Auto Scaling group (repeatable)
@@ -40,6 +41,7 @@ Exit codes: 0 ok · 1 status found something the controller would alert on, or a
 
 export type Command =
   | { command: 'help' }
+  | { command: 'version' }
   | { command: 'status' | 'plan'; groups: string[]; region?: string; json: boolean; color?: boolean }
   | { command: 'cost'; inputs: CostInputs; json: boolean };
 
@@ -67,6 +69,7 @@ const COST_OPTIONS = {
 export function parseCommandLine(argv: string[]): Command {
   const [name, ...rest] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') return { command: 'help' };
+  if (name === 'version' || name === '--version' || name === '-v') return { command: 'version' };
   if (name === 'status' || name === 'plan') {
     const { values } = parse(name, rest, INSPECT_OPTIONS);
     if (values.help) return { command: 'help' };
@@ -104,11 +107,31 @@ export function parseCommandLine(argv: string[]): Command {
 
 function parse<O extends ParseArgsConfig['options']>(command: string, args: string[], options: O) {
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false });
+    return parseArgs({ args: withNegativeValues(args, options), options, strict: true, allowPositionals: false });
   } catch (error) {
     // parseArgs' messages name the flag ("Unknown option '--foo'"); add which command was parsed.
     throw new UsageError(`${command}: ${(error as Error).message}`, {}, { cause: error });
   }
+}
+
+/**
+ * parseArgs reads `--azs -3` as a flag with a missing value; a value that is a negative number is
+ * meant as the value (and then gets the range message of its flag).
+ */
+function withNegativeValues(args: string[], options: ParseArgsConfig['options']): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    const option = arg.startsWith('--') ? options?.[arg.slice(2)] : undefined;
+    if (option?.type === 'string' && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
 }
 
 const COST_FLAGS: Partial<Record<keyof CostInputs, string>> = {

@@ -88,7 +88,7 @@ export function describeAwsError(error: unknown): { code: string; hint?: string 
 }
 
 /** Maps anything thrown by a command to a CliError with a message worth printing. */
-export function toCliError(error: unknown, context: { region?: string } = {}): CliError {
+export function toCliError(error: unknown, context: { region?: string; endpoint?: string; profile?: string } = {}): CliError {
   if (error instanceof CliError) return error;
   if (error instanceof UsageError || error instanceof ConfigError || error instanceof CostInputError) {
     return new CliError(error.message, ExitCode.usage, { cause: error });
@@ -97,6 +97,13 @@ export function toCliError(error: unknown, context: { region?: string } = {}): C
   const code = awsErrorCode(root);
   const message = errorMessage(root);
   if (code === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
+    if (context.profile) {
+      return new CliError(
+        `the AWS profile "${context.profile}" (AWS_PROFILE) gave no credentials: for an SSO profile run \`aws sso login --profile ${context.profile}\`, else check its keys or role`,
+        ExitCode.alertOrError,
+        { cause: error },
+      );
+    }
     return new CliError(
       'no AWS credentials found: set AWS_PROFILE (and run `aws sso login` for SSO profiles), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY',
       ExitCode.alertOrError,
@@ -112,6 +119,16 @@ export function toCliError(error: unknown, context: { region?: string } = {}): C
     return new CliError(`AWS rejected the credentials (${code}: ${message}): refresh them or pick another AWS_PROFILE`, ExitCode.alertOrError, {
       cause: error,
     });
+  }
+  const status = (root as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  if (status === 404 || status === 405) {
+    // Not an AWS error at all: whatever answered does not serve this API (a wrong AWS_ENDPOINT_URL).
+    const op = failedOperation(error);
+    return new CliError(
+      `the endpoint${context.endpoint ? ` ${context.endpoint}` : ''} answered HTTP ${status} to ${op ?? 'an AWS call'}: it does not serve this AWS API; check AWS_ENDPOINT_URL and AWS_REGION`,
+      ExitCode.alertOrError,
+      { cause: error },
+    );
   }
   const { hint } = describeAwsError(error);
   if (hint) return new CliError(`${hint} (${code}: ${message})`, ExitCode.alertOrError, { cause: error });

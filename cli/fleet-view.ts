@@ -233,6 +233,8 @@ export function actionResources(action: Action): string[] {
       return [action.groupName, action.instanceId];
     case 'DisableSourceDestCheck':
       return [action.instanceId];
+    case 'TagHandover':
+      return [action.instanceId, action.fromInstanceId];
     case 'AssociateElasticIp':
       return [action.allocationId, action.instanceId];
   }

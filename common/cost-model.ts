@@ -17,7 +17,7 @@
  */
 import { controllerLines } from './cost-controller';
 import { PRICES } from './cost-prices';
-import { DEFAULT_HEARTBEAT_PERIOD_SECONDS } from './heartbeat';
+import { DEFAULT_HEARTBEAT_PERIOD_SECONDS, HEARTBEAT_PERIOD_RANGE_SECONDS } from './heartbeat';
 
 export { PRICES } from './cost-prices';
 
@@ -162,9 +162,10 @@ export const COST_DEFAULTS: Omit<Required<CostInputs>, 'azs'> = {
 /** Thrown when an input is out of range; the message names the input and the allowed range. */
 export class CostInputError extends Error {}
 
-function check(name: string, value: number, min: number, integer = false): void {
-  if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
-    throw new CostInputError(`${name} must be ${integer ? 'a whole number' : 'a number'} ≥ ${min} (got ${value})`);
+function check(name: string, value: number, min: number, integer = false, max = Infinity): void {
+  if (!Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+    const range = max === Infinity ? `≥ ${min}` : `from ${min} to ${max}`;
+    throw new CostInputError(`${name} must be ${integer ? 'a whole number' : 'a number'} ${range} (got ${value})`);
   }
 }
 
@@ -173,7 +174,8 @@ export function resolveCostInputs(inputs: CostInputs): Required<CostInputs> {
   const r = { ...COST_DEFAULTS, ...defined } as Required<CostInputs>;
   check('azs', r.azs, 1, true);
   check('natsPerAz', r.natsPerAz, 1, true);
-  check('heartbeatPeriodSeconds', r.heartbeatPeriodSeconds, 1);
+  // The controller's own bounds: a cost for a period it would refuse is no answer.
+  check('heartbeatPeriodSeconds', r.heartbeatPeriodSeconds, HEARTBEAT_PERIOD_RANGE_SECONDS.min, true, HEARTBEAT_PERIOD_RANGE_SECONDS.max);
   check('scheduleMinutes', r.scheduleMinutes, 1, true);
   check('hoursPerMonth', r.hoursPerMonth, 1);
   check('lambdaMemoryMb', r.lambdaMemoryMb, 128, true);

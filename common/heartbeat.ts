@@ -42,6 +42,12 @@ export const HEARTBEAT_STORAGE_RESOLUTION = 1;
 /** Seconds between two healthy heartbeats the agent publishes (cost driver: ≈ $2.63 per NAT-month of 730 h at 10 s). */
 export const DEFAULT_HEARTBEAT_PERIOD_SECONDS = 10;
 
+/**
+ * Heartbeat periods the controller accepts (NATBEAT_HEARTBEAT_PERIOD_SECONDS): whole seconds in
+ * this range. The construct's heartbeatPeriod and `natbeat cost --interval` use the same bounds.
+ */
+export const HEARTBEAT_PERIOD_RANGE_SECONDS = { min: 1, max: 300 } as const;
+
 /** Seconds between two probe cycles on the NAT (local, free); failures are published at once. */
 export const DEFAULT_PROBE_INTERVAL_SECONDS = 2;
 

@@ -1,26 +1,32 @@
 /**
- * Bundles every deployable into dist/ with esbuild: one ESM file per Lambda, the agent and the CLI.
- * The Lambdas bundle the AWS SDK on purpose: the version we test is the version that runs.
+ * Bundles every deployable into dist/ with esbuild: one ESM file per Lambda, the agent package
+ * (bundle, systemd unit, install.sh) and the CLI. The Lambdas and the agent are built by the same
+ * functions the CDK construct uses when it bundles from sources, so the two cannot differ. The
+ * Lambdas bundle the AWS SDK on purpose: the version we test is the version that runs.
  */
-import { build } from 'esbuild';
-import { rm } from 'node:fs/promises';
-import { NODE_BUNDLE_OPTIONS } from './bundle-options';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
+import { stageAgentPackage } from '../infra/lib/agent-asset';
+import { AGENT_PACKAGE_DIR, bundleController, controllerDir } from '../infra/lib/bundles';
+import { LAMBDA_ENTRIES, NODE_BUNDLE_OPTIONS } from './bundle-options';
 
-const entries = [
-  { in: 'lambdas/reconcile/handler.ts', out: 'lambdas/reconcile/index' },
-  { in: 'lambdas/intake/handler.ts', out: 'lambdas/intake/index' },
-  { in: 'agent/main.ts', out: 'agent/natbeat-agent' },
-  { in: 'cli/main.ts', out: 'cli/natbeat' },
-];
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dist = path.join(root, 'dist');
 
-await rm('dist', { recursive: true, force: true });
-const result = await build({
-  entryPoints: entries,
-  outdir: 'dist',
-  outExtension: { '.js': '.mjs' },
-  ...NODE_BUNDLE_OPTIONS,
-  metafile: true,
-});
-for (const [file, info] of Object.entries(result.metafile.outputs)) {
-  if (file.endsWith('.mjs')) console.log(`${file}\t${(info.bytes / 1024).toFixed(0)} KiB`);
+for (const dir of ['lambdas', AGENT_PACKAGE_DIR, 'cli']) rmSync(path.join(dist, dir), { recursive: true, force: true });
+const outputs: string[] = [];
+for (const name of Object.keys(LAMBDA_ENTRIES) as (keyof typeof LAMBDA_ENTRIES)[]) {
+  const outDir = path.join(dist, controllerDir(name));
+  mkdirSync(outDir, { recursive: true });
+  bundleController(name, root, outDir);
+  outputs.push(path.join(outDir, 'index.mjs'));
 }
+const agentDir = path.join(dist, AGENT_PACKAGE_DIR);
+mkdirSync(agentDir, { recursive: true });
+stageAgentPackage(root, agentDir);
+outputs.push(path.join(agentDir, 'natbeat-agent.mjs'));
+buildSync({ ...NODE_BUNDLE_OPTIONS, entryPoints: ['cli/main.ts'], outfile: path.join(dist, 'cli/natbeat.mjs'), absWorkingDir: root });
+outputs.push(path.join(dist, 'cli/natbeat.mjs'));
+for (const file of outputs) console.log(`${path.relative(root, file)}\t${(statSync(file).size / 1024).toFixed(0)} KiB`);

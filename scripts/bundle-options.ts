@@ -16,3 +16,19 @@ export const NODE_BUNDLE_OPTIONS = {
   banner: { js: "import { createRequire as __natbeatRequire } from 'node:module'; const require = __natbeatRequire(import.meta.url);" },
   logLevel: 'warning',
 } as const satisfies BuildOptions;
+
+/**
+ * The controller Lambdas: the same, for the Lambda runtime (nodejs22.x), preferring packages' ESM
+ * entry points. The AWS SDK is bundled: the version the tests ran is the version that runs.
+ */
+export const LAMBDA_BUNDLE_OPTIONS = {
+  ...NODE_BUNDLE_OPTIONS,
+  target: 'node22',
+  mainFields: ['module', 'main'],
+} as const satisfies BuildOptions;
+
+/** The controller Lambdas' entry points; each bundles to `lambdas/<name>/index.mjs`. */
+export const LAMBDA_ENTRIES = {
+  reconcile: 'lambdas/reconcile/handler.ts',
+  intake: 'lambdas/intake/handler.ts',
+} as const;

@@ -8,6 +8,7 @@
  * stderr.
  *
  *   npm run -s bench:failover -- [--profile pessimistic|optimistic] [--trials 40] [--seed N] [--more-sweeps]
+ *                                   [--sweep-trials N] [--quiet-runs N]   (sizes for smoke runs, not for figures)
  *
  * Each trial draws its own seed (so the phases of the schedule, the alarms, the agents and Auto
  * Scaling differ) and a fault time uniform within one schedule period. A target's p99 is the time
@@ -33,7 +34,7 @@ const PROPAGATION_SECONDS = [0, 1, 2, 3, 4, 5];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { trials: { type: 'string', default: '40' }, seed: { type: 'string' }, profile: { type: 'string', default: DEFAULT_PROFILE }, 'more-sweeps': { type: 'boolean', default: false } },
+    options: { trials: { type: 'string', default: '40' }, seed: { type: 'string' }, profile: { type: 'string', default: DEFAULT_PROFILE }, 'more-sweeps': { type: 'boolean', default: false }, 'sweep-trials': { type: 'string' }, 'quiet-runs': { type: 'string' } },
   });
   const profile = profileNamed(values.profile);
   const count = Number(values.trials);
@@ -45,9 +46,9 @@ async function main(): Promise<void> {
   // Baselines do nothing clever (their gaps barely vary) and sweeps show trends: fewer trials
   // keep `--trials 40` under 3 minutes on a small shared machine.
   const baselineTrials = Math.max(4, Math.round(count / 8));
-  const sweepTrials = Math.max(6, Math.round(count / 6));
+  const sweepTrials = values['sweep-trials'] !== undefined ? Number(values['sweep-trials']) : Math.max(6, Math.round(count / 6));
   const plannedSweepTrials = Math.max(3, Math.round(sweepTrials / 2));
-  const quietRuns = Math.max(3, Math.round(count / 10));
+  const quietRuns = values['quiet-runs'] !== undefined ? Number(values['quiet-runs']) : Math.max(3, Math.round(count / 10));
 
   const classes: Record<string, Record<string, TrialStats>> = {};
   for (const name of Object.keys(CLASSES)) {

@@ -1,4 +1,5 @@
 /** The terminal rendering of `natbeat plan`. */
+import { HANDOVER_TAG_KEY } from '../../common/handover';
 import type { Action } from '../../lambdas/core/types';
 import type { PlanOutput } from '../commands/plan';
 import { renderAlerts } from './status-text';
@@ -34,6 +35,8 @@ export function describeAction(a: Action): [string, string] {
       return [`${a.instanceId} (${a.groupName})`, 'mark Unhealthy: Auto Scaling replaces it'];
     case 'DisableSourceDestCheck':
       return [a.instanceId, 'turn source/destination check off'];
+    case 'TagHandover':
+      return [a.instanceId, `tag ${HANDOVER_TAG_KEY}: hand mid-stream flows to ${a.fromInstanceId} (${a.fromAddress}) until ${a.until.toISOString()}`];
     case 'AssociateElasticIp':
       return [a.allocationId, `associate with ${a.instanceId} (${a.networkInterfaceId})`];
     case 'CompleteLifecycle':

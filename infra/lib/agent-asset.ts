@@ -1,16 +1,17 @@
 /**
  * The NAT agent as a CDK asset: the esbuild bundle of `agent/main.ts`, its systemd unit and
- * `install.sh`, zipped into one S3 object. Bundling runs locally with esbuild at synth time, so a
- * fresh clone needs neither `npm run build` nor Docker.
+ * `install.sh`, zipped into one S3 object. An installed package ships it ready-made; from sources
+ * it is bundled locally with esbuild at synth, so a fresh clone needs neither `npm run build` nor
+ * Docker.
  */
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { buildSync } from 'esbuild';
-import { AssetHashType, AssetStaging, DockerImage } from 'aws-cdk-lib';
+import { AssetStaging } from 'aws-cdk-lib';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { NODE_BUNDLE_OPTIONS } from '../../scripts/bundle-options';
+import { AGENT_PACKAGE_DIR, assetFrom, loadEsbuild, type CodeSource } from './bundles';
 
 /** File names inside the asset; user data refers to them. */
 export const AGENT_BUNDLE_FILE = 'natbeat-agent.mjs';
@@ -20,8 +21,8 @@ export const AGENT_INSTALL_FILE = 'install.sh';
 export const AGENT_PACKAGE_FILES = [AGENT_BUNDLE_FILE, AGENT_UNIT_FILE, AGENT_INSTALL_FILE] as const;
 
 export interface AgentAssetProps {
-  /** Root of the natbeat sources (holds `agent/`). */
-  readonly sourceRoot: string;
+  /** Where the agent package comes from. */
+  readonly source: CodeSource;
 }
 
 /** Paths of the agent's sources under a source root. */
@@ -36,15 +37,15 @@ export function agentSources(sourceRoot: string) {
 }
 
 /**
- * Writes the agent package (bundle + unit + install script) into `outputDir`. Exported so tests
- * and tools can stage the same package the asset ships.
+ * Writes the agent package (bundle + unit + install script) into `outputDir`. Exported so tests,
+ * the package build and tools stage the same package the asset ships.
  */
 export function stageAgentPackage(sourceRoot: string, outputDir: string): void {
   const src = agentSources(sourceRoot);
   for (const file of [src.entry, src.unit, src.install]) {
     if (!existsSync(file)) throw new Error(`natbeat agent package: missing ${path.relative(sourceRoot, file)}`);
   }
-  buildSync({
+  loadEsbuild().buildSync({
     entryPoints: [src.entry],
     outfile: path.join(outputDir, AGENT_BUNDLE_FILE),
     ...NODE_BUNDLE_OPTIONS,
@@ -61,7 +62,7 @@ export function packageDigests(packageDir: string): string {
   return AGENT_PACKAGE_FILES.map((file) => `${createHash('sha256').update(readFileSync(path.join(packageDir, file))).digest('hex')}  ${file}`).join('\n');
 }
 
-/** An S3 asset (zip) with the agent package, bundled locally at synth. */
+/** An S3 asset (zip) with the agent package, prebuilt or bundled locally at synth. */
 export class AgentAsset extends s3assets.Asset {
   /**
    * The package's `sha256  file` lines, computed at synth from what is uploaded. A stack whose
@@ -70,22 +71,7 @@ export class AgentAsset extends s3assets.Asset {
   public readonly digests: string;
 
   constructor(scope: Construct, id: string, props: AgentAssetProps) {
-    const { agentDir } = agentSources(props.sourceRoot);
-    super(scope, id, {
-      path: agentDir,
-      // The bundle also pulls in common/ and node_modules: hash what we ship, not agent/ alone.
-      assetHashType: AssetHashType.OUTPUT,
-      bundling: {
-        // Never used: local bundling always succeeds or throws, so Docker is never started.
-        image: DockerImage.fromRegistry('natbeat-local-bundling-only'),
-        local: {
-          tryBundle(outputDir: string): boolean {
-            stageAgentPackage(props.sourceRoot, outputDir);
-            return true;
-          },
-        },
-      },
-    });
+    super(scope, id, assetFrom(props.source, AGENT_PACKAGE_DIR, 'agent', stageAgentPackage));
     const staged = (this.node.findChild('Stage') as AssetStaging).absoluteStagedPath;
     this.digests = existsSync(path.join(staged, AGENT_BUNDLE_FILE))
       ? packageDigests(staged)

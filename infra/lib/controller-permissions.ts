@@ -5,6 +5,7 @@
  */
 import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { HANDOVER_TAG_KEY } from '../../common/handover';
 import { GROUP_TAG_KEY, type Settings } from './settings';
 
 /** The IAM condition key that limits ModifyInstanceAttribute to the source/destination check. */
@@ -71,6 +72,19 @@ export function grantController(role: iam.Role, s: Settings): void {
       },
     }),
   );
+  if (s.handoverDrainSeconds > 0) {
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'TagOwnNatsForHandover',
+        actions: ['ec2:CreateTags'],
+        resources: [instanceArn],
+        conditions: {
+          StringEquals: { 'aws:ResourceTag/aws:autoscaling:groupName': s.groupName },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [HANDOVER_TAG_KEY] },
+        },
+      }),
+    );
+  }
   const allocations = Object.values(s.elasticIps);
   if (allocations.length > 0) {
     role.addToPolicy(
@@ -103,7 +117,7 @@ export function grantController(role: iam.Role, s: Settings): void {
   );
   acknowledge(
     resource(instanceArn),
-    "NAT instances come and go; the statement is conditioned on the instance's aws:autoscaling:groupName (or natbeat:group) tag, so only this group's NATs qualify (and ModifyInstanceAttribute only for SourceDestCheck=false).",
+    "NAT instances come and go; the statements are conditioned on the instance's aws:autoscaling:groupName (or natbeat:group) tag, so only this group's NATs qualify (ModifyInstanceAttribute only for SourceDestCheck=false; CreateTags only for the one tag key natbeat:handover-from).",
   );
   if (allocations.length > 0) {
     acknowledge(

@@ -4,25 +4,22 @@
  * zones' heartbeat alarms, and the intake (intake.ts). It is the only writer of routes: one
  * function with reserved concurrency 1, so two runs never write a table from different snapshots.
  */
-import { createRequire } from 'node:module';
-import * as path from 'node:path';
 import { Duration, Names, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import type * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { CONTROLLER_NAMESPACE, controllerServiceName } from '../../common/controller-metrics';
 import { DEFAULT_CONFIG, ENV } from '../../lambdas/core/config';
 import { LAUNCH_DETAIL_TYPE, TERMINATE_DETAIL_TYPE } from '../../lambdas/core/events';
-import { NODE_BUNDLE_OPTIONS } from '../../scripts/bundle-options';
 import { grantController } from './controller-permissions';
 import { alarmName } from './monitoring';
-import { fail, reconcileFunctionName, type Settings } from './settings';
+import { assetFrom, bundleController, controllerDir, type CodeSource, type ControllerBundle } from './bundles';
+import { reconcileFunctionName, type Settings } from './settings';
 
 /** Name of the reconcile Lambda: `<group>-reconcile`, or a unique name when the group's is a token. */
 export function reconcileFunctionNameFor(scope: Construct, groupName: string): string {
@@ -33,7 +30,8 @@ export function reconcileFunctionNameFor(scope: Construct, groupName: string): s
 
 export interface ControllerProps {
   readonly settings: Settings;
-  readonly sourceRoot: string;
+  /** Where the Lambdas' code comes from. */
+  readonly code: CodeSource;
   readonly reconcileFunctionName: string;
   readonly dryRun: boolean;
   readonly logRetention: logs.RetentionDays;
@@ -42,14 +40,14 @@ export interface ControllerProps {
 }
 
 export interface Controller {
-  readonly reconcileFunction: nodejs.NodejsFunction;
+  readonly reconcileFunction: lambda.Function;
   /** Every trigger event that no run handled: failed, expired, or never delivered. */
   readonly deadLetterQueue: sqs.Queue;
 }
 
 /** Creates the reconcile Lambda, its permissions, the schedule and the lifecycle rules. */
 export function createController(scope: Construct, props: ControllerProps): Controller {
-  const { settings, sourceRoot, logRetention } = props;
+  const { settings, code, logRetention } = props;
   const environment = controllerEnvironment(settings, props.dryRun);
   // One queue for both Lambdas (a failed or expired asynchronous invocation) and every rule
   // target (an event EventBridge could not deliver): a message there is a run that did not happen.
@@ -60,8 +58,8 @@ export function createController(scope: Construct, props: ControllerProps): Cont
   });
   const reconcileFunction = controllerFunction(scope, 'Reconcile', {
     functionName: props.reconcileFunctionName,
-    sourceRoot,
-    entry: 'lambdas/reconcile/handler.ts',
+    code,
+    bundle: 'reconcile',
     description: 'natbeat: observe NATs and route tables, mark silent NATs, move routes, complete lifecycle actions',
     environment,
     logRetention,
@@ -152,6 +150,8 @@ export function controllerEnvironment(s: Settings, dryRun: boolean): Record<stri
     [ENV.elasticIps]: elasticIps,
     [ENV.elasticIpTagPrefix]: DEFAULT_CONFIG.elasticIpTagPrefix,
     [ENV.dryRun]: String(dryRun),
+    [ENV.handoverDrainSeconds]: String(s.handoverDrainSeconds),
+    [ENV.handoverLeadSeconds]: String(DEFAULT_CONFIG.handoverLeadSeconds),
     [ENV.maxAttempts]: String(DEFAULT_CONFIG.maxAttempts),
     POWERTOOLS_SERVICE_NAME: controllerServiceName(s.groupName),
     POWERTOOLS_METRICS_NAMESPACE: CONTROLLER_NAMESPACE,
@@ -161,8 +161,8 @@ export function controllerEnvironment(s: Settings, dryRun: boolean): Record<stri
 
 export interface ControllerFunctionOptions {
   functionName?: string;
-  sourceRoot: string;
-  entry: string;
+  code: CodeSource;
+  bundle: ControllerBundle;
   description: string;
   environment: Record<string, string>;
   logRetention: logs.RetentionDays;
@@ -175,8 +175,7 @@ export interface ControllerFunctionOptions {
 }
 
 /** One natbeat Lambda with its own log group and a role that writes only there. */
-export function controllerFunction(scope: Construct, id: string, opts: ControllerFunctionOptions): nodejs.NodejsFunction {
-  assertLocalEsbuild();
+export function controllerFunction(scope: Construct, id: string, opts: ControllerFunctionOptions): lambda.Function {
   const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
     retention: opts.logRetention,
     removalPolicy: RemovalPolicy.DESTROY,
@@ -193,12 +192,10 @@ export function controllerFunction(scope: Construct, id: string, opts: Controlle
       resources: [logGroup.logGroupArn],
     }),
   );
-  const fn = new nodejs.NodejsFunction(scope, id, {
+  const fn = new lambda.Function(scope, id, {
     functionName: opts.functionName,
-    entry: path.join(opts.sourceRoot, opts.entry),
-    handler: 'handler',
-    projectRoot: opts.sourceRoot,
-    depsLockFilePath: path.join(opts.sourceRoot, 'package-lock.json'),
+    code: lambda.Code.fromAsset(...controllerAsset(opts.code, opts.bundle)),
+    handler: 'index.handler',
     runtime: lambda.Runtime.NODEJS_22_X,
     architecture: lambda.Architecture.ARM_64,
     memorySize: 256,
@@ -211,18 +208,6 @@ export function controllerFunction(scope: Construct, id: string, opts: Controlle
     retryAttempts: opts.retryAttempts,
     maxEventAge: opts.maxEventAge,
     deadLetterQueue: opts.deadLetterQueue,
-    bundling: {
-      format: nodejs.OutputFormat.ESM,
-      target: 'node22',
-      minify: true,
-      sourceMap: true,
-      mainFields: ['module', 'main'],
-      // Bundle the AWS SDK (as scripts/build.ts does): the version we test is the version that runs.
-      externalModules: [],
-      banner: NODE_BUNDLE_OPTIONS.banner.js,
-      forceDockerBundling: false,
-      logLevel: nodejs.LogLevel.WARNING,
-    },
   });
   Validations.of(fn).acknowledge({
     id: 'AwsSolutions-L1',
@@ -231,14 +216,10 @@ export function controllerFunction(scope: Construct, id: string, opts: Controlle
   return fn;
 }
 
-/**
- * NodejsFunction falls back to Docker when it cannot find esbuild; fail early instead, with the
- * fix, so synth never needs Docker.
- */
-function assertLocalEsbuild(): void {
-  try {
-    createRequire(import.meta.url).resolve('esbuild');
-  } catch {
-    fail('esbuild is not installed; run `npm ci` (natbeat bundles its Lambdas locally and never uses Docker)');
-  }
+/** The Lambda's bundle (`index.mjs` + source map): prebuilt, or bundled from its sources at synth. */
+function controllerAsset(code: CodeSource, bundle: ControllerBundle): [string, Omit<ReturnType<typeof assetFrom>, 'path'>] {
+  const { path: assetPath, ...options } = assetFrom(code, controllerDir(bundle), controllerDir(bundle), (sourceRoot, outputDir) =>
+    bundleController(bundle, sourceRoot, outputDir),
+  );
+  return [assetPath, options];
 }

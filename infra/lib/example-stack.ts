@@ -1,5 +1,5 @@
 /**
- * Example: the original template's network (a /16 VPC with a public and a private subnet per AZ,
+ * Example: a common network (a /16 VPC with a public and a private subnet per AZ,
  * no NAT gateway) made highly available by natbeat.
  */
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
@@ -62,6 +62,10 @@ export function exampleSettingsFromContext(get: (key: string) => unknown, env: R
   for (const zone of zones) {
     if (!zone.startsWith(region)) throw new Error(`natbeat:availabilityZones entry "${zone}" is not in Region ${region}`);
   }
+  const instanceType = text('instanceType');
+  if (instanceType !== undefined && !/^[a-z][a-z0-9-]*\.[a-z0-9-]+$/.test(instanceType)) {
+    throw new Error(`natbeat:instanceType must be an EC2 instance type such as t4g.nano (got "${instanceType}")`);
+  }
   const amiId = text('amiId');
   if (amiId !== undefined && !/^ami-[0-9a-f]{8,17}$/.test(amiId)) throw new Error(`natbeat:amiId must be an AMI id ami-… (got "${amiId}")`);
   return {
@@ -73,7 +77,7 @@ export function exampleSettingsFromContext(get: (key: string) => unknown, env: R
       availabilityZones: zones.slice(0, azCount),
       keyPairName: text('keyPair'),
       amiId,
-      instanceType: text('instanceType'),
+      instanceType,
       alarmEmail: text('alarmEmail'),
     },
   };

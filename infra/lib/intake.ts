@@ -7,17 +7,18 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { controllerServiceName } from '../../common/controller-metrics';
 import { INTAKE_ENV } from '../../lambdas/intake/settings';
+import type { CodeSource } from './bundles';
 import { controllerFunction } from './controller';
 import type { Settings } from './settings';
 
 export interface IntakeProps {
   readonly settings: Settings;
-  readonly sourceRoot: string;
+  /** Where the intake's bundle comes from: the package's prebuilt one, or built from sources. */
+  readonly code: CodeSource;
   readonly logRetention: logs.RetentionDays;
   /** The NATs' role: the only caller the intake accepts. */
   readonly natRole: iam.Role;
@@ -26,7 +27,7 @@ export interface IntakeProps {
 }
 
 export interface Intake {
-  readonly function: nodejs.NodejsFunction;
+  readonly function: lambda.Function;
   readonly url: lambda.FunctionUrl;
 }
 
@@ -38,8 +39,8 @@ export const INTAKE_CONCURRENCY = 2;
 
 export function createIntake(scope: Construct, props: IntakeProps): Intake {
   const fn = controllerFunction(scope, 'Intake', {
-    sourceRoot: props.sourceRoot,
-    entry: 'lambdas/intake/handler.ts',
+    code: props.code,
+    bundle: 'intake',
     description: 'natbeat: verified NAT self-reports (Function URL, AWS_IAM) → reconcile',
     environment: {
       [INTAKE_ENV.natRoleArn]: props.natRole.roleArn,

@@ -10,7 +10,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { DEFAULT_CONFIG } from '../../lambdas/core/config';
 import { FLAGS as AGENT_FLAGS } from '../../agent/config';
+import { HANDOVER_TUNNEL_PORT } from '../../common/handover';
 import { AGENT_BUNDLE_FILE, AGENT_INSTALL_FILE, AgentAsset } from './agent-asset';
+import type { CodeSource } from './bundles';
 import { GROUP_TAG_KEY, MANAGED_TAG_VALUE, type NatBeatProps, type Settings } from './settings';
 
 export interface NatGroupProps {
@@ -20,8 +22,8 @@ export interface NatGroupProps {
   /** Ranges the NATs forward for (security group ingress, agent masquerade). */
   readonly allowedCidrs: string[];
   readonly settings: Settings;
-  /** Root of the natbeat sources (the agent is bundled from it). */
-  readonly sourceRoot: string;
+  /** Where the agent package comes from. */
+  readonly code: CodeSource;
   /** The intake's Function URL the agent reports its own failures to (a token: the intake is created later). */
   readonly reportUrl: string;
   readonly instanceType?: NatBeatProps['instanceType'];
@@ -47,16 +49,26 @@ export function createNatGroup(scope: Construct, props: NatGroupProps): NatGroup
     description: 'natbeat NAT instances: traffic from the VPC to forward; no SSH from outside',
     allowAllOutbound: true,
   });
-  props.allowedCidrs.forEach((cidr) => {
-    securityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.allTraffic(), 'Traffic to forward from the private ranges');
-  });
+  if (settings.handoverDrainSeconds > 0) {
+    // VXLAN carries flows handed back to the NAT they left; only the deployment's own NATs may send
+    // it, so the private ranges get every port but that one (TCP, UDP, ICMP: what a NAT forwards).
+    const ports = [ec2.Port.allTcp(), ec2.Port.udpRange(0, HANDOVER_TUNNEL_PORT - 1), ec2.Port.udpRange(HANDOVER_TUNNEL_PORT + 1, 65535), ec2.Port.allIcmp()];
+    props.allowedCidrs.forEach((cidr) => {
+      for (const port of ports) securityGroup.addIngressRule(ec2.Peer.ipv4(cidr), port, 'Traffic to forward from the private ranges');
+    });
+    securityGroup.addIngressRule(securityGroup, ec2.Port.udp(HANDOVER_TUNNEL_PORT), 'VXLAN: flows handed back by the deployment\'s own NATs');
+  } else {
+    props.allowedCidrs.forEach((cidr) => {
+      securityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.allTraffic(), 'Traffic to forward from the private ranges');
+    });
+  }
   Validations.of(securityGroup).acknowledge({
     id: 'AwsSolutions-EC23',
     reason: 'Ingress is only from the VPC CIDR block or from allowedCidrs, which the construct rejects unless they are private ranges (or allowNonPrivateCidrs is set); cdk-nag cannot evaluate the default because it is a CloudFormation reference (GetAtt of the VPC), so the rule errors instead of passing.',
   });
 
   const instanceRole = createInstanceRole(scope, settings.heartbeatNamespace, props.sessionManager ?? false);
-  const agentAsset = new AgentAsset(scope, 'AgentPackage', { sourceRoot: props.sourceRoot });
+  const agentAsset = new AgentAsset(scope, 'AgentPackage', { source: props.code });
   // The one object user data downloads, rather than asset.grantRead's bucket-wide List*/Get*.
   instanceRole.addToPolicy(
     new iam.PolicyStatement({
@@ -122,6 +134,8 @@ export function createNatGroup(scope: Construct, props: NatGroupProps): NatGroup
     updatePolicy: autoscaling.UpdatePolicy.rollingUpdate({ maxBatchSize: 1, minInstancesInService: zoneCount }),
     groupMetrics: [autoscaling.GroupMetrics.all()],
   });
+  // A NAT downloads and installs its agent at boot: its subnet's route to the internet comes first.
+  for (const subnet of props.natSubnets) autoScalingGroup.node.addDependency(subnet.internetConnectivityEstablished);
   Tags.of(autoScalingGroup).add(DEFAULT_CONFIG.groupTagKey, MANAGED_TAG_VALUE, { applyToLaunchedInstances: true });
   // Hooks are part of the group itself, so the very first NATs already wait for their proof.
   const cfnGroup = autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
@@ -210,6 +224,7 @@ function agentUserData(agentAsset: AgentAsset, props: NatGroupProps): ec2.UserDa
     [AGENT_FLAGS.interval.env]: String(settings.probeIntervalSeconds),
     [AGENT_FLAGS.region.env]: Aws.REGION,
     [AGENT_FLAGS['report-url'].env]: props.reportUrl,
+    ...(settings.handoverDrainSeconds > 0 ? {} : { [AGENT_FLAGS['no-handover'].env]: 'true' }),
   };
   userData.addCommands(
     'mkdir -p /opt/natbeat/package',

@@ -14,7 +14,7 @@ import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -25,8 +25,9 @@ import { createController, reconcileFunctionNameFor, reconcileOnZoneAlarms } fro
 import { createIntake } from './intake';
 import { createAlarms, createDashboard, type MonitoringTarget, type NatBeatAlarms } from './monitoring';
 import { createNatGroup } from './nat-group';
-import { placeNats } from './network';
-import { NATBEAT_SOURCE_ROOT, resolveSettings, type NatBeatProps } from './settings';
+import { checkElasticIpZones, placeNats } from './network';
+import { codeSource } from './bundles';
+import { resolveSettings, type NatBeatProps } from './settings';
 
 export {
   alarmPeriodFor,
@@ -53,9 +54,9 @@ export class NatBeat extends Construct {
   /** The NATs' instance role. */
   public readonly instanceRole: iam.Role;
   /** Reconcile Lambda, the only route writer (schedule, zone heartbeat alarms, lifecycle actions, verified self-reports). */
-  public readonly reconcileFunction: nodejs.NodejsFunction;
+  public readonly reconcileFunction: lambda.Function;
   /** Intake Lambda: the NATs' authenticated report path (Function URL, AWS_IAM). */
-  public readonly intakeFunction: nodejs.NodejsFunction;
+  public readonly intakeFunction: lambda.Function;
   /** The intake's Function URL, given to the agents. */
   public readonly intakeUrl: string;
   /** Trigger events no controller run handled (the reconcile function and every rule target); it pages. */
@@ -74,7 +75,7 @@ export class NatBeat extends Construct {
   constructor(scope: Construct, id: string, props: NatBeatProps) {
     super(scope, id);
     const settings = resolveSettings(this, props);
-    const sourceRoot = props.sourceRoot ?? NATBEAT_SOURCE_ROOT;
+    const code = codeSource(props.sourceRoot);
     this.groupName = settings.groupName;
     this.heartbeatNamespace = settings.heartbeatNamespace;
     this.routeTableTag = settings.routeTableTag;
@@ -82,6 +83,7 @@ export class NatBeat extends Construct {
     const placement = placeNats(this, props, settings.routeTableTag);
     this.availabilityZones = placement.zones;
     // Explicit ranges were checked by resolveSettings (private only, unless allowed).
+    checkElasticIpZones(settings.elasticIps, placement.zones);
     const allowedCidrs = props.allowedCidrs ?? [props.vpc.vpcCidrBlock];
 
     const nats = createNatGroup(this, {
@@ -89,7 +91,7 @@ export class NatBeat extends Construct {
       natSubnets: placement.natSubnets.subnets,
       allowedCidrs,
       settings,
-      sourceRoot,
+      code,
       // The intake needs the NAT role first; its URL reaches user data once both exist.
       reportUrl: Lazy.string({ produce: () => this.intakeUrl }),
       instanceType: props.instanceType,
@@ -104,7 +106,7 @@ export class NatBeat extends Construct {
 
     const controller = createController(this, {
       settings,
-      sourceRoot,
+      code,
       reconcileFunctionName: reconcileFunctionNameFor(this, settings.groupName),
       dryRun: props.dryRun ?? false,
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -114,7 +116,7 @@ export class NatBeat extends Construct {
     this.deadLetterQueue = controller.deadLetterQueue;
     const intake = createIntake(this, {
       settings,
-      sourceRoot,
+      code,
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       natRole: this.instanceRole,
       reconcileFunction: this.reconcileFunction,

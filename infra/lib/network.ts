@@ -16,6 +16,14 @@ export interface NatPlacement {
   readonly privateSubnets: ec2.SelectedSubnets;
 }
 
+/** An Elastic IP pinned to a zone without a NAT would never be used: say so at synth. */
+export function checkElasticIpZones(elasticIps: Record<string, string>, zones: string[]): void {
+  if (zones.some((z) => Token.isUnresolved(z))) return;
+  for (const zone of Object.keys(elasticIps)) {
+    if (!zones.includes(zone)) fail(`elasticIps pins an address to ${zone}, where no NAT runs (the NATs' zones: ${zones.join(', ')})`);
+  }
+}
+
 /** Selects and checks the NAT and private subnets; tags the private route tables. */
 export function placeNats(
   scope: Construct,

@@ -9,7 +9,14 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { DEFAULT_HEARTBEAT_PERIOD_SECONDS, DEFAULT_PROBE_INTERVAL_SECONDS, HEARTBEAT_NAMESPACE_PREFIX, heartbeatNamespace } from '../../common/heartbeat';
+import { DEFAULT_HANDOVER_DRAIN_SECONDS } from '../../common/handover';
+import {
+  DEFAULT_HEARTBEAT_PERIOD_SECONDS,
+  DEFAULT_PROBE_INTERVAL_SECONDS,
+  HEARTBEAT_NAMESPACE_PREFIX,
+  HEARTBEAT_PERIOD_RANGE_SECONDS,
+  heartbeatNamespace,
+} from '../../common/heartbeat';
 import { DEFAULT_CONFIG } from '../../lambdas/core/config';
 import { checkAllowedCidrs } from './allowed-cidrs';
 
@@ -196,10 +203,19 @@ export interface NatBeatProps {
 
   /**
    * Heartbeat timeout of the terminate lifecycle hook (DefaultResult CONTINUE): the time the
-   * controller has to move routes off a leaving NAT.
-   * @default Duration.minutes(2)
+   * controller has to move routes off a leaving NAT, and (with handover) to let its flows drain.
+   * @default handoverDrain + 2 minutes
    */
   readonly terminateHookTimeout?: Duration;
+
+  /**
+   * Connection handover on planned moves (failback, planned replacement): for this long the NAT
+   * taking a route table hands mid-stream TCP flows back to the NAT they leave, and a terminating
+   * NAT's hook waits for them (the terminate hook's timeout defaults to this plus 2 minutes).
+   * `Duration.seconds(0)` turns handover off.
+   * @default Duration.seconds(300)
+   */
+  readonly handoverDrain?: Duration;
 
   /**
    * When more than this share of the fleet is silent or failing at once, nothing is marked
@@ -274,8 +290,8 @@ export interface NatBeatProps {
   readonly dashboard?: boolean;
 
   /**
-   * Root of the natbeat sources (Lambda entries, agent, package-lock.json).
-   * @default - the directory this package is installed in
+   * Root of natbeat sources to bundle the Lambdas and the agent from at synth (needs esbuild).
+   * @default - the bundles shipped in the installed package; in a natbeat checkout, its sources
    */
   readonly sourceRoot?: string;
 }
@@ -297,6 +313,8 @@ export interface Settings {
   readonly launchProofSeconds: number;
   readonly launchHookSeconds: number;
   readonly terminateHookSeconds: number;
+  /** 0 = handover off. */
+  readonly handoverDrainSeconds: number;
   readonly maxUnhealthyShare: number;
   readonly failbackHeartbeats: number;
   readonly maxInstanceLifetime: Duration;
@@ -323,8 +341,9 @@ function wholeMinutes(name: string, d: Duration, min: number, max: number): numb
   return s / 60;
 }
 
-function inRange(name: string, value: number, min: number, max: number, unit = ''): number {
-  if (!(value >= min && value <= max)) fail(`${name} must be from ${min} to ${max}${unit} (got ${value}${unit})`);
+/** `unit` follows each number (e.g. ' s'); `note` explains a bound that is not fixed. */
+function inRange(name: string, value: number, min: number, max: number, unit = '', note = ''): number {
+  if (!(value >= min && value <= max)) fail(`${name} must be from ${min} to ${max}${unit}${note ? `, ${note}` : ''} (got ${value}${unit})`);
   return value;
 }
 
@@ -333,8 +352,8 @@ export function resolveSettings(scope: Construct, props: NatBeatProps): Settings
   const heartbeatSeconds = inRange(
     'heartbeatPeriod',
     wholeSeconds('heartbeatPeriod', props.heartbeatPeriod ?? Duration.seconds(DEFAULT_HEARTBEAT_PERIOD_SECONDS)),
-    1,
-    300,
+    HEARTBEAT_PERIOD_RANGE_SECONDS.min,
+    HEARTBEAT_PERIOD_RANGE_SECONDS.max,
     ' s',
   );
   const probeIntervalSeconds = inRange(
@@ -342,7 +361,8 @@ export function resolveSettings(scope: Construct, props: NatBeatProps): Settings
     (props.probeInterval ?? Duration.seconds(DEFAULT_PROBE_INTERVAL_SECONDS)).toMilliseconds() / 1000,
     0.2,
     heartbeatSeconds,
-    ' s (at most the heartbeat period)',
+    ' s',
+    'at most the heartbeat period',
   );
   const silenceSeconds = inRange(
     'silenceWindow',
@@ -378,13 +398,23 @@ export function resolveSettings(scope: Construct, props: NatBeatProps): Settings
   if (launchHookSeconds <= launchProofSeconds) {
     fail(`launchHookTimeout (${launchHookSeconds} s) must exceed launchProofTimeout (${launchProofSeconds} s), so the controller abandons an unproven NAT before the hook times out`);
   }
+  const handoverDrainSeconds = inRange(
+    'handoverDrain',
+    wholeSeconds('handoverDrain', props.handoverDrain ?? Duration.seconds(DEFAULT_HANDOVER_DRAIN_SECONDS)),
+    0,
+    3600,
+    ' s',
+  );
   const terminateHookSeconds = inRange(
     'terminateHookTimeout',
-    wholeSeconds('terminateHookTimeout', props.terminateHookTimeout ?? Duration.minutes(2)),
+    wholeSeconds('terminateHookTimeout', props.terminateHookTimeout ?? Duration.seconds(handoverDrainSeconds + 120)),
     HOOK_MIN_SECONDS,
     HOOK_MAX_SECONDS,
     ' s',
   );
+  if (handoverDrainSeconds > 0 && terminateHookSeconds < handoverDrainSeconds + 60) {
+    fail(`terminateHookTimeout (${terminateHookSeconds} s) must exceed handoverDrain (${handoverDrainSeconds} s) by at least 60 s, or a leaving NAT goes before its flows have drained`);
+  }
   const maxUnhealthyShare = inRange('maxUnhealthyShare', props.maxUnhealthyShare ?? DEFAULT_CONFIG.maxUnhealthyShare, 0, 1);
   const failbackHeartbeats = inRange('failbackHeartbeats', props.failbackHeartbeats ?? DEFAULT_CONFIG.failbackHeartbeats, 1, 100);
   if (!Number.isInteger(failbackHeartbeats)) fail(`failbackHeartbeats must be a whole number (got ${failbackHeartbeats})`);
@@ -435,6 +465,7 @@ export function resolveSettings(scope: Construct, props: NatBeatProps): Settings
     launchProofSeconds,
     launchHookSeconds,
     terminateHookSeconds,
+    handoverDrainSeconds,
     maxUnhealthyShare,
     failbackHeartbeats,
     maxInstanceLifetime,

@@ -8,9 +8,11 @@ import { CompleteLifecycleActionCommand, SetInstanceHealthCommand } from '@aws-s
 import {
   AssociateAddressCommand,
   CreateRouteCommand,
+  CreateTagsCommand,
   ModifyInstanceAttributeCommand,
   ReplaceRouteCommand,
 } from '@aws-sdk/client-ec2';
+import { formatHandoverTag, HANDOVER_TAG_KEY } from '../../common/handover';
 import type { AwsClients } from './clients';
 import { awsErrorCode, errorMessage } from './errors';
 import type { ActionLog } from './log';
@@ -30,10 +32,14 @@ export interface ActOptions {
   log: ActionLog;
   /** Mutating EC2 calls refill at 5 per second per account: keep bursts modest. */
   concurrency?: number;
+  /** After a handover tag is written, wait this long before moving routes (its agent polls for it). */
+  handoverLeadMs?: number;
+  /** Waits (a simulator passes its virtual clock's). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 const PHASES: ActionKind[][] = [
-  ['DisableSourceDestCheck', 'AssociateElasticIp'],
+  ['DisableSourceDestCheck', 'AssociateElasticIp', 'TagHandover'],
   ['SetRoute'],
   ['CompleteLifecycle'],
   ['SetUnhealthy'],
@@ -64,6 +70,11 @@ export async function act(clients: AwsClients, actions: Action[], options: ActOp
       }
     });
     results.push(...phaseResults);
+    // The NAT taking tables on a planned move must see its handover tag before the first of their packets.
+    const tagged = phaseResults.some((r) => r.action.kind === 'TagHandover' && r.status === 'done');
+    if (tagged && options.handoverLeadMs && actions.some((a) => a.kind === 'SetRoute')) {
+      await (options.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms))))(options.handoverLeadMs);
+    }
   }
   return results;
 }
@@ -107,6 +118,14 @@ async function perform(clients: AwsClients, action: Action): Promise<void> {
       return;
     case 'SetRoute':
       await writeDefaultRoute(clients, action);
+      return;
+    case 'TagHandover':
+      await clients.ec2.send(
+        new CreateTagsCommand({
+          Resources: [action.instanceId],
+          Tags: [{ Key: HANDOVER_TAG_KEY, Value: formatHandoverTag({ address: action.fromAddress, until: action.until }) }],
+        }),
+      );
       return;
     case 'CompleteLifecycle':
       try {
@@ -159,6 +178,8 @@ export function describe(action: Action): string {
       return `turn off source/dest check on ${action.instanceId}`;
     case 'AssociateElasticIp':
       return `associate ${action.allocationId} with ${action.instanceId}`;
+    case 'TagHandover':
+      return `tag ${action.instanceId} to hand mid-stream flows to ${action.fromInstanceId} (${action.fromAddress}) until ${action.until.toISOString()}`;
     case 'SetRoute':
       return `${action.mode === 'create' ? 'create' : 'replace'} ${DEFAULT_ROUTE_CIDR} in ${action.routeTableId} → ${action.instanceId}`;
     case 'CompleteLifecycle':
@@ -176,6 +197,7 @@ export function resourceIds(action: Action): Record<string, string> {
     if (action.previousInstanceId) ids.previousInstanceId = action.previousInstanceId;
   }
   if (action.kind === 'AssociateElasticIp') ids.allocationId = action.allocationId;
+  if (action.kind === 'TagHandover') ids.fromInstanceId = action.fromInstanceId;
   return ids;
 }
 

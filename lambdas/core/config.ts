@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CONTROLLER_NAMESPACE } from '../../common/controller-metrics';
-import { DEFAULT_HEARTBEAT_PERIOD_SECONDS, DEFAULT_HEARTBEAT_NAMESPACE } from '../../common/heartbeat';
+import { DEFAULT_HEARTBEAT_NAMESPACE, DEFAULT_HEARTBEAT_PERIOD_SECONDS, HEARTBEAT_PERIOD_RANGE_SECONDS } from '../../common/heartbeat';
 import { ConfigError } from './errors';
 
 /**
@@ -34,6 +34,13 @@ export interface ControllerConfig {
   /** Tag key prefix on a group for pinned Elastic IPs: `natbeat:eip:<az>` = `eipalloc-…`. */
   elasticIpTagPrefix: string;
   dryRun: boolean;
+  /**
+   * Connection handover on planned moves: how long the NAT taking the tables hands mid-stream flows
+   * back to the one they leave (and a terminating NAT waits for them). 0 = off.
+   */
+  handoverDrainSeconds: number;
+  /** Seconds between tagging the NAT taking the tables and moving them, for its agent to see the tag. */
+  handoverLeadSeconds: number;
   /** SDK attempts per call (throttling is retried with backoff). */
   maxAttempts: number;
 }
@@ -54,6 +61,8 @@ export const ENV = {
   elasticIps: 'NATBEAT_ELASTIC_IPS',
   elasticIpTagPrefix: 'NATBEAT_ELASTIC_IP_TAG_PREFIX',
   dryRun: 'NATBEAT_DRY_RUN',
+  handoverDrainSeconds: 'NATBEAT_HANDOVER_DRAIN_SECONDS',
+  handoverLeadSeconds: 'NATBEAT_HANDOVER_LEAD_SECONDS',
   maxAttempts: 'NATBEAT_MAX_ATTEMPTS',
 } as const satisfies Record<keyof ControllerConfig, string>;
 
@@ -73,6 +82,9 @@ export const DEFAULT_CONFIG: ControllerConfig = {
   elasticIps: {},
   elasticIpTagPrefix: 'natbeat:eip:',
   dryRun: false,
+  // Off unless configured: the agents must support it (the CDK construct turns it on).
+  handoverDrainSeconds: 0,
+  handoverLeadSeconds: 5,
   maxAttempts: 5,
 };
 
@@ -150,7 +162,7 @@ const schema = z
     groupNames: commaList,
     routeTableTag: keyValue,
     namespace: name,
-    heartbeatPeriodSeconds: intIn(1, 300),
+    heartbeatPeriodSeconds: intIn(HEARTBEAT_PERIOD_RANGE_SECONDS.min, HEARTBEAT_PERIOD_RANGE_SECONDS.max),
     silenceSeconds: intIn(5, 3600),
     graceSeconds: intIn(0, 7200),
     failbackHeartbeats: intIn(1, 100),
@@ -164,6 +176,8 @@ const schema = z
     elasticIps,
     elasticIpTagPrefix: name,
     dryRun: bool,
+    handoverDrainSeconds: intIn(0, 3600),
+    handoverLeadSeconds: intIn(0, 60),
     maxAttempts: intIn(1, 10),
   })
   .superRefine((c, ctx) => {

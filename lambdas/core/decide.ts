@@ -3,6 +3,7 @@
  * time, it computes every action the controller should take and why. No I/O, no clock.
  */
 import type { ControllerConfig } from './config';
+import { planHandover } from './handover';
 import { planElasticIps } from './elastic-ips';
 import { describeRouteTarget, routeOwner, type RouteOwner } from './route-target';
 import {
@@ -31,6 +32,7 @@ export type DecideConfig = Pick<
   | 'launchHookName'
   | 'terminateHookName'
   | 'launchProofTimeoutSeconds'
+  | 'handoverDrainSeconds'
 >;
 
 /** How far back observe must read heartbeats for decide to judge silence and failback. */
@@ -97,7 +99,8 @@ export function decide(snapshot: Snapshot, config: DecideConfig, now: Date): Pla
   const candidates = assessed.filter((n) => n.verdict !== 'leaving' && n.verdict !== 'unhealthy');
   const { routeActions, routes, routeAlerts } = planRoutes(snapshot, assessed, config);
   alerts.push(...routeAlerts);
-  const lifecycle = planLifecycle(snapshot, assessed, routeActions, config, alerts);
+  // Planned moves: tag the NAT taking the tables first; hold a terminating NAT while it drains.
+  const handover = planHandover(assessed, routeActions, planLifecycle(snapshot, assessed, routeActions, config, alerts), config, now);
 
   const marks: Action[] = valveTripped
     ? []
@@ -109,7 +112,7 @@ export function decide(snapshot: Snapshot, config: DecideConfig, now: Date): Pla
       }));
 
   // A pinned address never goes to a NAT this same plan replaces or abandons.
-  const goingAway = new Set([...marks, ...lifecycle].flatMap((a) => (a.kind === 'SetUnhealthy' || (a.kind === 'CompleteLifecycle' && a.result === 'ABANDON') ? [a.instanceId] : [])));
+  const goingAway = new Set([...marks, ...handover.lifecycle].flatMap((a) => (a.kind === 'SetUnhealthy' || (a.kind === 'CompleteLifecycle' && a.result === 'ABANDON') ? [a.instanceId] : [])));
   const elasticIps = planElasticIps(
     snapshot.groups,
     snapshot.elasticIps,
@@ -123,7 +126,7 @@ export function decide(snapshot: Snapshot, config: DecideConfig, now: Date): Pla
   return {
     // Order matters to act: prepare a NAT before routing to it, move routes before a hook
     // completes and before a NAT is marked for replacement.
-    actions: [...sourceDestCheckActions(candidates), ...elasticIps.actions, ...routeActions, ...lifecycle, ...marks],
+    actions: [...sourceDestCheckActions(candidates), ...elasticIps.actions, ...handover.tags, ...routeActions, ...handover.lifecycle, ...marks],
     alerts,
     nats: assessed.map(publicAssessment),
     routes,

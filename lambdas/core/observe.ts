@@ -15,6 +15,7 @@ import {
   type Instance,
   type RouteTable,
 } from '@aws-sdk/client-ec2';
+import { HANDOVER_TAG_KEY, parseHandoverTag } from '../../common/handover';
 import { HEARTBEAT_METRIC, instanceDimensions } from '../../common/heartbeat';
 import type { AwsClients } from './clients';
 import type { ControllerConfig } from './config';
@@ -95,6 +96,8 @@ export async function observe(clients: AwsClients, config: ObserveConfig, now: D
           vpcId: ec2?.VpcId ?? vpcIds[0],
           networkInterfaceId: primary?.NetworkInterfaceId ?? ec2?.NetworkInterfaces?.[0]?.NetworkInterfaceId,
           sourceDestCheck: ec2?.SourceDestCheck,
+          privateIpAddress: ec2?.PrivateIpAddress,
+          handoverFrom: handoverTagOf(ec2?.Tags),
         };
       }),
       // Without a reliable view of current associations, pinning could steal an address.
@@ -334,4 +337,10 @@ export function chunk<T>(items: T[], size: number): T[][] {
 
 function unique<T>(items: T[]): T[] {
   return [...new Set(items)];
+}
+
+/** The instance's valid handover tag (a malformed one is ignored: it hands nothing over). */
+function handoverTagOf(tags: { Key?: string; Value?: string }[] | undefined): NatInstance['handoverFrom'] {
+  const value = tags?.find((tag) => tag.Key === HANDOVER_TAG_KEY)?.Value;
+  return value === undefined ? undefined : parseHandoverTag(value);
 }

@@ -23,6 +23,8 @@ export interface ReconcileDeps {
   metrics?: MetricsSink;
   /** The clock, read once per run. */
   now?: () => Date;
+  /** Waits (the handover lead time between tagging a NAT and moving routes to it). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface ReconcileReport {
@@ -49,7 +51,12 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   }
   for (const alert of plan.alerts) deps.log.warn(alert.message, { alert: alert.kind, resourceIds: alert.resourceIds });
 
-  const results = await act(deps.clients, plan.actions, { dryRun: deps.config.dryRun, log: deps.log });
+  const results = await act(deps.clients, plan.actions, {
+    dryRun: deps.config.dryRun,
+    log: deps.log,
+    handoverLeadMs: deps.config.handoverLeadSeconds * 1000,
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+  });
   const counts = countOutcome(snapshot, plan, results);
   if (deps.metrics) {
     for (const [name, value] of Object.entries(counts)) {

@@ -27,6 +27,10 @@ export interface NatInstance {
   /** The primary ENI (device index 0): routes target it, since CreateRoute by instance fails with several ENIs. */
   networkInterfaceId?: string;
   sourceDestCheck?: boolean;
+  /** Primary private IPv4 address: where a NAT taking its tables hands its mid-stream flows. */
+  privateIpAddress?: string;
+  /** Its `natbeat:handover-from` tag, when it carries a valid one. */
+  handoverFrom?: { address: string; until: Date };
 }
 
 export interface ManagedGroup {
@@ -176,6 +180,16 @@ export type Action =
       previous?: RouteTarget;
       /** The NAT the route leaves, when it was one of ours (a terminate hook waits for it). */
       previousInstanceId?: string;
+      reason: string;
+    }
+  | {
+      /** Before a planned move: tells the NAT taking the tables whom to hand mid-stream flows to. */
+      kind: 'TagHandover';
+      instanceId: string;
+      /** The NAT the tables leave, and its private address. */
+      fromInstanceId: string;
+      fromAddress: string;
+      until: Date;
       reason: string;
     }
   | {

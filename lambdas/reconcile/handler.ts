@@ -91,7 +91,7 @@ export function createReconcileHandler(runtime: Runtime) {
     try {
       const runOnce = () => {
         limiter.observed(runtime.now().getTime());
-        return reconcile({ clients: runtime.clients(), config, log: actionLog(logger), metrics: metricsSink(metrics), now: runtime.now });
+        return reconcile({ clients: runtime.clients(), config, log: actionLog(logger), metrics: metricsSink(metrics), now: runtime.now, sleep: runtime.sleep });
       };
       const startedAt = runtime.now().getTime();
       let report = await runOnce();

@@ -84,6 +84,22 @@ describe('Function: parseCli', () => {
     expect(config(['setup']).probeTargets).toEqual([]);
   });
 
+  it('hands over by default; handover takes an address or --stop, without a probe target', () => {
+    expect(config(['run', ...TARGET]).handover).toBe(true);
+    expect(config(['setup', '--no-handover']).handover).toBe(false);
+    expect(config(['run', ...TARGET], { NATBEAT_NO_HANDOVER: 'true' }).handover).toBe(false);
+    expect(config(['handover', '--handover-from', '10.0.1.9'])).toMatchObject({ command: 'handover', handoverFrom: '10.0.1.9', handoverStop: false });
+    expect(config(['handover', '--stop'])).toMatchObject({ command: 'handover', handoverFrom: undefined, handoverStop: true });
+  });
+
+  it.each([
+    [['handover'], 'handover needs either --handover-from ADDRESS or --stop'],
+    [['handover', '--stop', '--handover-from', '10.0.1.9'], 'handover needs either --handover-from ADDRESS or --stop'],
+    [['handover', '--handover-from', '10.0.1'], '--handover-from must be an IPv4 address'],
+  ])('rejects %j with "%s"', (argv, message) => {
+    expect(() => parseCli(argv, {})).toThrow(message);
+  });
+
   const URL = 'https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.eu-west-1.on.aws/';
   it('sends no failure report unless the intake URL is given; the flag wins over its twin', () => {
     expect(config(['run', ...TARGET]).reportUrl).toBeUndefined();

@@ -88,3 +88,21 @@ describe('Function: vpcCidrsFromMetadata', () => {
     await expect(vpcCidrsFromMetadata(imds)).rejects.toThrow('lists no VPC IPv4 CIDR blocks; pass --vpc-cidr');
   });
 });
+
+describe('Class: ImdsClient', () => {
+  it('takes a new token once when the cached one has expired (401), as a long-running agent must', async () => {
+    let token = 'token-old';
+    const calls: string[] = [];
+    const fetchFn = vi.fn(async (url: string | URL | Request, init?: RequestInit) => {
+      const path = String(url).replace('http://imds.test', '');
+      calls.push(`${init?.method ?? 'GET'} ${path}`);
+      if (path === '/latest/api/token') return new Response(token);
+      return new Headers(init?.headers).get('x-aws-ec2-metadata-token') === 'token-new' ? new Response('10.0.1.9 until 2026-12-01T20:05:00Z') : new Response('', { status: 401 });
+    });
+    const imds = new ImdsClient({ baseUrl: 'http://imds.test', timeoutMs: 1000, fetch: fetchFn as typeof fetch });
+    await expect(imds.get('meta-data/tags/instance/natbeat:handover-from')).rejects.toThrow('HTTP 401');
+    token = 'token-new';
+    expect(await imds.get('meta-data/tags/instance/natbeat:handover-from')).toBe('10.0.1.9 until 2026-12-01T20:05:00Z');
+    expect(calls.filter((call) => call.startsWith('PUT'))).toHaveLength(3);
+  });
+});

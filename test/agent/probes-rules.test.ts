@@ -180,14 +180,19 @@ describe('Function: cachedIpv4Resolver', () => {
   it('passes an IPv4 address through without asking DNS', async () => {
     const r = resolver();
     expect(await r.resolve('192.0.2.9')).toBe('192.0.2.9');
+    expect(await r.resolve('198.51.100.17')).toBe('198.51.100.17');
     expect(r.asked).toEqual([]);
   });
 
   it('asks DNS for anything that is not a dotted quad', async () => {
     const r = resolver();
-    expect(await r.resolve('1.2.3.example')).toBe('198.51.100.7');
-    expect(await r.resolve('x192.0.2.9')).toBe('198.51.100.7');
-    expect(r.asked).toEqual(['1.2.3.example', 'x192.0.2.9']);
+    const names = ['1.2.3.example', 'x192.0.2.9', '192.0.2.9.example', '192.0.2.9x'];
+    for (const name of names) expect(await r.resolve(name)).toBe('198.51.100.7');
+    expect(r.asked).toEqual(names);
+  });
+
+  it('asks the system resolver for an IPv4 answer by default', async () => {
+    expect(await cachedIpv4Resolver()('localhost')).toMatch(/^127\.\d+\.\d+\.\d+$/);
   });
 
   it('keeps an answer for 60 s, then asks again and keeps the new one', async () => {

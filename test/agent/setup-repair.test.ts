@@ -107,6 +107,19 @@ describe('Function: setupNat repairs only what is broken', () => {
     expect({ ...host.state, mutations: [] }).toEqual(fresh);
   });
 
+  it('on a fresh host creates everything and deletes nothing', async () => {
+    const { state, system } = fakeHost();
+    await setupNat(system, PLAN);
+    expect(state.mutations.filter((m) => / del /.test(m))).toEqual([]);
+    expect(state.mutations[3]).toBe(`ip netns add ${NS}`);
+  });
+
+  it('leaves a table nft lists with other whitespace at its ends', async () => {
+    const host = await configuredHost();
+    host.state.table = `\n  ${host.state.table!.trimEnd()}`;
+    expect((await setupNat(host.system, PLAN)).changes).toEqual([]);
+  });
+
   it('says what it changed, one line per change', async () => {
     const host = await configuredHost();
     host.state.files.set('/proc/sys/net/ipv4/ip_forward', '0\n');
@@ -136,7 +149,25 @@ describe('Function: setupNat fails clearly', () => {
       system.exec = (file, args, options) =>
         args[0] === 'netns' && args[1] === 'add' ? Promise.reject(new CommandError('ip netns add exited 1: permission denied', 'ip', 1, '')) : exec(file, args, options);
     }
-    await expect(setupNat(system, PLAN)).rejects.toThrow(message);
+    const error = await setupNat(system, PLAN).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toBe(message);
+    // The underlying error travels along for the log.
+    expect((error as Error).cause).toBeInstanceOf(Error);
+  });
+
+  it.each([
+    { name: 'a sysctl that cannot be read', message: 'cannot read /proc/sys/net/ipv4/ip_forward: ENOENT: /proc/sys/net/ipv4/ip_forward' },
+    { name: 'an nft table that cannot be loaded', message: 'loading nftables table ip natbeat failed: nft -f - exited 1: syntax error' },
+  ])('$name, with its cause', async ({ message }) => {
+    const { state, system } = fakeHost();
+    if (message.startsWith('cannot read')) state.files.delete('/proc/sys/net/ipv4/ip_forward');
+    const exec = system.exec;
+    system.exec = (file, args, options) =>
+      file === 'nft' && args[0] === '-f' ? Promise.reject(new CommandError('nft -f - exited 1: syntax error', 'nft', 1, '')) : exec(file, args, options);
+    const error = await setupNat(system, PLAN).catch((e: unknown) => e);
+    expect((error as Error).message).toBe(message);
+    expect((error as Error).cause).toBeInstanceOf(Error);
   });
 });
 

@@ -10,6 +10,8 @@ const PLAN: SetupPlan = {
   vpcCidrs: [cidr('10.1.0.0/16'), cidr('10.0.0.0/16')],
   probeNamespace: 'natbeat-probe',
   probeCidr: cidr('169.254.100.0/30'),
+  // The handover tunnel has its own fake host in handover.test.ts and runs for real in the netns tests.
+  tunnel: false,
 };
 
 describe('Function: renderNftTable', () => {

@@ -56,8 +56,8 @@ describe('natbeat-agent.service', () => {
     expect(service.has('AmbientCapabilities')).toBe(false);
     expect(one('NoNewPrivileges')).toBe('yes');
     expect(one('ProtectSystem')).toBe('strict');
-    // The only writable path: /run/netns, for re-creating a lost probe namespace.
-    expect(service.get('ReadWritePaths')).toEqual(['-/run/netns']);
+    // Writable: /run/netns, for re-creating a lost probe namespace, and the one sysctl a handover switches.
+    expect(service.get('ReadWritePaths')).toEqual(['-/run/netns -/proc/sys/net/netfilter/nf_conntrack_tcp_loose']);
     for (const key of ['ProtectHome', 'PrivateTmp', 'PrivateDevices', 'ProtectKernelTunables', 'ProtectKernelModules', 'ProtectControlGroups', 'RestrictSUIDSGID', 'LockPersonality']) {
       expect({ [key]: one(key) }).toEqual({ [key]: 'yes' });
     }

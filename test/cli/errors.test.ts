@@ -1,6 +1,9 @@
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeRouteTablesCommand } from '@aws-sdk/client-ec2';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { run } from '../../cli/run';
 import type { FleetView } from '../../cli/fleet-view';
@@ -77,13 +80,79 @@ describe('natbeat errors and exit codes', () => {
     [['status', '--color', '--no-color'], '--color and --no-color cannot both be given'],
     [['cost', '--azs', 'three'], '--azs must be a number (got "three")'],
     [['cost', '--azs', '0'], '--azs must be a whole number ≥ 1 (got 0)'],
-    [['cost', '--interval=-5'], '--interval must be a number ≥ 1 (got -5)'],
-    [['cost', '--interval', '-5'], "use '--interval=-XYZ'"],
+    [['cost', '--interval=-5'], '--interval must be a whole number from 1 to 300 (got -5)'],
+    [['cost', '--interval', '-5'], '--interval must be a whole number from 1 to 300 (got -5)'],
+    [['cost', '--azs', '-3'], '--azs must be a whole number ≥ 1 (got -3)'],
+    [['cost', '--interval', '100000'], '--interval must be a whole number from 1 to 300 (got 100000)'],
+    [['cost', '--interval', '2.5'], '--interval must be a whole number from 1 to 300 (got 2.5)'],
+    [['status', '--group', '-x'], "Option '--group' argument is ambiguous"],
   ])('exits 2 for %j', async (argv, message) => {
     const io = captureIo();
     expect(await run(argv, io)).toBe(2);
     expect(io.err()).toContain(message);
     expect(io.err()).toContain('Run "natbeat help" for usage.');
+  });
+
+  it('gives errors as a JSON object on stdout with --json, and still exits non-zero', async () => {
+    const usage = captureIo();
+    expect(await run(['cost', '--json', '--interval', '100000'], usage)).toBe(2);
+    expect(JSON.parse(usage.out())).toEqual({ error: { message: '--interval must be a whole number from 1 to 300 (got 100000)', exitCode: 2 } });
+    const config = captureIo({ env: { NATBEAT_SILENCE_SECONDS: 'soon' } });
+    expect(await run(['status', '--json'], config)).toBe(2);
+    expect((JSON.parse(config.out()) as { error: { message: string } }).error.message).toContain('NATBEAT_SILENCE_SECONDS="soon"');
+    const plain = captureIo();
+    expect(await run(['cost', '--interval', '100000'], plain)).toBe(2);
+    expect(plain.out()).toBe('');
+  });
+
+  it('says that the AWS profile does not exist, and which ones do', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'natbeat-profile-'));
+    try {
+      writeFileSync(join(dir, 'config'), '[profile dev]\nregion = us-east-1\n');
+      writeFileSync(join(dir, 'credentials'), '[ops]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = secret\n');
+      const files = { AWS_CONFIG_FILE: join(dir, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials') };
+      const io = captureIo({ env: { ...files, AWS_PROFILE: 'nosuchprofile' } });
+      expect(await run(['status'], io)).toBe(1);
+      expect(io.err()).toContain(`natbeat: the AWS profile "nosuchprofile" (AWS_PROFILE) does not exist in ${files.AWS_CONFIG_FILE} or ${files.AWS_SHARED_CREDENTIALS_FILE}; known profiles: dev, ops`);
+      expect(io.err()).not.toContain('set AWS_PROFILE');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('tells a profile that gives no credentials from no profile at all', async () => {
+    world = mockWorld([A], TABLES);
+    world.autoScaling.on(DescribeAutoScalingGroupsCommand).rejects(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }));
+    const dir = mkdtempSync(join(tmpdir(), 'natbeat-profile-'));
+    try {
+      writeFileSync(join(dir, 'config'), '[profile sso-dev]\nsso_session = corp\n');
+      const io = captureIo({ env: { AWS_CONFIG_FILE: join(dir, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'), AWS_PROFILE: 'sso-dev' } });
+      expect(await run(['plan'], io)).toBe(1);
+      expect(io.err()).toContain('the AWS profile "sso-dev" (AWS_PROFILE) gave no credentials: for an SSO profile run `aws sso login --profile sso-dev`');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('explains an endpoint that answers 404 instead of NotFound: Unknown', async () => {
+    world = mockWorld([A], TABLES);
+    world.autoScaling
+      .on(DescribeAutoScalingGroupsCommand)
+      .rejects(Object.assign(new Error('Unknown'), { name: 'NotFound', $fault: 'client', $metadata: { httpStatusCode: 404 } }));
+    const io = captureIo({ env: { AWS_ENDPOINT_URL: 'http://localhost:4566/wrong' } });
+    expect(await run(['status'], io)).toBe(1);
+    expect(io.err()).toContain(
+      'natbeat: the endpoint http://localhost:4566/wrong answered HTTP 404 to autoscaling:DescribeAutoScalingGroups: it does not serve this AWS API; check AWS_ENDPOINT_URL and AWS_REGION',
+    );
+  });
+
+  it('prints its version', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const argv of [['--version'], ['version'], ['-v']]) {
+      const io = captureIo();
+      expect(await run(argv, io)).toBe(0);
+      expect(io.out()).toBe(`${version}\n`);
+    }
   });
 
   it('prints usage with the exit codes for help', async () => {

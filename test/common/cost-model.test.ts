@@ -140,7 +140,9 @@ describe('Function: monthlyCost', () => {
   it.each([
     [{ azs: 0 }, /azs must be a whole number ≥ 1/],
     [{ azs: 1.5 }, /azs must be a whole number/],
-    [{ azs: 2, heartbeatPeriodSeconds: 0 }, /heartbeatPeriodSeconds must be a number ≥ 1/],
+    [{ azs: 2, heartbeatPeriodSeconds: 0 }, /heartbeatPeriodSeconds must be a whole number from 1 to 300 \(got 0\)/],
+    // The controller's own range (NATBEAT_HEARTBEAT_PERIOD_SECONDS): no cost for a period it refuses.
+    [{ azs: 2, heartbeatPeriodSeconds: 301 }, /heartbeatPeriodSeconds must be a whole number from 1 to 300 \(got 301\)/],
     [{ azs: 2, dataGbPerAzMonth: -1 }, /dataGbPerAzMonth/],
     [{ azs: 2, lambdaMemoryMb: 64 }, /lambdaMemoryMb must be a whole number ≥ 128/],
   ])('rejects %o with a message naming the input', (inputs, message) => {

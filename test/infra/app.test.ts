@@ -34,4 +34,18 @@ describe('App: infra/bin/app.ts', () => {
     expect(report.pluginReports.filter((r) => r.conclusion !== 'success')).toEqual([]);
     expect(report.pluginReports.flatMap((r) => r.violations)).toEqual([]);
   });
+
+  it.each([
+    [{ 'natbeat:azCount': '9' }, 'natbeat: natbeat:azCount must be a whole number from 1 to 6 (got "9")'],
+    [{ 'natbeat:instanceType': 'bogus' }, 'natbeat: natbeat:instanceType must be an EC2 instance type such as t4g.nano (got "bogus")'],
+    [{ 'natbeat:alarmEmail': 'ops.example.com' }, 'natbeat: alarmEmail must be an e-mail address (got "ops.example.com")'],
+  ])('stops on a bad setting %j with its message and no stack trace', { timeout: 120_000 }, (context, message) => {
+    const run = spawnSync(path.join(root, 'node_modules/.bin/tsx'), ['infra/bin/app.ts'], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, HOME: outdir, CDK_OUTDIR: path.join(outdir, 'bad'), CDK_CONTEXT_JSON: JSON.stringify(context), AWS_EC2_METADATA_DISABLED: 'true' },
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(`${message}\n`);
+  });
 });

@@ -132,14 +132,20 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
     expect(JSON.stringify(lt)).not.toContain(logicalId(stack.natBeat.reconcileFunction));
   });
 
-  it('lets traffic into the NATs from the VPC range only, and no SSH from anywhere else', () => {
+  it('lets traffic into the NATs from the VPC range only, VXLAN (handover) only from its own NATs, and no SSH from anywhere', () => {
     const groups = ofType('AWS::EC2::SecurityGroup').filter(([id]) => id.startsWith('NatBeat'));
     expect(groups).toHaveLength(1);
     const ingress = groups[0]![1].Properties.SecurityGroupIngress as Record<string, unknown>[];
-    expect(ingress).toEqual([
-      expect.objectContaining({ CidrIp: { 'Fn::GetAtt': [logicalId(stack.vpc), 'CidrBlock'] }, IpProtocol: '-1' }),
+    const vpcCidr = { 'Fn::GetAtt': [logicalId(stack.vpc), 'CidrBlock'] };
+    expect(ingress.map(({ CidrIp, IpProtocol, FromPort, ToPort }) => ({ CidrIp, IpProtocol, FromPort, ToPort }))).toEqual([
+      { CidrIp: vpcCidr, IpProtocol: 'tcp', FromPort: 0, ToPort: 65535 },
+      { CidrIp: vpcCidr, IpProtocol: 'udp', FromPort: 0, ToPort: 4788 },
+      { CidrIp: vpcCidr, IpProtocol: 'udp', FromPort: 4790, ToPort: 65535 },
+      { CidrIp: vpcCidr, IpProtocol: 'icmp', FromPort: -1, ToPort: -1 },
     ]);
-    assertCount('AWS::EC2::SecurityGroupIngress', 0);
+    const self = ofType('AWS::EC2::SecurityGroupIngress');
+    expect(self).toHaveLength(1);
+    expect(self[0]![1].Properties).toMatchObject({ IpProtocol: 'udp', FromPort: 4789, ToPort: 4789, GroupId: { 'Fn::GetAtt': [groups[0]![0], 'GroupId'] }, SourceSecurityGroupId: { 'Fn::GetAtt': [groups[0]![0], 'GroupId'] } });
   });
 
   it('deploys the reconcile Lambda as a Node.js 22 arm64 ESM bundle with the controller settings', () => {
@@ -158,6 +164,7 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
         [ENV.launchProofTimeoutSeconds]: String(DEFAULT_CONFIG.launchProofTimeoutSeconds),
         [ENV.heartbeatPeriodSeconds]: '10',
         [ENV.dryRun]: 'false',
+        [ENV.handoverDrainSeconds]: '300',
         POWERTOOLS_SERVICE_NAME: controllerServiceName(GROUP),
         POWERTOOLS_METRICS_NAMESPACE: CONTROLLER_NAMESPACE,
       });

@@ -27,16 +27,19 @@ function build(props: Partial<NatBeatProps> = {}, subnets?: ec2.SubnetConfigurat
 describe('Construct: NatBeat prop validation', () => {
   it.each<[string, Partial<NatBeatProps>, RegExp]>([
     ['a launch hook no longer than the proof timeout', { launchProofTimeout: Duration.minutes(10), launchHookTimeout: Duration.minutes(10) }, /launchHookTimeout \(600 s\) must exceed launchProofTimeout/],
-    ['a launch hook beyond the Auto Scaling maximum', { launchHookTimeout: Duration.hours(3) }, /launchHookTimeout must be from 30 to 7200/],
+    ['a launch hook beyond the Auto Scaling maximum', { launchHookTimeout: Duration.hours(3) }, /launchHookTimeout must be from 30 to 7200 s \(got 10800 s\)/],
     ['a proof timeout near the hook maximum with the default margin', { launchProofTimeout: Duration.seconds(7200) }, /launchHookTimeout \(7200 s\) must exceed/],
-    ['a terminate hook under 30 s', { terminateHookTimeout: Duration.seconds(10) }, /terminateHookTimeout must be from 30 to 7200/],
+    ['a terminate hook under 30 s', { terminateHookTimeout: Duration.seconds(10) }, /terminateHookTimeout must be from 30 to 7200 s/],
     ['a silence window no longer than the heartbeat period', { heartbeatPeriod: Duration.seconds(30) }, /silenceWindow \(25 s\) must exceed heartbeatPeriod \(30 s\)/],
     ['a fractional heartbeat period', { heartbeatPeriod: Duration.millis(1500) }, /heartbeatPeriod must be a whole number of seconds/],
-    ['a probe interval longer than the heartbeat period', { probeInterval: Duration.seconds(20) }, /probeInterval must be from 0.2 to 10/],
+    ['a probe interval longer than the heartbeat period', { probeInterval: Duration.seconds(20) }, /probeInterval must be from 0.2 to 10 s, at most the heartbeat period \(got 20 s\)$/],
+    ['a probe interval of 50 ms', { probeInterval: Duration.millis(50) }, /^NatBeat: probeInterval must be from 0.2 to 10 s, at most the heartbeat period \(got 0.05 s\)$/],
+    ['a heartbeat period beyond what the controller accepts', { heartbeatPeriod: Duration.seconds(301), silenceWindow: Duration.seconds(900) }, /heartbeatPeriod must be from 1 to 300 s \(got 301 s\)/],
     ['a lifetime under one day', { maxInstanceLifetime: Duration.hours(12) }, /maxInstanceLifetime must be from 1 to 365 days/],
     ['an unhealthy share above 1', { maxUnhealthyShare: 1.5 }, /maxUnhealthyShare must be from 0 to 1/],
     ['a fractional failback count', { failbackHeartbeats: 2.5 }, /failbackHeartbeats must be a whole number/],
     ['an allocation id that is not one', { elasticIps: { 'us-east-1a': 'eip-123' } }, /elasticIps\["us-east-1a"\] must be an allocation id/],
+    ['an Elastic IP for a zone without a NAT', { elasticIps: { 'us-east-1c': 'eipalloc-0123abcd' } }, /elasticIps pins an address to us-east-1c, where no NAT runs \(the NATs' zones: us-east-1a, us-east-1b\)/],
     ['an Elastic IP keyed by something else than a zone', { elasticIps: { 'US East': 'eipalloc-0123abcd' } }, /elasticIps key "US East"/],
     ['an empty route table tag value', { routeTableTag: { key: 'network', value: '' } }, /routeTableTag needs/],
     ['an alarm delay that is not whole minutes', { zoneWithoutNatAlarmAfter: Duration.seconds(90) }, /zoneWithoutNatAlarmAfter must be a whole number of minutes/],
@@ -50,6 +53,8 @@ describe('Construct: NatBeat prop validation', () => {
     ['a public allowed range', { allowedCidrs: ['10.0.0.0/16', '203.0.113.0/24'] }, /allowedCidrs entry "203\.0\.113\.0\/24" is not a private range/],
     ['a range that only starts private', { allowedCidrs: ['172.0.0.0/8'] }, /allowedCidrs entry "172\.0\.0\.0\/8" is not a private range/],
     ['a malformed allowed range', { allowedCidrs: ['10.0.0.1/16'] }, /allowedCidrs entry "10\.0\.0\.1\/16" is not an IPv4 CIDR block/],
+    ['a terminate hook shorter than the handover drain', { handoverDrain: Duration.minutes(5), terminateHookTimeout: Duration.minutes(5) }, /terminateHookTimeout \(300 s\) must exceed handoverDrain \(300 s\) by at least 60 s/],
+    ['a drain over an hour', { handoverDrain: Duration.minutes(61) }, /handoverDrain must be from 0 to 3600/],
   ])('throws at synth on %s', (_what, props, message) => {
     expect(() => build(props)).toThrow(message);
   });
@@ -76,7 +81,7 @@ describe('Construct: NatBeat prop validation', () => {
     expect(() => build({ allowedCidrs: ['10.0.0.0/16', '172.31.0.0/16', '192.168.1.0/24', '100.64.0.0/16'] })).not.toThrow();
     const { stack } = build({ allowedCidrs: ['0.0.0.0/0'], allowNonPrivateCidrs: true });
     Template.fromStack(stack).hasResourceProperties('AWS::EC2::SecurityGroup', {
-      SecurityGroupIngress: [Match.objectLike({ CidrIp: '0.0.0.0/0' })],
+      SecurityGroupIngress: Match.arrayWith([Match.objectLike({ CidrIp: '0.0.0.0/0' })]),
     });
   });
 
@@ -203,6 +208,36 @@ describe('Construct: NatBeat settings', { timeout: 90_000 }, () => {
     const { stack } = build({ instanceType: new ec2.InstanceType('t3.nano') });
     const parameters = Template.fromStack(stack).toJSON().Parameters as Record<string, { Default: string }>;
     expect(Object.values(parameters).map((p) => p.Default)).toContain('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64');
+  });
+
+  it('hands flows over by default: drain 300 s, terminate hook 420 s, CreateTags of the one tag key on its own NATs only', () => {
+    const template = Template.fromStack(build().stack);
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { NATBEAT_HANDOVER_DRAIN_SECONDS: '300' } } });
+    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+      LifecycleHookSpecificationList: Match.arrayWith([Match.objectLike({ LifecycleHookName: 'natbeat-terminate', HeartbeatTimeout: 420 })]),
+    });
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => (p as { Properties: { PolicyDocument: { Statement: Record<string, unknown>[] } } }).Properties.PolicyDocument.Statement,
+    );
+    const tagging = statements.filter((s) => s.Action === 'ec2:CreateTags');
+    expect(tagging).toHaveLength(1); // in the one controller role
+    expect(tagging[0]!.Condition).toEqual({
+      StringEquals: { 'aws:ResourceTag/aws:autoscaling:groupName': 'g' },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': ['natbeat:handover-from'] },
+    });
+    expect(JSON.stringify(template.findResources('AWS::EC2::LaunchTemplate'))).not.toContain('NATBEAT_NO_HANDOVER');
+  });
+
+  it('with handoverDrain 0: no tagging, the agents told so, all traffic from the VPC and no VXLAN rule', () => {
+    const template = Template.fromStack(build({ handoverDrain: Duration.seconds(0) }).stack);
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { NATBEAT_HANDOVER_DRAIN_SECONDS: '0' } } });
+    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+      LifecycleHookSpecificationList: Match.arrayWith([Match.objectLike({ LifecycleHookName: 'natbeat-terminate', HeartbeatTimeout: 120 })]),
+    });
+    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain('ec2:CreateTags');
+    expect(JSON.stringify(template.findResources('AWS::EC2::LaunchTemplate'))).toContain('NATBEAT_NO_HANDOVER=true');
+    template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', { SecurityGroupIngress: [Match.objectLike({ IpProtocol: '-1' })] });
   });
 
   it('adds a key pair only when asked, and still no SSH rule', () => {

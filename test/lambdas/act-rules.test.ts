@@ -60,6 +60,7 @@ const hook = (instanceId: string, result: 'CONTINUE' | 'ABANDON' = 'CONTINUE'): 
   result,
   reason: 'test',
 });
+const eip = (instanceId: string): Action => ({ kind: 'AssociateElasticIp', allocationId: 'eipalloc-1', instanceId, networkInterfaceId: `eni-${instanceId}`, reason: 'test' });
 const sdc = (instanceId: string): Action => ({ kind: 'DisableSourceDestCheck', instanceId, reason: 'test' });
 const mark = (instanceId: string): Action => ({ kind: 'SetUnhealthy', groupName: 'nat-asg', instanceId, reason: 'test' });
 const statuses = (results: ActionResult[]) =>
@@ -99,6 +100,18 @@ describe('act(): routes before a hook completes', () => {
       fail: (call: Call) =>
         call.command === 'ModifyInstanceAttributeCommand' || call.input.RouteTableId === 'rtb-2' ? awsError('Throttling', 'slow down') : undefined,
       expected: ['DisableSourceDestCheck:i-x:failed', 'SetRoute:rtb-1:done', 'SetRoute:rtb-2:failed', 'CompleteLifecycle:i-a:done'],
+    },
+    {
+      name: 'a launching NAT whose source/dest check stays on is not let in service, even without a route to write',
+      actions: [sdc('i-new'), hook('i-new')],
+      fail: (call: Call) => (call.command === 'ModifyInstanceAttributeCommand' ? awsError('Throttling', 'slow down') : undefined),
+      expected: ['DisableSourceDestCheck:i-new:failed', 'CompleteLifecycle:i-new:skipped'],
+    },
+    {
+      name: 'a pinned address that could not be moved holds back neither routes nor the hook',
+      actions: [eip('i-new'), route('rtb-1', 'i-new', 'i-old'), hook('i-new'), hook('i-old')],
+      fail: (call: Call) => (call.command === 'AssociateAddressCommand' ? awsError('Throttling', 'slow down') : undefined),
+      expected: ['AssociateElasticIp:i-new:failed', 'SetRoute:rtb-1:done', 'CompleteLifecycle:i-new:done', 'CompleteLifecycle:i-old:done'],
     },
     {
       name: 'a mark for replacement waits for nothing',
@@ -229,7 +242,7 @@ describe('act(): what it logs', () => {
     { action: hook('i-a', 'ABANDON'), text: 'complete natbeat-terminate for i-a with ABANDON', ids: { instanceId: 'i-a', groupName: 'nat-asg' } },
   ])('$text', async ({ action, text, ids }) => {
     expect(describe_(action)).toBe(text);
-    expect(resourceIds(action)).toEqual(ids);
+    expect(resourceIds(action)).toStrictEqual(ids);
     const logged: { message: string; extra: unknown }[] = [];
     const log: ActionLog = {
       debug: () => undefined,

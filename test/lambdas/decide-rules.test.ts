@@ -544,3 +544,21 @@ describe('Rule: a NAT in its launch hook is booting, whatever its age', () => {
     expect(result.actions).toEqual([]);
   });
 });
+
+describe('Rule: a leaving NAT’s hook counts only its own tables', () => {
+  it('names only its own stranded table while other tables move', () => {
+    const nats = [nat('i-a1', 'a', { lifecycle: 'Terminating:Wait' }), nat('i-b1', 'b'), nat('i-c1', 'c', { samples: beats(6, 90) })];
+    const tables = [table('rtb-a', 'a', 'i-a1'), { id: 'rtb-x', azs: [AZ('a')], to: 'i-a1', vpcId: 'vpc-2' }, table('rtb-c', 'c', 'i-c1')];
+    const result = plan(nats, tables);
+    expect(routesSet(result)).toEqual({ 'rtb-a': 'i-b1', 'rtb-c': 'i-b1' });
+    expect(result.alerts.find((a) => a.kind === 'LeavingWithoutSuccessor')?.resourceIds).toEqual(['i-a1', 'rtb-x']);
+    expect(result.actions.find((a) => a.kind === 'CompleteLifecycle')?.reason).toBe('releasing with 1 route table(s) and no successor');
+  });
+
+  it('counts only the tables it handed over', () => {
+    const nats = [nat('i-a1', 'a', { lifecycle: 'Terminating:Wait' }), nat('i-b1', 'b'), nat('i-c1', 'c', { samples: beats(6, 90) })];
+    const result = plan(nats, [table('rtb-a', 'a', 'i-a1'), table('rtb-c', 'c', 'i-c1')]);
+    expect(result.actions.find((a) => a.kind === 'CompleteLifecycle')?.reason).toBe('1 route table(s) handed over first');
+    expect(alertKinds(result)).not.toContain('LeavingWithoutSuccessor');
+  });
+});

@@ -53,19 +53,22 @@ function enter(ns: string, args: string[]): string[] {
   return ['nsenter', `--net=/run/netns/${ns}`, '--', ...args];
 }
 
-export class NatTopology {
-  readonly private: string;
-  readonly nat: string;
-  readonly internet: string;
-  /** The agent's probe namespace (created by `setup`, deleted by destroy). */
-  readonly probe: string;
+/**
+ * A set of throw-away network namespaces and the processes started in them; destroy() kills the
+ * processes and deletes every namespace it was told about, whether or not creation got that far.
+ */
+export class NamespaceSet {
   private readonly children: ChildProcess[] = [];
+  /** Every namespace to delete on destroy (including ones made by code under test). */
+  protected readonly owned: string[] = [];
 
-  constructor(readonly id = `${process.pid}-${Math.random().toString(36).slice(2, 7)}`) {
-    this.private = `nbt-priv-${id}`;
-    this.nat = `nbt-nat-${id}`;
-    this.internet = `nbt-inet-${id}`;
-    this.probe = `nbt-probe-${id}`;
+  constructor(readonly id = `${process.pid}-${Math.random().toString(36).slice(2, 7)}`) {}
+
+  /** Registers a namespace name for clean-up and returns it. */
+  protected name(role: string, prefix = 'nbt'): string {
+    const ns = `${prefix}-${role}-${this.id}`;
+    this.owned.push(ns);
+    return ns;
   }
 
   /**
@@ -76,6 +79,41 @@ export class NatTopology {
   in(ns: string, args: string[], options: { input?: string } = {}): Promise<string> {
     return sh(enter(ns, args), options);
   }
+
+  /** Like in(), but resolves with the exit code and both outputs instead of throwing. */
+  run(ns: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const [file, ...rest] = enter(ns, args) as [string, ...string[]];
+    return new Promise((resolve) => {
+      execFile(file, rest, { timeout: 20_000 }, (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      });
+    });
+  }
+
+  /** Starts a long-lived process inside a namespace; stopped by destroy(). */
+  spawnIn(ns: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+    const [file, ...rest] = enter(ns, args) as [string, ...string[]];
+    const child = spawn(file, rest, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    this.children.push(child);
+    return child;
+  }
+
+  async destroy(): Promise<void> {
+    for (const child of this.children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await Promise.all(this.children.map((child) => waitForExit(child, 2000)));
+    for (const ns of this.owned) {
+      await sh(['ip', 'netns', 'del', ns]).catch(() => undefined); // may not exist
+    }
+  }
+}
+
+export class NatTopology extends NamespaceSet {
+  readonly private = this.name('priv');
+  readonly nat = this.name('nat');
+  readonly internet = this.name('inet');
+  /** The agent's probe namespace (created by `setup`, deleted by destroy). */
+  readonly probe = this.name('probe');
 
   async create(): Promise<void> {
     for (const ns of [this.private, this.nat, this.internet]) await sh(['ip', 'netns', 'add', ns]);
@@ -99,25 +137,6 @@ export class NatTopology {
     for (const step of steps) await sh(['ip', ...step]);
   }
 
-  /** Like in(), but resolves with the exit code and both outputs instead of throwing. */
-  run(ns: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const [file, ...rest] = enter(ns, args) as [string, ...string[]];
-    return new Promise((resolve) => {
-      execFile(file, rest, { timeout: 20_000 }, (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      });
-    });
-  }
-
-  /** Starts a long-lived process inside a namespace; stopped by destroy(). */
-  spawnIn(ns: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
-    const [file, ...rest] = enter(ns, args) as [string, ...string[]];
-    const child = spawn(file, rest, { stdio: ['ignore', 'pipe', 'pipe'], env });
-    this.children.push(child);
-    return child;
-  }
-
   /** An HTTP server on SERVER_IP:SERVER_PORT in the internet namespace. */
   async startServer(): Promise<ChildProcess> {
     const child = this.spawnIn(this.internet, [
@@ -128,14 +147,6 @@ export class NatTopology {
     ]);
     await waitForLine(child, 'listening');
     return child;
-  }
-
-  async destroy(): Promise<void> {
-    for (const child of this.children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await Promise.all(this.children.map((child) => waitForExit(child, 2000)));
-    for (const ns of [this.private, this.nat, this.internet, this.probe]) {
-      await sh(['ip', 'netns', 'del', ns]).catch(() => undefined); // may not exist
-    }
   }
 }
 
