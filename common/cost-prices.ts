@@ -67,5 +67,4 @@ export const FREE_RESOURCE_TYPES: Record<string, string> = {
   'AWS::SNS::TopicPolicy': 'topic policies are free',
   'AWS::SQS::Queue': 'the controller dead-letter queue is billed per request ($0.40 per 1M) and gets one only for a trigger no run handled; its CloudWatch metrics are free',
   'AWS::SQS::QueuePolicy': 'queue policies are free',
-  'AWS::Lambda::Url': 'a Function URL is free; its requests are billed as invocations of the intake (Lambda requests and compute), which runs only when a NAT reports its own failure',
 };
