@@ -3,11 +3,10 @@
  * Auto Scaling group across the AZs, and, depending on the control scheme, natbeat's real
  * Lambdas wired the way infra/ wires them (1-minute schedule, per-AZ high-resolution heartbeat
  * alarms whose state changes invoke reconcile, lifecycle hooks whose events invoke the
- * lifecycle Lambda) or one of the baselines (no controller at all).
+ * same reconcile Lambda) or one of the baselines (no controller at all).
  */
 import { DEFAULT_CONFIG, type ControllerConfig } from '../../lambdas/core/config';
 import { createRuntime } from '../../lambdas/core/runtime';
-import { createLifecycleHandler } from '../../lambdas/lifecycle/handler';
 import { createReconcileHandler } from '../../lambdas/reconcile/handler';
 import { LAUNCH_DETAIL_TYPE, TERMINATE_DETAIL_TYPE } from '../../lambdas/core/events';
 import { HEARTBEAT_METRIC, DEFAULT_HEARTBEAT_NAMESPACE, zoneDimensions } from '../../common/heartbeat';
@@ -226,7 +225,7 @@ export class SimWorld implements WorldApi {
 
   private wireController(startAt: number, phase: (given: number | undefined, periodMs: number) => number): void {
     const { clock, params } = this.ctx;
-    const lambda = (name: string, make: typeof createReconcileHandler | typeof createLifecycleHandler, timeoutMs: number, maxEventAgeSeconds: number, reserved?: number) => {
+    const lambda = (name: string, make: typeof createReconcileHandler, timeoutMs: number, maxEventAgeSeconds: number, reserved?: number) => {
       const metrics = new CapturingMetrics();
       this.metrics.push(metrics);
       const clients = controllerClients(this, this.config.maxAttempts);
@@ -240,11 +239,11 @@ export class SimWorld implements WorldApi {
       });
       return new SimLambda(this.ctx, name, make(runtime), reserved, timeoutMs, maxEventAgeSeconds);
     };
-    // As infra/ deploys them: each serialized (reserved concurrency 1); timeouts reconcile 55 s,
-    // lifecycle 60 s; maximum event age reconcile 120 s, lifecycle 720 s; no retries of errors.
+    // As infra/ deploys it: one serialized function (reserved concurrency 1), the only route
+    // writer, also for lifecycle events; timeout 55 s, maximum event age 120 s, no retries of errors.
     const reconcile = lambda(RECONCILE_FUNCTION, createReconcileHandler, 55_000, 120, 1);
     this.reconcileLambda = reconcile;
-    this.lifecycleLambda = lambda('natbeat-lifecycle', createLifecycleHandler, 60_000, 720, 1);
+    this.lifecycleLambda = reconcile;
 
     // Alarms as infra/ defines them, per zone on the zone aggregate: the high-resolution trigger
     // (one empty period or one explicit 0; its ALARM and OK changes invoke reconcile) and the
