@@ -14,6 +14,7 @@ export default defineConfig({
     include: process.env.NATBEAT_MUTATION_TESTS?.split(',') ?? [
       'test/lambdas/decide*.test.ts',
       'test/lambdas/act*.test.ts',
+      'test/lambdas/handover.test.ts',
       'test/lambdas/reconcile-*.test.ts',
       'test/lambdas/lifecycle-handler.test.ts',
       'test/agent/probes*.test.ts',
