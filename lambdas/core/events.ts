@@ -60,6 +60,8 @@ export const verifiedSelfReport = z.object({
       instanceId,
       groupName: z.string().min(1).max(255),
       availabilityZone: z.string().min(1).max(64),
+      /** What the NAT says of itself. Only `failing` is forwarded today; absent means `failing`. */
+      status: z.enum(['ok', 'failing']).optional(),
       failedProbes: z.array(z.string().max(64)).max(16).optional(),
       callerArn: z.string().max(2048),
     })
@@ -70,6 +72,35 @@ export type VerifiedSelfReport = z.infer<typeof verifiedSelfReport>;
 /** The event the intake sends once it has verified the caller (`detail` as it verified it). */
 export function selfReportEvent(detail: VerifiedSelfReport['detail'], receivedAt: Date): VerifiedSelfReport {
   return { source: SELF_REPORT_SOURCE, 'detail-type': SELF_REPORT_DETAIL_TYPE, time: receivedAt.toISOString(), detail };
+}
+
+/**
+ * A NAT's word about its peers, as the intake forwards it: the witness is the verified caller;
+ * the peers it names are only a hint (reconcile believes them only with the named NAT's own
+ * heartbeat overdue). {"source":"natbeat.intake","detail-type":"Verified Witness Report",
+ *  "time":"…","detail":{"witnessId":"i-…","groupName":"…","availabilityZone":"…",
+ *  "unreachablePeers":["i-…"],"callerArn":"arn:aws:sts::…:assumed-role/…/i-…"}}
+ */
+export const WITNESS_REPORT_DETAIL_TYPE = 'Verified Witness Report';
+export const verifiedWitnessReport = z.object({
+  source: z.literal(SELF_REPORT_SOURCE),
+  'detail-type': z.literal(WITNESS_REPORT_DETAIL_TYPE),
+  time: z.iso.datetime(),
+  detail: z
+    .object({
+      witnessId: instanceId,
+      groupName: z.string().min(1).max(255),
+      availabilityZone: z.string().min(1).max(64),
+      unreachablePeers: z.array(instanceId).min(1).max(16),
+      callerArn: z.string().max(2048),
+    })
+    .loose(),
+});
+export type VerifiedWitnessReport = z.infer<typeof verifiedWitnessReport>;
+
+/** The event the intake sends for a verified witness (`detail` as it verified it). */
+export function witnessReportEvent(detail: VerifiedWitnessReport['detail'], receivedAt: Date): VerifiedWitnessReport {
+  return { source: SELF_REPORT_SOURCE, 'detail-type': WITNESS_REPORT_DETAIL_TYPE, time: receivedAt.toISOString(), detail };
 }
 
 export const LAUNCH_DETAIL_TYPE = 'EC2 Instance-launch Lifecycle Action';
@@ -105,7 +136,7 @@ export type LifecycleActionEvent = z.infer<typeof lifecycleActionEvent>;
  * function is the only route writer, so two runs never write the same table from different
  * snapshots.
  */
-export const reconcileTrigger = z.union([scheduledEvent, alarmStateChangeEvent, manualEvent, verifiedSelfReport, lifecycleActionEvent]);
+export const reconcileTrigger = z.union([scheduledEvent, alarmStateChangeEvent, manualEvent, verifiedSelfReport, verifiedWitnessReport, lifecycleActionEvent]);
 export type ReconcileTrigger = z.infer<typeof reconcileTrigger>;
 
 /** The test notification Auto Scaling sends when a hook is created: acknowledged, ignored. */

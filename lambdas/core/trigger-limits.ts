@@ -13,7 +13,7 @@
  */
 import type { ReconcileTrigger } from './events';
 
-export type TriggerKind = 'schedule' | 'alarm' | 'lifecycle' | 'self-report' | 'manual';
+export type TriggerKind = 'schedule' | 'alarm' | 'lifecycle' | 'self-report' | 'witness' | 'manual';
 
 export const MIN_RUN_INTERVAL_MS: Readonly<Record<TriggerKind, number>> = {
   // EventBridge sends one a minute; more would only be a replay.
@@ -25,6 +25,9 @@ export const MIN_RUN_INTERVAL_MS: Readonly<Record<TriggerKind, number>> = {
   // The only kind a NAT can cause (through the intake, itself limited per instance); one run
   // covers the whole fleet and follows the report up for 20 s.
   'self-report': 10_000,
+  // A peer's hint that a NAT stopped answering (through the intake, limited per witness): it
+  // only asks for a look, which believes it only with that NAT's own heartbeat overdue.
+  witness: 2_000,
   // An operator's `aws lambda invoke`.
   manual: 5_000,
 };
@@ -44,7 +47,7 @@ export function triggerKind(trigger: ReconcileTrigger): TriggerKind {
     case 'aws.autoscaling':
       return 'lifecycle';
     case 'natbeat.intake':
-      return 'self-report';
+      return trigger['detail-type'] === 'Verified Witness Report' ? 'witness' : 'self-report';
     case 'natbeat':
       return 'manual';
   }

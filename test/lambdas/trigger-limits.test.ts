@@ -18,6 +18,12 @@ const SAMPLES: Record<TriggerKind, ReconcileTrigger> = {
     time: at(0),
     detail: { instanceId: 'i-0abc', groupName: 'nat', availabilityZone: 'us-east-1a', callerArn: 'arn:aws:sts::123456789012:assumed-role/nat/i-0abc' },
   }),
+  witness: reconcileTrigger.parse({
+    source: 'natbeat.intake',
+    'detail-type': 'Verified Witness Report',
+    time: at(0),
+    detail: { witnessId: 'i-0abc', groupName: 'nat', availabilityZone: 'us-east-1a', unreachablePeers: ['i-0def'], callerArn: 'arn:aws:sts::123456789012:assumed-role/nat/i-0abc' },
+  }),
   manual: reconcileTrigger.parse({ source: 'natbeat', 'detail-type': 'Reconcile Request' }),
 };
 
