@@ -1,6 +1,7 @@
 /**
  * esbuild settings shared by every natbeat bundle (scripts/build.ts, the CDK agent asset, the agent
- * tests): one ESM file for Node, minified, with source maps and the AWS SDK inside.
+ * tests): ESM for Node, minified, with source maps and the AWS SDK inside. The agent and the CLI
+ * are one file each; the Lambdas are split (LAMBDA_BUNDLE_OPTIONS).
  */
 import type { BuildOptions } from 'esbuild';
 
