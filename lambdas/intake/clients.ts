@@ -9,12 +9,14 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 
 type Sender<C extends { send: unknown }> = Pick<C, 'send'>;
+/** A client, or a way to get one when first needed. */
+export type ClientSource<C extends { send: unknown }> = () => Sender<C> | Promise<Sender<C>>;
 
 export interface IntakeClients {
-  autoScaling(): Promise<Sender<AutoScalingClient>>;
-  ec2(): Promise<Sender<EC2Client>>;
-  dynamoDb(): Promise<Sender<DynamoDBClient>>;
-  lambda(): Promise<Sender<LambdaClient>>;
+  autoScaling: ClientSource<AutoScalingClient>;
+  ec2: ClientSource<EC2Client>;
+  dynamoDb: ClientSource<DynamoDBClient>;
+  lambda: ClientSource<LambdaClient>;
 }
 
 /** Memoizes an async factory: one client per execution environment, built on first use. */
@@ -38,20 +40,5 @@ export function lazyClients(): IntakeClients {
     ec2: once(async () => new (await import('@aws-sdk/client-ec2')).EC2Client(options)),
     dynamoDb: once(async () => new (await import('@aws-sdk/client-dynamodb')).DynamoDBClient(options)),
     lambda: once(async () => new (await import('@aws-sdk/client-lambda')).LambdaClient(options)),
-  };
-}
-
-/** Clients that already exist (tests, the simulator). */
-export function givenClients(clients: {
-  autoScaling: Sender<AutoScalingClient>;
-  ec2: Sender<EC2Client>;
-  dynamoDb: Sender<DynamoDBClient>;
-  lambda: Sender<LambdaClient>;
-}): IntakeClients {
-  return {
-    autoScaling: () => Promise.resolve(clients.autoScaling),
-    ec2: () => Promise.resolve(clients.ec2),
-    dynamoDb: () => Promise.resolve(clients.dynamoDb),
-    lambda: () => Promise.resolve(clients.lambda),
   };
 }

@@ -38,9 +38,9 @@ export const SELF_REPORT_WAKE_INTERVAL_MS = MIN_RUN_INTERVAL_MS['self-report'];
 /** One witness wake per witness per this interval. */
 export const WITNESS_WAKE_INTERVAL_MS = MIN_RUN_INTERVAL_MS.witness;
 
-export interface IntakeDeps {
+/** Settings, clients (each a client or a factory, called when first needed), logger and clock. */
+export interface IntakeDeps extends IntakeClients {
   settings: IntakeSettings | Error;
-  clients: IntakeClients;
   logger: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
   now: () => Date;
 }
@@ -60,7 +60,7 @@ const answer = (statusCode: number, body: Record<string, unknown> | IntakeAccept
 const describeError = (error: unknown) => `${awsErrorCode(error)}: ${errorMessage(error)}`;
 
 export function createIntakeHandler(deps: IntakeDeps): (event: unknown) => Promise<FunctionUrlResponse> {
-  const { settings, logger, clients } = deps;
+  const { settings, logger } = deps;
   if (settings instanceof Error) {
     return async () => {
       logger.error(settings.message);
@@ -72,10 +72,10 @@ export function createIntakeHandler(deps: IntakeDeps): (event: unknown) => Promi
   const selfReportWakes = new IntervalLimiter(SELF_REPORT_WAKE_INTERVAL_MS);
   const witnessWakes = new IntervalLimiter(WITNESS_WAKE_INTERVAL_MS);
   const namedPeers = new NamedPeers();
-  const membership = new MembershipCache(clients.autoScaling);
-  const peers = new PeerDirectory(clients, settings.groupNames);
-  const log = new ReportLogWriter(clients.dynamoDb, settings.reportTable);
-  const waker = new ReconcileWaker(clients.lambda, settings.reconcileFunction);
+  const membership = new MembershipCache(deps.autoScaling);
+  const peers = new PeerDirectory(deps, settings.groupNames);
+  const log = new ReportLogWriter(deps.dynamoDb, settings.reportTable);
+  const waker = new ReconcileWaker(deps.lambda, settings.reconcileFunction);
 
   return async (event: unknown): Promise<FunctionUrlResponse> => {
     const caller = verifyCaller(event, settings.identity);
@@ -169,7 +169,7 @@ export function createIntakeHandler(deps: IntakeDeps): (event: unknown) => Promi
 
 export const handler = createIntakeHandler({
   settings: intakeSettings(process.env),
-  clients: lazyClients(),
+  ...lazyClients(),
   logger: new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || 'natbeat-intake' }),
   now: () => new Date(),
 });

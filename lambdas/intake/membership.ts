@@ -4,6 +4,7 @@
  * costs one Auto Scaling call a minute.
  */
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import type { ClientSource } from './clients';
 
 export interface GroupMembership {
   groupName: string;
@@ -16,7 +17,7 @@ export class MembershipCache {
   private readonly cache = new Map<string, { at: number; member: GroupMembership | undefined }>();
 
   constructor(
-    private readonly autoScaling: () => Promise<Pick<AutoScalingClient, 'send'>>,
+    private readonly autoScaling: ClientSource<AutoScalingClient>,
     private readonly ttlMs = MEMBERSHIP_TTL_MS,
     private readonly maxEntries = 1_024,
   ) {}

@@ -7,6 +7,7 @@
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { IntakePeer } from '../../common/intake-contract';
+import type { ClientSource } from './clients';
 
 export const PEERS_TTL_MS = 30_000;
 
@@ -20,8 +21,8 @@ export class PeerDirectory {
 
   constructor(
     private readonly clients: {
-      autoScaling: () => Promise<Pick<AutoScalingClient, 'send'>>;
-      ec2: () => Promise<Pick<EC2Client, 'send'>>;
+      autoScaling: ClientSource<AutoScalingClient>;
+      ec2: ClientSource<EC2Client>;
     },
     private readonly groupNames: readonly string[],
     private readonly ttlMs = PEERS_TTL_MS,

@@ -6,10 +6,11 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beatAttributes, witnessAttributes } from '../../common/report-attributes';
 import type { BeatItem, WitnessItem } from '../../common/report-store';
+import type { ClientSource } from './clients';
 
 export class ReportLogWriter {
   constructor(
-    private readonly dynamoDb: () => Promise<Pick<DynamoDBClient, 'send'>>,
+    private readonly dynamoDb: ClientSource<DynamoDBClient>,
     private readonly tableName: string,
   ) {}
 

@@ -4,10 +4,11 @@
  */
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { VerifiedSelfReport, VerifiedWitnessReport } from '../core/events';
+import type { ClientSource } from './clients';
 
 export class ReconcileWaker {
   constructor(
-    private readonly lambda: () => Promise<Pick<LambdaClient, 'send'>>,
+    private readonly lambda: ClientSource<LambdaClient>,
     private readonly functionName: string,
   ) {}
 

@@ -10,7 +10,6 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBeat, readWitness } from '../../common/report-attributes';
 import { BEAT_PREFIX, REPORT_KEY, sortKeyRange, WITNESS_PREFIX } from '../../common/report-store';
-import { givenClients } from '../../lambdas/intake/clients';
 import { createIntakeHandler, intakeSettings, INTAKE_ENV } from '../../lambdas/intake/handler';
 import { motoClients, motoSkipReason, startMoto, type MotoServer } from '../support/moto';
 import { buildWorld, listNats } from './moto-world';
@@ -69,7 +68,10 @@ describe.skipIf(skip !== undefined)('Integration: intake against moto (report lo
         [INTAKE_ENV.groupNames]: world.zones.map((z) => z.groupName).join(','),
         [INTAKE_ENV.reportTable]: TABLE,
       }),
-      clients: givenClients({ autoScaling: clients.autoScaling, ec2: clients.ec2, dynamoDb, lambda: new LambdaClient({ region: 'us-east-1' }) }),
+      autoScaling: () => clients.autoScaling,
+      ec2: () => clients.ec2,
+      dynamoDb: () => dynamoDb,
+      lambda: () => new LambdaClient({ region: 'us-east-1' }),
       logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as never,
       now: () => new Date(clock.now),
     });

@@ -14,7 +14,6 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { readBeat, readWitness } from '../../common/report-attributes';
 import { identityFromRoleArn, verifyCaller } from '../../lambdas/core/caller-identity';
 import { verifiedSelfReport, verifiedWitnessReport } from '../../lambdas/core/events';
-import { givenClients } from '../../lambdas/intake/clients';
 import { createIntakeHandler, intakeSettings, INTAKE_ENV } from '../../lambdas/intake/handler';
 import firstRelease from '../fixtures/events/function-url-iam.json';
 import heartbeat from '../fixtures/events/function-url-iam-heartbeat.json';
@@ -56,7 +55,11 @@ function intake(clock = { now: NOW.getTime() }) {
       [INTAKE_ENV.groupNames]: GROUP,
       [INTAKE_ENV.reportTable]: TABLE,
     }),
-    clients: givenClients({ autoScaling: new AutoScalingClient(region), ec2: new EC2Client(region), dynamoDb: new DynamoDBClient(region), lambda: new LambdaClient(region) }),
+    autoScaling: () => new AutoScalingClient(region),
+    ec2: () => new EC2Client(region),
+    // Lazily, as in Lambda: a promise of a client works as well as a client.
+    dynamoDb: () => Promise.resolve(new DynamoDBClient(region)),
+    lambda: () => new LambdaClient(region),
     logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') } as never,
     now: () => new Date(clock.now),
   });
@@ -390,7 +393,8 @@ describe('Function: intake handler', () => {
       ),
     );
     expect(identityFromRoleArn(ROLE_ARN)).toEqual({ partition: 'aws', accountId: ACCOUNT, natRoleName: 'natbeat-nat-role' });
-    const handler = createIntakeHandler({ settings, clients: givenClients({} as never), logger: { error: () => undefined } as never, now: () => NOW });
+    const unused = () => Promise.reject(new Error('no AWS call expected'));
+    const handler = createIntakeHandler({ settings, autoScaling: unused, ec2: unused, dynamoDb: unused, lambda: unused, logger: { error: () => undefined } as never, now: () => NOW });
     expect((await handler(heartbeat)).statusCode).toBe(500);
     expect(awsCalls()).toBe(0);
   });
