@@ -19,7 +19,8 @@ import { HANDOVER_TAG_KEY, parseHandoverTag } from '../../common/handover';
 import { HEARTBEAT_METRIC, instanceDimensions } from '../../common/heartbeat';
 import type { AwsClients } from './clients';
 import type { ControllerConfig } from './config';
-import { heartbeatLookbackSeconds, type DecideConfig } from './decide';
+import { heartbeatLookbackSeconds } from './assess';
+import type { DecideConfig } from './decide';
 import { ObserveError, awsErrorCode, errorMessage } from './errors';
 import { findFormerNats } from './observe-route-owners';
 import {
