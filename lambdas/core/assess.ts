@@ -11,8 +11,14 @@ export function heartbeatLookbackSeconds(config: DecideConfig): number {
   return config.silenceSeconds + (config.failbackHeartbeats + 1) * config.heartbeatPeriodSeconds;
 }
 
+/** A NAT's beat is overdue when none arrived for this long: one period plus the slack. */
+export function overdueAfterMs(config: DecideConfig): number {
+  return (config.heartbeatPeriodSeconds + config.heartbeatSlackSeconds) * 1000;
+}
+
 // States in which an instance may carry traffic (launching ones only once proved).
 const SERVING_STATES = new Set<string>([LifecycleState.InService, 'Pending', LifecycleState.PendingWait, 'Pending:Proceed']);
+
 export interface Assessed extends NatAssessment {
   instance: NatInstance;
   /** Past grace with no healthy heartbeat in the silence window: to be replaced. */
@@ -20,6 +26,10 @@ export interface Assessed extends NatAssessment {
   /** Healthy now, but failed more than once in the heartbeat window. */
   flapping: boolean;
   launchedSecondsAgo?: number;
+  /** Its latest beat in the log, whatever it said. */
+  latestBeatAt?: Date;
+  /** Launched less than its grace period ago (or still in its launch hook). */
+  inGrace: boolean;
 }
 
 export function assessNat(
@@ -39,7 +49,8 @@ export function assessNat(
   const graceSeconds = Math.max(config.graceSeconds, group.healthCheckGracePeriodSeconds);
   const inGrace = launchedSecondsAgo !== undefined && launchedSecondsAgo < graceSeconds;
 
-  const facts: NatFacts = { instance, lastHeartbeatAt: lastHealthy?.at, launchedSecondsAgo };
+  const launching = instance.lifecycleState !== LifecycleState.InService;
+  const facts: NatFacts = { instance, lastHeartbeatAt: lastHealthy?.at, latestBeatAt: latest?.at, launchedSecondsAgo, inGrace: launching || inGrace };
 
   if (instance.ec2State !== 'running') {
     return judged(facts, 'leaving', false, false, false, `EC2 state is ${instance.ec2State ?? 'unknown (instance not found)'}`);
@@ -51,8 +62,10 @@ export function assessNat(
     return judged(facts, 'unhealthy', false, false, false, `marked ${instance.healthStatus} in ${instance.groupName}, awaiting replacement`);
   }
 
-  const launching = instance.lifecycleState !== LifecycleState.InService;
-  const trailing = trailingHealthyRun(samples, silenceMs);
+  // A gap longer than a period and its slack is a failure episode: a NAT that was unreachable and
+  // overdue (its tables moved on a witness's word) must prove itself again before failback.
+  const gapMs = overdueAfterMs(config);
+  const trailing = trailingHealthyRun(samples, gapMs);
   // Stable = may take traffic for good: enough healthy beats in a row since its last failure, or
   // no failure in sight at all (a fresh NAT has no history to flap on: its first beat is enough).
   const episodes = failureEpisodes(samples, launching || inGrace, config, now);
@@ -101,7 +114,9 @@ export function assessNat(
 interface NatFacts {
   instance: NatInstance;
   lastHeartbeatAt?: Date;
+  latestBeatAt?: Date;
   launchedSecondsAgo?: number;
+  inGrace: boolean;
   flapping?: boolean;
 }
 
@@ -131,20 +146,22 @@ function judged(
     shouldMark,
     flapping: facts.flapping ?? false,
     launchedSecondsAgo: facts.launchedSecondsAgo,
+    latestBeatAt: facts.latestBeatAt,
+    inGrace: facts.inGrace,
   };
 }
 
 /**
- * Failure episodes in the heartbeat window: runs of explicit 0s, gaps longer than the silence
- * window between beats, and — unless the NAT is still booting — a silence before its first beat.
+ * Failure episodes in the heartbeat window: runs of explicit 0s, gaps longer than a period and its
+ * slack between beats, and — unless the NAT is still booting — such a gap before its first beat.
  */
 function failureEpisodes(samples: HeartbeatSample[], booting: boolean, config: DecideConfig, now: Date): number {
-  const silenceMs = config.silenceSeconds * 1000;
+  const gapMs = overdueAfterMs(config);
   let previous = booting ? undefined : now.getTime() - heartbeatLookbackSeconds(config) * 1000;
   let episodes = 0;
   let failing = false;
   for (const sample of samples) {
-    const gap = previous !== undefined && sample.at.getTime() - previous > silenceMs;
+    const gap = previous !== undefined && sample.at.getTime() - previous > gapMs;
     if ((gap || sample.value < 1) && !failing) episodes++;
     failing = sample.value < 1;
     previous = sample.at.getTime();
@@ -152,14 +169,14 @@ function failureEpisodes(samples: HeartbeatSample[], booting: boolean, config: D
   return episodes;
 }
 
-/** Healthy samples at the end of the series with no gap longer than the silence window. */
-function trailingHealthyRun(samples: HeartbeatSample[], silenceMs: number): number {
+/** Healthy samples at the end of the series with no gap longer than `gapMs` between them. */
+function trailingHealthyRun(samples: HeartbeatSample[], gapMs: number): number {
   let run = 0;
   for (let i = samples.length - 1; i >= 0; i--) {
     const sample = samples[i]!;
     if (sample.value < 1) break;
     const next = samples[i + 1];
-    if (next && next.at.getTime() - sample.at.getTime() > silenceMs) break;
+    if (next && next.at.getTime() - sample.at.getTime() > gapMs) break;
     run++;
   }
   return run;

@@ -2,11 +2,12 @@
  * decide(): the pure heart of the controller. From a snapshot of the world, the settings and the
  * time, it computes every action the controller should take and why. No I/O, no clock.
  */
-import { assessNat, heartbeatLookbackSeconds, type Assessed } from './assess';
+import { assessNat, heartbeatLookbackSeconds, overdueAfterMs, type Assessed } from './assess';
 import type { ControllerConfig } from './config';
 import { planHandover } from './handover';
 import { planElasticIps } from './elastic-ips';
 import { describeRouteTarget, routeOwner, type RouteOwner } from './route-target';
+import { applyWitnesses } from './witness';
 import {
   DEFAULT_ROUTE_CIDR,
   LifecycleState,
@@ -26,6 +27,7 @@ export type DecideConfig = Pick<
   | 'failbackHeartbeats'
   | 'maxUnhealthyShare'
   | 'heartbeatPeriodSeconds'
+  | 'heartbeatSlackSeconds'
   | 'launchHookName'
   | 'terminateHookName'
   | 'launchProofTimeoutSeconds'
@@ -42,7 +44,7 @@ export function decide(snapshot: Snapshot, config: DecideConfig, now: Date): Pla
     resourceIds: [f.scope],
   }));
 
-  const assessed = snapshot.groups.flatMap((group) =>
+  const ownWord = snapshot.groups.flatMap((group) =>
     group.instances.map((instance) => assessNat(instance, group, snapshot, config, now)),
   );
 
@@ -56,20 +58,26 @@ export function decide(snapshot: Snapshot, config: DecideConfig, now: Date): Pla
     return {
       actions: [],
       alerts,
-      nats: assessed.map(publicAssessment),
+      nats: ownWord.map(publicAssessment),
       routes: snapshot.routeTables.map((t) => keepAsIs(t, 'heartbeats unknown: left as it is', 'unknown')),
       valveTripped: false,
       overdue: [],
     };
   }
 
-  // Safety valve: many NATs going quiet at once points at the metric pipeline, not the NATs.
+  // What peers say is believed only where the subject's own beat is overdue (see witness.ts).
+  const witnessed = applyWitnesses(ownWord, snapshot.witnesses, config, now);
+  const assessed = witnessed.assessed;
+  alerts.push(...witnessed.alerts);
+
+  // Safety valve: many NATs going quiet at once points at the report pipeline, not the NATs.
   const fleet = assessed.filter(
     (n) => n.lifecycleState === LifecycleState.InService && n.verdict !== 'booting' && n.verdict !== 'leaving' && n.verdict !== 'unhealthy',
   );
   const toMark = fleet.filter((n) => n.shouldMark);
-  const valveTripped = toMark.length > 1 && toMark.length > config.maxUnhealthyShare * fleet.length;
-  if (valveTripped) {
+  const marksHeld = toMark.length > 1 && toMark.length > config.maxUnhealthyShare * fleet.length;
+  const valveTripped = marksHeld || witnessed.withheld.length > 0;
+  if (marksHeld) {
     alerts.push({
       kind: 'SafetyValveTripped',
       message: `${toMark.length} of ${fleet.length} in-service NATs have no healthy heartbeat (limit ${Math.round(config.maxUnhealthyShare * 100)} %): suspecting the metric pipeline, marking none`,
@@ -78,12 +86,12 @@ export function decide(snapshot: Snapshot, config: DecideConfig, now: Date): Pla
   }
 
   const candidates = assessed.filter((n) => n.verdict !== 'leaving' && n.verdict !== 'unhealthy');
-  const { routeActions, routes, routeAlerts } = planRoutes(snapshot, assessed, config);
+  const { routeActions, routes, routeAlerts } = planRoutes(snapshot, assessed, config, witnessed.witnessesOf);
   alerts.push(...routeAlerts);
   // Planned moves: tag the NAT taking the tables first; hold a terminating NAT while it drains.
   const handover = planHandover(assessed, routeActions, planLifecycle(snapshot, assessed, routeActions, config, alerts), config, now);
 
-  const marks: Action[] = valveTripped
+  const marks: Action[] = marksHeld
     ? []
     : toMark.map((n) => ({
         kind: 'SetUnhealthy' as const,
@@ -116,16 +124,13 @@ export function decide(snapshot: Snapshot, config: DecideConfig, now: Date): Pla
   };
 }
 
-// A beat is overdue once a period and some slack for publish jitter and ingestion have passed.
-const OVERDUE_SLACK_SECONDS = 3;
-
 function findOverdue(assessed: Assessed[], config: DecideConfig, now: Date): Plan['overdue'] {
   return assessed
     .filter(
       (n) =>
         n.verdict === 'healthy' &&
         n.lastHeartbeatAt !== undefined &&
-        now.getTime() - n.lastHeartbeatAt.getTime() > (config.heartbeatPeriodSeconds + OVERDUE_SLACK_SECONDS) * 1000,
+        now.getTime() - n.lastHeartbeatAt.getTime() > overdueAfterMs(config),
     )
     .map((n) => ({ instanceId: n.instanceId, silentAt: new Date(n.lastHeartbeatAt!.getTime() + config.silenceSeconds * 1000 + 500) }))
     .sort((a, b) => a.silentAt.getTime() - b.silentAt.getTime());
@@ -150,7 +155,7 @@ function byPreference(a: Assessed, b: Assessed): number {
   return at - bt || byCodeUnit(a.instanceId, b.instanceId);
 }
 
-function planRoutes(snapshot: Snapshot, assessed: Assessed[], config: DecideConfig) {
+function planRoutes(snapshot: Snapshot, assessed: Assessed[], config: DecideConfig, witnessesOf: Map<string, Set<string>>) {
   const heartbeatLookback = heartbeatLookbackSeconds(config);
   const routeActions: Action[] = [];
   const routes: RouteAssessment[] = [];
@@ -239,15 +244,22 @@ function planRoutes(snapshot: Snapshot, assessed: Assessed[], config: DecideConf
     // Pass 2: a new target for each remaining table: own AZ first, then the least-loaded peer.
     for (const { table, current, why, need } of pending) {
       const zones = table.availabilityZones;
+      const pick = (candidates: Assessed[]) => {
+        const home = candidates.filter((n) => zones.includes(n.availabilityZone));
+        const away = need === 'stable-home' ? [] : candidates.filter((n) => !zones.includes(n.availabilityZone));
+        const stable = (list: Assessed[]) => list.filter((n) => n.stable);
+        // Stable NATs first, own AZ before another; a table without any NAT takes an unstable one too.
+        return (
+          leastLoaded(stable(home), load) ??
+          leastLoaded(stable(away), load) ??
+          (need === 'any' ? (leastLoaded(home, load) ?? leastLoaded(away, load)) : undefined)
+        );
+      };
       const candidates = routable.filter((n) => n !== current);
-      const home = candidates.filter((n) => zones.includes(n.availabilityZone));
-      const away = need === 'stable-home' ? [] : candidates.filter((n) => !zones.includes(n.availabilityZone));
-      const stable = (list: Assessed[]) => list.filter((n) => n.stable);
-      // Stable NATs first, own AZ before another; a table without any NAT takes an unstable one too.
-      const chosen =
-        leastLoaded(stable(home), load) ??
-        leastLoaded(stable(away), load) ??
-        (need === 'any' ? (leastLoaded(home, load) ?? leastLoaded(away, load)) : undefined);
+      // Tables leaving an unreachable NAT go to one that did not name it, where there is one: a
+      // witness gains nothing by its word.
+      const witnesses = current ? witnessesOf.get(current.instanceId) : undefined;
+      const chosen = (witnesses ? pick(candidates.filter((n) => !witnesses.has(n.instanceId))) : undefined) ?? pick(candidates);
       if (!chosen) {
         routeAlerts.push({
           kind: 'NoHealthyNat',
