@@ -144,6 +144,7 @@ export function controllerEnvironment(s: Settings, dryRun: boolean): Record<stri
     [ENV.routeTableTag]: `${s.routeTableTag.key}=${s.routeTableTag.value}`,
     [ENV.namespace]: s.heartbeatNamespace,
     [ENV.heartbeatPeriodSeconds]: String(s.heartbeatSeconds),
+    [ENV.heartbeatSlackSeconds]: String(s.heartbeatSlackSeconds),
     [ENV.silenceSeconds]: String(s.silenceSeconds),
     [ENV.graceSeconds]: String(s.graceSeconds),
     [ENV.failbackHeartbeats]: String(s.failbackHeartbeats),
