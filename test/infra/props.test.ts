@@ -34,6 +34,8 @@ describe('Construct: NatBeat prop validation', () => {
     ['a fractional heartbeat period', { heartbeatPeriod: Duration.millis(1500) }, /heartbeatPeriod must be a whole number of seconds/],
     ['a probe interval longer than the heartbeat period', { probeInterval: Duration.seconds(20) }, /probeInterval must be from 0.2 to 10 s, at most the heartbeat period \(got 20 s\)$/],
     ['a probe interval of 50 ms', { probeInterval: Duration.millis(50) }, /^NatBeat: probeInterval must be from 0.2 to 10 s, at most the heartbeat period \(got 0.05 s\)$/],
+    ['a heartbeat slack that reaches the silence window', { heartbeatPeriod: Duration.seconds(10), heartbeatSlack: Duration.seconds(15) }, /heartbeatPeriod \(10 s\) \+ heartbeatSlack \(15 s\) must stay below silenceWindow \(25 s\)/],
+    ['a heartbeat slack of 0', { heartbeatSlack: Duration.seconds(0) }, /heartbeatSlack must be from 1 to 60 s \(got 0 s\)/],
     ['a heartbeat period beyond what the controller accepts', { heartbeatPeriod: Duration.seconds(301), silenceWindow: Duration.seconds(900) }, /heartbeatPeriod must be from 1 to 300 s \(got 301 s\)/],
     ['a lifetime under one day', { maxInstanceLifetime: Duration.hours(12) }, /maxInstanceLifetime must be from 1 to 365 days/],
     ['an unhealthy share above 1', { maxUnhealthyShare: 1.5 }, /maxUnhealthyShare must be from 0 to 1/],
@@ -154,6 +156,14 @@ describe('Construct: NatBeat settings', { timeout: 90_000 }, () => {
       },
     });
     expect(Object.keys(functions)).toHaveLength(1); // the reconcile function, the only one with controller settings
+  });
+
+  it('passes the heartbeat slack to the controller', () => {
+    const { stack } = build({ heartbeatSlack: Duration.seconds(5) });
+    const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function', {
+      Properties: { Environment: { Variables: Match.objectLike({ NATBEAT_HEARTBEAT_SLACK_SECONDS: '5' }) } },
+    });
+    expect(Object.keys(functions)).toHaveLength(1);
   });
 
   it('pages on a slow heartbeat only after whole periods that hold one beat', () => {
