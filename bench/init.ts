@@ -22,6 +22,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AGENT_BUNDLE_FILE, stageAgentPackage } from '../infra/lib/agent-asset';
 import { bundleController, type ControllerBundle } from '../infra/lib/bundles';
+import { loadConfig } from '../lambdas/core/config';
+import { intakeSettings } from '../lambdas/intake/settings';
 import { LAMBDA_ENTRIES } from '../scripts/bundle-options';
 
 /** The goal for each Lambda handler on this machine. */
@@ -43,7 +45,12 @@ const INIT_ENV = {
   NATBEAT_GROUP_NAMES: 'natbeat-a',
   NATBEAT_NAT_ROLE_ARN: 'arn:aws:iam::123456789012:role/natbeat-nat',
   NATBEAT_RECONCILE_FUNCTION: 'arn:aws:lambda:us-east-1:123456789012:function:natbeat-reconcile',
+  NATBEAT_REPORT_TABLE: 'natbeat-reports',
 };
+// Both handlers must accept it, or the figures would be those of a misconfigured init.
+loadConfig(INIT_ENV);
+const intake = intakeSettings(INIT_ENV);
+if (intake instanceof Error) throw intake;
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
 const runs = Number(args.runs);

@@ -36,9 +36,9 @@ const options = { maxAttempts: 3 } as const;
 
 export function lazyClients(): IntakeClients {
   return {
-    autoScaling: once(async () => new (await import('@aws-sdk/client-auto-scaling')).AutoScalingClient(options)),
-    ec2: once(async () => new (await import('@aws-sdk/client-ec2')).EC2Client(options)),
-    dynamoDb: once(async () => new (await import('@aws-sdk/client-dynamodb')).DynamoDBClient(options)),
-    lambda: once(async () => new (await import('@aws-sdk/client-lambda')).LambdaClient(options)),
+    autoScaling: once(async () => new (await import('./sdk/auto-scaling')).AutoScalingClient(options)),
+    ec2: once(async () => new (await import('./sdk/ec2')).EC2Client(options)),
+    dynamoDb: once(async () => new (await import('./sdk/dynamodb')).DynamoDBClient(options)),
+    lambda: once(async () => new (await import('./sdk/lambda')).LambdaClient(options)),
   };
 }

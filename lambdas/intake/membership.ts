@@ -26,7 +26,7 @@ export class MembershipCache {
   async lookup(instanceId: string, nowMs: number): Promise<GroupMembership | undefined> {
     const hit = this.cache.get(instanceId);
     if (hit && nowMs - hit.at < this.ttlMs && nowMs >= hit.at) return hit.member;
-    const { DescribeAutoScalingInstancesCommand } = await import('@aws-sdk/client-auto-scaling');
+    const { DescribeAutoScalingInstancesCommand } = await import('./sdk/auto-scaling');
     const out = await (await this.autoScaling()).send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [instanceId] }));
     const found = out.AutoScalingInstances?.find((i) => i.InstanceId === instanceId);
     const member = found?.AutoScalingGroupName ? { groupName: found.AutoScalingGroupName, availabilityZone: found.AvailabilityZone ?? 'unknown' } : undefined;

@@ -41,7 +41,7 @@ export class PeerDirectory {
   }
 
   private async readNats(): Promise<IntakePeer[]> {
-    const { DescribeAutoScalingGroupsCommand } = await import('@aws-sdk/client-auto-scaling');
+    const { DescribeAutoScalingGroupsCommand } = await import('./sdk/auto-scaling');
     const autoScaling = await this.clients.autoScaling();
     const ids: string[] = [];
     let groupToken: string | undefined;
@@ -55,7 +55,7 @@ export class PeerDirectory {
     } while (groupToken);
     if (ids.length === 0) return [];
 
-    const { DescribeInstancesCommand } = await import('@aws-sdk/client-ec2');
+    const { DescribeInstancesCommand } = await import('./sdk/ec2');
     const ec2 = await this.clients.ec2();
     const nats: IntakePeer[] = [];
     // A filter, not InstanceIds: one instance gone since the group listed it must not fail the rest.

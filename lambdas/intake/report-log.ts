@@ -16,7 +16,7 @@ export class ReportLogWriter {
 
   /** Writes every item; rejects with the first failure once all have settled. */
   async append(beat: BeatItem, witnesses: readonly WitnessItem[]): Promise<void> {
-    const { PutItemCommand } = await import('@aws-sdk/client-dynamodb');
+    const { PutItemCommand } = await import('./sdk/dynamodb');
     const client = await this.dynamoDb();
     const items = [beatAttributes(beat), ...witnesses.map(witnessAttributes)];
     const results = await Promise.allSettled(items.map((Item) => client.send(new PutItemCommand({ TableName: this.tableName, Item }))));

@@ -13,7 +13,7 @@ export class ReconcileWaker {
   ) {}
 
   async wake(event: VerifiedSelfReport | VerifiedWitnessReport): Promise<void> {
-    const { InvokeCommand } = await import('@aws-sdk/client-lambda');
+    const { InvokeCommand } = await import('./sdk/lambda');
     await (await this.lambda()).send(
       new InvokeCommand({ FunctionName: this.functionName, InvocationType: 'Event', Payload: new TextEncoder().encode(JSON.stringify(event)) }),
     );

@@ -1,0 +1,3 @@
+// What the intake uses of the package, and nothing else: `await import()` of a package itself
+// would keep every command and schema it has (a dynamic import's namespace cannot be tree-shaken).
+export { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
