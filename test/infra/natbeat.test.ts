@@ -400,7 +400,9 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
     const body = JSON.stringify(Template.fromStack(withDashboard).findResources('AWS::CloudWatch::Dashboard'));
     expect(withDashboard.natBeat.dashboard).toBeDefined();
     // It shows the report path and every paging alarm, and no heartbeat metric.
-    for (const shown of ['UrlRequestCount', 'Url5xxCount', 'Throttles', ...pagingAlarmNames(GROUP)]) expect(body).toContain(shown);
+    const alarmIds = Object.values(withDashboard.natBeat.alarms).map((a) => withDashboard.getLogicalId(a.node.defaultChild as Parameters<ExampleStack['getLogicalId']>[0]));
+    expect(alarmIds).toHaveLength(pagingAlarmNames(GROUP).length);
+    for (const shown of ['UrlRequestCount', 'Url5xxCount', 'Throttles', ...alarmIds]) expect(body).toContain(shown);
     expect(body).not.toContain(HEARTBEAT_METRIC);
   });
 
@@ -421,7 +423,10 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
     });
 
     it('has key policies (where "*" is the key itself) open only to the account and CloudWatch', () => {
-      const keyStatements = policyStatements(template.toJSON()).filter((f) => f.kind === 'key');
+      // The only key is the alarm topic's, with encryptTopic.
+      expect(policyStatements(template.toJSON()).filter((f) => f.kind === 'key')).toEqual([]);
+      const { stack: encrypted } = buildExample({ props: { natBeat: { groupName: GROUP, encryptTopic: true } } });
+      const keyStatements = policyStatements(Template.fromStack(encrypted).toJSON()).filter((f) => f.kind === 'key');
       expect(keyStatements.length).toBeGreaterThan(0);
       for (const { statement } of keyStatements) {
         const principal = JSON.stringify(statement.Principal);
