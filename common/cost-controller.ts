@@ -22,26 +22,19 @@ export function controllerLines(i: Required<CostInputs>, add: AddLine): { schedu
   const runs = reconciles + lifecycleRuns;
   reportPathLines(i, reconciles, add);
   // Alarms of your own per zone (the construct creates none since heartbeats left CloudWatch).
-  if (i.highResolutionAlarmsPerAz > 0) {
+  const perZoneAlarms = [
+    { name: 'High-resolution', perAzCount: i.highResolutionAlarmsPerAz, price: PRICES.highResolutionAlarmMetricMonth },
+    { name: 'Standard', perAzCount: i.standardAlarmsPerAz, price: PRICES.standardAlarmMetricMonth },
+  ];
+  for (const alarms of perZoneAlarms.filter((a) => a.perAzCount > 0)) {
     add({
       ...perAz,
       resourceTypes: ['AWS::CloudWatch::Alarm'],
-      item: 'High-resolution alarms per zone',
-      quantity: i.azs * i.highResolutionAlarmsPerAz,
+      item: `${alarms.name} alarms per zone`,
+      quantity: i.azs * alarms.perAzCount,
       unit: 'alarm metric-months',
-      unitPrice: PRICES.highResolutionAlarmMetricMonth,
-      source: 'CloudWatch pricing [3P]: $0.30 per high-resolution alarm metric',
-    });
-  }
-  if (i.standardAlarmsPerAz > 0) {
-    add({
-      ...perAz,
-      resourceTypes: ['AWS::CloudWatch::Alarm'],
-      item: 'Standard alarms per zone',
-      quantity: i.azs * i.standardAlarmsPerAz,
-      unit: 'alarm metric-months',
-      unitPrice: PRICES.standardAlarmMetricMonth,
-      source: 'CloudWatch pricing [3P]: $0.10 per standard alarm metric',
+      unitPrice: alarms.price,
+      source: `CloudWatch pricing [3P]: $${alarms.price.toFixed(2)} per ${alarms.name.toLowerCase()} alarm metric`,
     });
   }
   add({
