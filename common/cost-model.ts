@@ -71,8 +71,9 @@ export interface CostInputs {
   /** Average billed duration of one intake request (cached lookups, one PutItem; cold starts included). GUESS, pessimistic. @default 50 */
   intakeAvgMs?: number;
   /**
-   * Log bytes the intake writes per beat. Its log group takes JSON at system and application
-   * level WARN: no START/END/REPORT platform lines, no line for an accepted beat. @default 0
+   * Log bytes the intake writes per beat. Its log group takes JSON lines with the system log
+   * level WARN (no START/END/REPORT platform lines) and the handler logs an accepted beat only at
+   * DEBUG, below the application level: nothing per beat, only refusals, failures and wakes. @default 0
    */
   intakeLogBytesPerBeat?: number;
   /**
@@ -337,7 +338,7 @@ export function monthlyCost(inputs: CostInputs): CostReport {
       `us-east-1 list prices; a month is ${i.hoursPerMonth} h; free tiers (Lambda, CloudWatch, DynamoDB) ignored.`,
       `${nats} NAT(s): ${i.azs} AZ(s) × ${i.natsPerAz}; each POSTs 1 signed heartbeat to the intake every ${i.heartbeatPeriodSeconds} s: 1 Lambda request of ${i.intakeAvgMs} ms at ${i.intakeMemoryMb} MB (a guess; cold starts included) and 1 report log item of ≤ 1 KB (${i.reportItemBytes} B assumed). Failure reports are rare and not counted.`,
       `${Math.round(scheduled).toLocaleString('en-US')} scheduled reconcile runs (every ${i.scheduleMinutes} min) + ${round2(replacementRuns)} for replacements (${round2(i.replacementsPerNatMonth)} per NAT × ${i.extraReconcilesPerReplacement}: lifecycle events and witness reports) + ${i.extraReconcilesPerMonth} other; each Queries the report log ${i.reportQueriesPerNatPerRun} time(s) per NAT (beats of the last ${i.silenceSeconds + (i.failbackHeartbeats + 1) * i.heartbeatPeriodSeconds} s, witness items), strongly consistent.`,
-      `Report log storage is negligible: items expire after 1 h (TTL deletes are free) and are billed until DynamoDB deletes them, assumed ${i.ttlDeletionLagHours} h later. The intake logs ${i.intakeLogBytesPerBeat} bytes per beat (JSON log format, system and application log level WARN).`,
+      `Report log storage is negligible: items expire after 1 h (TTL deletes are free) and are billed until DynamoDB deletes them, assumed ${i.ttlDeletionLagHours} h later. The intake logs ${i.intakeLogBytesPerBeat} bytes per beat (JSON lines, platform lines only at WARN, accepted beats only at DEBUG).`,
       `Alarms as the CDK construct creates them: ${i.standardAlarmMetrics} standard (60 s) alarm metrics fleet-wide (the controller-errors alarm's metric math reads 3 metrics), none per zone${i.highResolutionAlarmsPerAz + i.standardAlarmsPerAz > 0 ? ` (plus ${i.highResolutionAlarmsPerAz} high-resolution and ${i.standardAlarmsPerAz} standard of your own per AZ)` : ''}; fleet-wide items are split evenly across AZs.`,
       `Reconcile: Lambda arm64, ${i.lambdaMemoryMb} MB, ${i.lambdaAvgMs} ms average per run (an estimate; measure it with the reconcile benchmark).`,
       `Dashboard: ${i.billedDashboards} billed (the construct creates one only with dashboard: true; an account's first 3 are free). Alarm topic: ${i.encryptTopic ? `encrypted with its own KMS key, ${i.kmsKeyRotations} rotation(s) billed` : 'not encrypted (encryptTopic: false), no KMS key'}; ${i.alarmNotificationsPerMonth} alarm notifications a month (mostly inside the free tiers).`,

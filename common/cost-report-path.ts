@@ -109,7 +109,7 @@ export function reportPathLines(i: Required<CostInputs>, reconcileRuns: number, 
   add({
     ...perAz,
     resourceTypes: ['AWS::Logs::LogGroup'],
-    item: `Intake logs (system and application level WARN: ${i.intakeLogBytesPerBeat} bytes per beat)`,
+    item: `Intake logs (platform lines at WARN, accepted beats at DEBUG: ${i.intakeLogBytesPerBeat} bytes per beat)`,
     quantity: intakeLogGb,
     unit: 'GB',
     unitPrice: PRICES.logsIngestionPerGb + PRICES.logsStoragePerGbMonth * (i.logRetentionDays / 30),

@@ -172,7 +172,7 @@ export function createAlarms(t: MonitoringTarget, s: Settings): NatBeatAlarms {
     new cloudwatch.Alarm(t.scope, 'IntakeThrottledAlarm', {
       alarmName: name('IntakeThrottled'),
       alarmDescription:
-        "The intake turned heartbeats away for want of concurrency in 3 of the last 5 minutes: lost beats make healthy NATs look silent. Find the caller in the intake's logs (a NAT sending far more than one body per heartbeat period is suspect) or raise the intake's reserved concurrency.",
+        "The intake turned heartbeats away for want of concurrency in 3 of the last 5 minutes: lost beats make healthy NATs look silent. Find the caller in the intake's logs (a NAT sending far more than one body per heartbeat period is suspect); if every NAT keeps to its period, the intake's reserved concurrency is too small for the fleet.",
       metric: t.intakeFunction.metricThrottles({ period: Duration.minutes(1), statistic: 'Sum' }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

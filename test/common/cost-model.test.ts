@@ -78,7 +78,7 @@ describe('Function: monthlyCost', () => {
     expect(line(r, 'Report log storage').monthlyUsd).toBeLessThan(0.01);
   });
 
-  it('logs nothing per beat at WARN, and bills what a louder intake would log', () => {
+  it('logs nothing per beat (no platform lines, accepted beats below the log level), and bills what a louder intake would log', () => {
     expect(line(monthlyCost({ azs: 3 }), 'Intake logs').monthlyUsd).toBe(0);
     const loud = monthlyCost({ azs: 1, heartbeatPeriodSeconds: 5, hoursPerMonth: 720, intakeLogBytesPerBeat: 1000, logRetentionDays: 30 });
     // 518,400 beats × 1 KB = 0.5184 GB ingested ($0.50) and stored a month ($0.03)
