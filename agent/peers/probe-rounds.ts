@@ -1,5 +1,5 @@
 /**
- * The prober's bookkeeping, without sockets or timers so the simulator can run it on virtual time:
+ * The prober’s bookkeeping, without sockets or timers so the simulator can run it on virtual time:
  * each round sends every peer one request with a fresh nonce; a request unanswered `timeoutMs`
  * after it left is a miss; an answer counts only when it carries the nonce of a pending request
  * AND comes from that request's peer address and port. The driver (the agent's UDP prober, or the
@@ -7,7 +7,7 @@
  *
  *   rounds.round(now)                  → the requests to send now (after expiring overdue ones)
  *   rounds.expire(now)                 → counts the misses of requests past their deadline
- *   rounds.receive(bytes, from, now)   → true when it counted an answer
+ *   rounds.receive(bytes, from)        → true when it counted an answer (to a request not yet expired)
  */
 import type { IntakePeer } from '../../common/intake-contract';
 import type { PeerReachability } from './reachability';
@@ -75,13 +75,14 @@ export class ProbeRounds {
   }
 
   /** Handles a datagram that reached the prober's socket; true when it counted as an answer. */
-  receive(message: Uint8Array, from: Sender, now: number): boolean {
+  receive(message: Uint8Array, from: Sender): boolean {
     const decoded = decodeMessage(message);
     if (decoded?.kind !== 'answer') return false;
     const key = decoded.nonce.toString('hex');
     const request = this.pending.get(key);
+    // Still pending means not yet expired: only expire() ends a request's time, on the driver's
+    // schedule, so an answer that waited in a busy process's socket buffer is not taken for late.
     if (!request || request.address !== from.address || from.port !== this.options.port) return false;
-    if (now - request.sentAt >= this.timeoutMs) return false; // late: expire() counts it as the miss it was
     this.pending.delete(key);
     // Older requests to the same peer are answered for: it is alive now, so they are no misses.
     for (const [other, pending] of this.pending) {

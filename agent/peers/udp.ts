@@ -96,7 +96,7 @@ export async function startPeerProber(tracker: PeerReachability, options: PeerPr
   let sendFailing = false;
   socket.on('message', (message, sender) => {
     try {
-      rounds.receive(message, sender, Date.now());
+      rounds.receive(message, sender);
     } catch (error) {
       log('error', `peer prober: answer from ${sender.address} not handled: ${errorMessage(error)}`);
     }
@@ -120,7 +120,9 @@ export async function startPeerProber(tracker: PeerReachability, options: PeerPr
       });
     }
   };
-  const timer = setInterval(round, options.intervalMs);
+  // setImmediate: the round (which expires what went unanswered) runs after this loop turn's I/O,
+  // so answers that queued up while the process was not scheduled are read before they expire.
+  const timer = setInterval(() => setImmediate(round), options.intervalMs);
   round();
   return {
     close: async () => {

@@ -6,16 +6,13 @@
  * responder. Deadlines are generous (a loaded machine); the measured times are printed.
  * Needs root, ip, nft and nsenter; NATBEAT_REQUIRE_NETNS=1 turns a skip into a failure.
  */
-import { build } from 'esbuild';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PEER_PORT, type IntakePeer } from '../../common/intake-contract';
-import { NODE_BUNDLE_OPTIONS } from '../../scripts/bundle-options';
-import { REPO_ROOT } from './helpers/build-agent';
-import { NamespaceSet, netnsUnavailableReason, sh, waitForLine } from './helpers/topology';
+import { buildPeerNode, peerAt, PeerTopology, type PeerNode } from './helpers/peer-topology';
+import { netnsUnavailableReason } from './helpers/topology';
 
 const netnsReason = netnsUnavailableReason();
 if (netnsReason) console.warn(`real-kernel peer witness tests skipped: ${netnsReason}`);
@@ -30,51 +27,8 @@ const INTERVAL_MS = 1000;
 /** 3 misses at a 1 s interval take 3–4 s unloaded; this much leaves room for a machine under load. */
 const DEADLINE_MS = 30_000;
 const SPOOF_PORT = 4899;
-
-const peerAt = (n: number): IntakePeer => ({ instanceId: `i-0${n}`, address: `10.88.0.${n}`, availabilityZone: `zone-${n}` });
+/** The three stand-in NATs, as PeerTopology numbers them. */
 const NATS = [1, 2, 3].map(peerAt) as [IntakePeer, IntakePeer, IntakePeer];
-
-class PeerTopology extends NamespaceSet {
-  readonly bridge = this.name('pbr');
-  readonly nats = NATS.map((_, i) => this.name(`pn${i + 1}`));
-
-  async create(): Promise<void> {
-    await sh(['ip', 'netns', 'add', this.bridge]);
-    await sh(['ip', '-n', this.bridge, 'link', 'add', 'br0', 'type', 'bridge']);
-    await sh(['ip', '-n', this.bridge, 'link', 'set', 'br0', 'up']);
-    for (const [i, ns] of this.nats.entries()) {
-      await sh(['ip', 'netns', 'add', ns]);
-      await sh(['ip', '-n', this.bridge, 'link', 'add', `p${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
-      await sh(['ip', '-n', this.bridge, 'link', 'set', `p${i}`, 'master', 'br0', 'up']);
-      await sh(['ip', '-n', ns, 'addr', 'add', `${NATS[i]!.address}/24`, 'dev', 'eth0']);
-      await sh(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
-      await sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-    }
-  }
-}
-
-/** A stand-in's stdout as JSON events, with the latest unreachable set. */
-class Node {
-  readonly events: { event: string; peers?: string[]; at?: number }[] = [];
-  constructor(readonly child: ChildProcess) {
-    let buffer = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const lines = buffer.split('\n');
-      buffer = lines.pop() ?? '';
-      for (const line of lines) if (line.startsWith('{')) this.events.push(JSON.parse(line));
-    });
-  }
-
-  get unreachable(): string[] {
-    return this.events.filter((e) => e.event === 'unreachable').at(-1)?.peers ?? [];
-  }
-
-  /** Every unreachable set it reported since event index `from`. */
-  reportedSince(from: number): string[][] {
-    return this.events.slice(from).flatMap((e) => (e.event === 'unreachable' ? [e.peers ?? []] : []));
-  }
-}
 
 async function until(what: string, condition: () => boolean, deadlineMs = DEADLINE_MS): Promise<number> {
   const start = Date.now();
@@ -88,43 +42,37 @@ async function until(what: string, condition: () => boolean, deadlineMs = DEADLI
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(netnsReason !== undefined)('Peer witness on a real kernel', () => {
-  const topology = new PeerTopology();
   let dir = '';
-  let script = '';
-  const nodes: Node[] = [];
+  let topology: PeerTopology | undefined;
+  const nodes: PeerNode[] = [];
   const measured: Record<string, number> = {};
-
-  const start = async (index: number, args: string[]): Promise<Node> => {
-    const child = topology.spawnIn(topology.nats[index]!, [process.execPath, script, ...args]);
-    const node = new Node(child);
-    await waitForLine(child, '"event":"ready"', DEADLINE_MS);
-    return node;
-  };
-  const startWitness = (index: number, port = DEFAULT_PEER_PORT, peers = NATS.filter((_, i) => i !== index)) =>
-    start(index, ['witness', NATS[index]!.address, String(port), String(INTERVAL_MS), JSON.stringify(peers)]);
+  const net = () => topology as PeerTopology;
+  const start = (index: number, args: string[]) => net().start(index, args, DEADLINE_MS);
+  const startWitness = (index: number, port = DEFAULT_PEER_PORT, peers?: PeerTopology['peers']) => net().startWitness(index, port, INTERVAL_MS, peers);
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'natbeat-peers-'));
-    script = join(dir, 'peer-node.mjs');
-    await build({ absWorkingDir: REPO_ROOT, entryPoints: [resolve(REPO_ROOT, 'test/agent/helpers/peer-node.ts')], outfile: script, ...NODE_BUNDLE_OPTIONS });
+    topology = new PeerTopology(3, await buildPeerNode(join(dir, 'peer-node.mjs')));
     await topology.create();
     for (const index of [0, 1, 2]) nodes[index] = await startWitness(index);
+    // The first ones started probe the others before those listen; on a slow machine that can take 3 misses.
+    await until('every stand-in sees every other answering', () => nodes.every((node) => node.unreachable.length === 0));
   }, 120_000);
 
   afterAll(async () => {
-    await topology.destroy();
+    await topology?.destroy();
     if (dir) await rm(dir, { recursive: true, force: true });
     console.info(`peer witness on a real kernel (interval ${INTERVAL_MS} ms, 3 misses), measured ms: ${JSON.stringify(measured)}`);
   });
 
   it('listens on the primary private address only, not on every address', async () => {
-    const listening = await topology.in(topology.nats[1]!, ['ss', '-Hunl', `sport = :${DEFAULT_PEER_PORT}`]);
+    const listening = await net().in(net().nats[1]!, ['ss', '-Hunl', `sport = :${DEFAULT_PEER_PORT}`]);
     expect(listening).toContain(`${NATS[1].address}:${DEFAULT_PEER_PORT}`);
     expect(listening).not.toMatch(/0\.0\.0\.0:4799|\*:4799/);
   });
 
   it('keeps peers that answer reachable', async () => {
-    const [one] = nodes as [Node];
+    const [one] = nodes as [PeerNode];
     const from = one.events.length;
     await sleep(5 * INTERVAL_MS);
     expect(one.reportedSince(from).filter((set) => set.length > 0)).toEqual([]);
@@ -132,7 +80,7 @@ describe.skipIf(netnsReason !== undefined)('Peer witness on a real kernel', () =
   });
 
   it('reports a peer whose process was killed after three misses, and reachable again once it is back', async () => {
-    const [one, two, three] = nodes as [Node, Node, Node];
+    const [one, two, three] = nodes as [PeerNode, PeerNode, PeerNode];
     const killed = Date.now();
     two.child.kill('SIGKILL');
     measured.killedToUnreachable = await until('NAT 2 unreachable from NAT 1', () => one.unreachable.includes(NATS[1].instanceId));
@@ -147,28 +95,28 @@ describe.skipIf(netnsReason !== undefined)('Peer witness on a real kernel', () =
   });
 
   it('reports a peer behind an nft drop of its responder port, and reachable again once the rule is gone', async () => {
-    const [one] = nodes as [Node];
-    const ns = topology.nats[2]!;
-    await topology.in(ns, ['nft', '-f', '-'], { input: `table inet nbtest {\n chain input {\n type filter hook input priority 0; policy accept;\n udp dport ${DEFAULT_PEER_PORT} drop\n }\n}\n` });
+    const [one] = nodes as [PeerNode];
+    const ns = net().nats[2]!;
+    await net().in(ns, ['nft', '-f', '-'], { input: `table inet nbtest {\n chain input {\n type filter hook input priority 0; policy accept;\n udp dport ${DEFAULT_PEER_PORT} drop\n }\n}\n` });
     try {
       measured.dropToUnreachable = await until('NAT 3 unreachable', () => one.unreachable.includes(NATS[2].instanceId));
       expect(one.unreachable).toEqual([NATS[2].instanceId]);
     } finally {
-      await topology.in(ns, ['nft', 'delete', 'table', 'inet', 'nbtest']);
+      await net().in(ns, ['nft', 'delete', 'table', 'inet', 'nbtest']);
     }
     measured.undropToReachable = await until('NAT 3 reachable again', () => one.unreachable.length === 0);
     expect(one.unreachable).toEqual([]);
   });
 
   it('reports a peer whose link went down, and reachable again once it is up', async () => {
-    const [one] = nodes as [Node];
-    const ns = topology.nats[1]!;
-    await topology.in(ns, ['ip', 'link', 'set', 'eth0', 'down']);
+    const [one] = nodes as [PeerNode];
+    const ns = net().nats[1]!;
+    await net().in(ns, ['ip', 'link', 'set', 'eth0', 'down']);
     try {
       measured.linkDownToUnreachable = await until('NAT 2 unreachable', () => one.unreachable.includes(NATS[1].instanceId));
       expect(one.unreachable).toEqual([NATS[1].instanceId]);
     } finally {
-      await topology.in(ns, ['ip', 'link', 'set', 'eth0', 'up']);
+      await net().in(ns, ['ip', 'link', 'set', 'eth0', 'up']);
     }
     measured.linkUpToReachable = await until('NAT 2 reachable again', () => one.unreachable.length === 0);
     expect(one.unreachable).toEqual([]);
