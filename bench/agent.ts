@@ -21,7 +21,7 @@ import { buildAgentBundle } from '../test/agent/helpers/build-agent';
 import { FakeIntake } from '../test/agent/helpers/fake-intake';
 import { startMoto, type MotoServer } from '../test/support/moto';
 import { UnixBridge } from '../test/agent/helpers/moto';
-import { NatTopology, netnsUnavailableReason, SERVER_IP, SERVER_PORT, VPC_CIDR, waitForExit } from '../test/agent/helpers/topology';
+import { NAT_PRIVATE_IP, NatTopology, netnsUnavailableReason, SERVER_IP, SERVER_PORT, VPC_CIDR, waitForExit } from '../test/agent/helpers/topology';
 import { measurePeerWitness } from './peer-witness';
 
 const CYCLES = Number(process.env.BENCH_CYCLES ?? 30);
@@ -92,6 +92,8 @@ async function main(): Promise<void> {
       NATBEAT_INSTANCE_ID: INSTANCE,
       NATBEAT_AVAILABILITY_ZONE: 'us-east-1a',
       NATBEAT_GROUP_NAME: GROUP,
+      // The agent's own peer witness listens here (it has no peers: the fake intake lists none).
+      NATBEAT_PEER_ADDRESS: NAT_PRIVATE_IP,
       AWS_REGION: 'us-east-1',
       AWS_ENDPOINT_URL: `http://127.0.0.1:${BRIDGE_PORT}`,
       AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${LAMBDA_BRIDGE_PORT}/`,
