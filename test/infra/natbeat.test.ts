@@ -5,6 +5,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONTROLLER_NAMESPACE, ControllerMetric, controllerServiceName } from '../../common/controller-metrics';
 import { HEARTBEAT_METRIC, heartbeatNamespace } from '../../common/heartbeat';
+import { DEFAULT_PEER_PORT } from '../../common/intake-contract';
 import { REPORT_KEY, REPORT_TABLE_ENV, REPORT_TTL_ATTRIBUTE } from '../../common/report-store';
 import { DEFAULT_CONFIG, ENV } from '../../lambdas/core/config';
 import type { ExampleStack } from '../../infra/lib/example-stack';
@@ -134,7 +135,7 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
     expect(JSON.stringify(lt)).not.toContain(logicalId(stack.natBeat.reconcileFunction));
   });
 
-  it('lets traffic into the NATs from the VPC range only, VXLAN (handover) only from its own NATs, and no SSH from anywhere', () => {
+  it('lets traffic into the NATs from the VPC range only, VXLAN (handover) and peer probes from its own NATs, and no SSH from anywhere', () => {
     const groups = ofType('AWS::EC2::SecurityGroup').filter(([id]) => id.startsWith('NatBeat'));
     expect(groups).toHaveLength(1);
     const ingress = groups[0]![1].Properties.SecurityGroupIngress as Record<string, unknown>[];
@@ -145,9 +146,14 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
       { CidrIp: vpcCidr, IpProtocol: 'udp', FromPort: 4790, ToPort: 65535 },
       { CidrIp: vpcCidr, IpProtocol: 'icmp', FromPort: -1, ToPort: -1 },
     ]);
-    const self = ofType('AWS::EC2::SecurityGroupIngress');
-    expect(self).toHaveLength(1);
-    expect(self[0]![1].Properties).toMatchObject({ IpProtocol: 'udp', FromPort: 4789, ToPort: 4789, GroupId: { 'Fn::GetAtt': [groups[0]![0], 'GroupId'] }, SourceSecurityGroupId: { 'Fn::GetAtt': [groups[0]![0], 'GroupId'] } });
+    // From the group itself (its own NATs), never from a CIDR: VXLAN (handover) and the peer witness's UDP 4799.
+    const itself = { 'Fn::GetAtt': [groups[0]![0], 'GroupId'] };
+    const self = ofType('AWS::EC2::SecurityGroupIngress').map(([, rule]) => rule.Properties as Record<string, unknown>);
+    expect(self).toEqual([
+      expect.objectContaining({ IpProtocol: 'udp', FromPort: 4789, ToPort: 4789, GroupId: itself, SourceSecurityGroupId: itself }),
+      expect.objectContaining({ IpProtocol: 'udp', FromPort: DEFAULT_PEER_PORT, ToPort: DEFAULT_PEER_PORT, GroupId: itself, SourceSecurityGroupId: itself }),
+    ]);
+    for (const rule of self) expect(Object.keys(rule).filter((key) => key.startsWith('Cidr'))).toEqual([]);
   });
 
   it('deploys the reconcile Lambda as a Node.js 22 arm64 ESM bundle with the controller settings', () => {

@@ -2,6 +2,7 @@ import { App, type CfnElement, Duration, Lazy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_PEER_PORT } from '../../common/intake-contract';
 import { alarmPeriodFor, NatBeat, type NatBeatProps, reconcileFunctionName } from '../../infra/lib/natbeat';
 
 function vpcStack(subnets?: ec2.SubnetConfiguration[]) {
@@ -221,7 +222,7 @@ describe('Construct: NatBeat settings', { timeout: 90_000 }, () => {
     expect(JSON.stringify(template.findResources('AWS::EC2::LaunchTemplate'))).not.toContain('NATBEAT_NO_HANDOVER');
   });
 
-  it('with handoverDrain 0: no tagging, the agents told so, all traffic from the VPC and no VXLAN rule', () => {
+  it('with handoverDrain 0: no tagging, the agents told so, all traffic from the VPC and no VXLAN rule (the peer probe rule stays)', () => {
     const template = Template.fromStack(build({ handoverDrain: Duration.seconds(0) }).stack);
     template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { NATBEAT_HANDOVER_DRAIN_SECONDS: '0' } } });
     template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
@@ -229,7 +230,9 @@ describe('Construct: NatBeat settings', { timeout: 90_000 }, () => {
     });
     expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain('ec2:CreateTags');
     expect(JSON.stringify(template.findResources('AWS::EC2::LaunchTemplate'))).toContain('NATBEAT_NO_HANDOVER=true');
-    template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+    // The one rule from the group itself is the peer witness's, not VXLAN.
+    template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 1);
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { IpProtocol: 'udp', FromPort: DEFAULT_PEER_PORT, ToPort: DEFAULT_PEER_PORT, SourceSecurityGroupId: Match.anyValue() });
     template.hasResourceProperties('AWS::EC2::SecurityGroup', { SecurityGroupIngress: [Match.objectLike({ IpProtocol: '-1' })] });
   });
 
