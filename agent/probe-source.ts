@@ -5,9 +5,11 @@
  *
  * AWS reserves the first four addresses and the last one of every subnet: network, VPC router
  * (+1), Amazon DNS (+2), "reserved by AWS for future use" (+3), broadcast. None can be assigned to
- * an instance or a network interface. Source: Amazon VPC User Guide, "Subnet CIDR blocks"
- * (https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html). The probe takes +3 of the
- * NAT's own subnet: +1 and +2 answer in the VPC, and +3 is the one nobody uses.
+ * an instance or a network interface, and a subnet is /16 to /28. Sources: Amazon VPC User Guide,
+ * "Subnet CIDR blocks" (https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html);
+ * EC2 API Reference, CreateSubnet ("reserves both the first four and the last IPv4 address in each
+ * subnet's CIDR block"). The probe takes +3 of the NAT's own subnet: +1 and +2 answer in the VPC,
+ * and +3 is the one nothing uses.
  */
 import { cidrRange, formatCidr, formatIpv4, rangeCovers, type Ipv4Cidr } from './cidr';
 import { SetupError } from './errors';
