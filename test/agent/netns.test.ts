@@ -77,6 +77,16 @@ const LAMBDA_BRIDGE_PORT = 4567;
 const NARROWED_RANGE = '10.77.2.0/24';
 const REPORT_URL = 'https://nbtintake0123456789.lambda-url.us-east-1.on.aws/';
 
+interface Fault {
+  name: string;
+  mustFail: string[];
+  mustPass: string[];
+  inject: () => Promise<unknown>;
+  repair: () => Promise<unknown>;
+  /** The fault also cuts the private host's egress (checked, so the probe is shown to see what private hosts see). */
+  cutsPrivateEgress?: boolean;
+}
+
 interface CliResult {
   code: number;
   stdout: string;
@@ -217,6 +227,14 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
     expect(await natState()).toEqual(before);
   });
 
+  /** Narrows our masquerade rule to a part of the VPC that excludes the NAT's subnet (as a hand edit would); returns the table as it was. */
+  async function narrowMasquerade(): Promise<string> {
+    const table = await topology.in(topology.nat, ['nft', 'list', 'table', 'ip', 'natbeat']);
+    expect(table).toContain(VPC_CIDR);
+    await topology.in(topology.nat, ['nft', '-f', '-'], { input: `delete table ip natbeat\n${table.replaceAll(VPC_CIDR, NARROWED_RANGE)}` });
+    return table;
+  }
+
   /** The address the internet server saw a request from `ns` (the private host's by default) come from; undefined when it got no answer. */
   async function privateHostSeenAs(ns = topology.private): Promise<string | undefined> {
     const result = await topology.run(ns, [
@@ -237,11 +255,11 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
   });
 
   it('never lets the probe source out untranslated: with the masquerade narrowed, the guard drops it even where a route back exists', async () => {
-    const table = await topology.in(topology.nat, ['nft', 'list', 'table', 'ip', 'natbeat']);
     // A network that would carry the VPC range back (the internet does not; a peering or VPN could).
     await topology.in(topology.internet, ['ip', 'route', 'add', VPC_CIDR, 'via', NAT_PUBLIC_IP]);
+    let table = '';
     try {
-      await topology.in(topology.nat, ['nft', '-f', '-'], { input: `delete table ip natbeat\n${table.replaceAll(VPC_CIDR, NARROWED_RANGE)}` });
+      table = await narrowMasquerade();
       expect(await privateHostSeenAs(topology.probe)).toBeUndefined();
       // What the guard prevents: without it the reserved address reaches the server.
       await topology.in(topology.nat, ['nft', 'delete', 'chain', 'ip', 'natbeat', 'probe_guard']);
@@ -251,6 +269,51 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
       expect((await agentCli(['setup', ...commonFlags])).code).toBe(0);
     }
     expect(await topology.in(topology.nat, ['nft', 'list', 'table', 'ip', 'natbeat'])).toBe(table);
+  });
+
+  /**
+   * Faults keyed on the VPC's ranges: they hit private hosts only, so the probe sees them only because it
+   * sends from a VPC address (the link-local source of earlier versions walked past both).
+   */
+  const vpcKeyedFaults: Fault[] = [
+    {
+      // Keyed on the VPC's range, so only traffic from private hosts is hit: the probe's source
+      // must be in that range for it to see this (a link-local source walked past it).
+      name: `a forward rule dropping the VPC range (ip saddr ${VPC_CIDR} drop)`,
+      mustFail: ['forward-path'],
+      mustPass: ['forwarding', 'nat-rule', 'egress'],
+      cutsPrivateEgress: true,
+      inject: () =>
+        topology.in(topology.nat, ['nft', '-f', '-'], {
+          input: `table inet nbt_fault {\n  chain forward {\n    type filter hook forward priority 0; policy accept;\n    ip saddr ${VPC_CIDR} drop\n  }\n}\n`,
+        }),
+      repair: () => topology.in(topology.nat, ['nft', 'delete', 'table', 'inet', 'nbt_fault']),
+    },
+    {
+      // Someone narrows the masquerade rule to another part of the VPC: this subnet's traffic
+      // leaves untranslated and gets no answer.
+      name: 'the masquerade rule narrowed to a range that excludes the subnet',
+      mustFail: ['nat-rule', 'forward-path'],
+      mustPass: ['forwarding', 'egress'],
+      cutsPrivateEgress: true,
+      inject: narrowMasquerade,
+      repair: () => agentCli(['setup', ...commonFlags]),
+    },
+  ];
+
+  it.each(vpcKeyedFaults)('check sees what private hosts see: $name', async (fault) => {
+    await fault.inject();
+    try {
+      const failed = await check();
+      expect(failed).toMatchObject({ code: 1, healthy: false });
+      expect(failed.failing).toEqual(expect.arrayContaining(fault.mustFail));
+      for (const name of fault.mustPass) expect(failed.failing).not.toContain(name);
+      expect(await privateHostSeenAs()).toBeUndefined();
+    } finally {
+      await fault.repair();
+    }
+    expect(await check()).toMatchObject({ code: 0, healthy: true, failing: [] });
+    expect(await privateHostSeenAs()).toBe(NAT_PUBLIC_IP);
   });
 
   it('check --json reports every probe healthy and exits 0', async () => {
@@ -325,15 +388,7 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
       expect(zone.MetricDataResults?.[0]?.Values).toContain(1);
     });
 
-    const faults: {
-      name: string;
-      mustFail: string[];
-      mustPass: string[];
-      inject: () => Promise<unknown>;
-      repair: () => Promise<unknown>;
-      /** The fault also cuts the private host's egress (checked, so the probe is shown to see what private hosts see). */
-      cutsPrivateEgress?: boolean;
-    }[] = [
+    const faults: Fault[] = [
       {
         name: 'forwarding turned off',
         mustFail: ['forwarding', 'forward-path'],
@@ -358,33 +413,7 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
           }),
         repair: () => topology.in(topology.nat, ['nft', 'delete', 'table', 'inet', 'nbt_fault']),
       },
-      {
-        // Keyed on the VPC's range, so only traffic from private hosts is hit: the probe's source
-        // must be in that range for it to see this (a link-local source walked past it).
-        name: `a forward rule dropping the VPC range (ip saddr ${VPC_CIDR} drop)`,
-        mustFail: ['forward-path'],
-        mustPass: ['forwarding', 'nat-rule', 'egress'],
-        cutsPrivateEgress: true,
-        inject: () =>
-          topology.in(topology.nat, ['nft', '-f', '-'], {
-            input: `table inet nbt_fault {\n  chain forward {\n    type filter hook forward priority 0; policy accept;\n    ip saddr ${VPC_CIDR} drop\n  }\n}\n`,
-          }),
-        repair: () => topology.in(topology.nat, ['nft', 'delete', 'table', 'inet', 'nbt_fault']),
-      },
-      {
-        // Someone narrows the masquerade rule to another part of the VPC: this subnet's traffic
-        // leaves untranslated and gets no answer.
-        name: 'the masquerade rule narrowed to a range that excludes the subnet',
-        mustFail: ['nat-rule', 'forward-path'],
-        mustPass: ['forwarding', 'egress'],
-        cutsPrivateEgress: true,
-        inject: async () => {
-          const table = await topology.in(topology.nat, ['nft', 'list', 'table', 'ip', 'natbeat']);
-          expect(table).toContain(VPC_CIDR);
-          await topology.in(topology.nat, ['nft', '-f', '-'], { input: `delete table ip natbeat\n${table.replaceAll(VPC_CIDR, NARROWED_RANGE)}` });
-        },
-        repair: () => agentCli(['setup', ...commonFlags]),
-      },
+      ...vpcKeyedFaults,
       {
         name: 'egress link down',
         mustFail: ['egress', 'forward-path'],
