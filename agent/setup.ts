@@ -5,7 +5,7 @@
 import { formatCidr, linkAddresses, type Ipv4Cidr } from './cidr';
 import { errorMessage, SetupError } from './errors';
 import { ensureTunnel } from './handover';
-import { defaultRouteDevices, linkStatus, namespaceNames, parseIpJson } from './ip-json';
+import { defaultRouteDevices, interfaceWithAddress, linkStatus, namespaceNames, parseIpJson } from './ip-json';
 import { listNftTable, nftReplaceScript, normalizeNft } from './nft-table';
 import {
   HOST_VETH,
@@ -143,16 +143,6 @@ async function ip(system: System, args: string[], changes: string[], what: strin
   changes.push(what);
 }
 
-/** The first interface of an `ip -j addr show` listing that holds `address`, if any. */
-function interfaceHolding(addresses: unknown, address: string): string | undefined {
-  if (!Array.isArray(addresses)) return undefined;
-  for (const link of addresses as { ifname?: unknown }[]) {
-    if (typeof link.ifname !== 'string') continue;
-    if (linkStatus(addresses, link.ifname).ipv4Addresses.some((cidr) => cidr.split('/')[0] === address)) return link.ifname;
-  }
-  return undefined;
-}
-
 /** Makes a link's IPv4 addresses exactly `wanted`: adds what is missing, and flushes first only when something else is there. */
 async function ensureAddresses(system: System, nsArgs: string[], device: string, label: string, current: string[], wanted: string[], changes: string[]): Promise<void> {
   if (current.some((cidr) => !wanted.includes(cidr))) {
@@ -183,7 +173,7 @@ export async function ensureProbeNamespace(
 
   // AWS never gives an instance this address; a host that holds it is not the NAT this layout is for,
   // and its local route would swallow the probe's replies.
-  const holder = interfaceHolding(await ipJson(system, ['addr', 'show']), source);
+  const holder = interfaceWithAddress(await ipJson(system, ['addr', 'show']), source);
   if (holder) {
     throw new SetupError(
       `${source}, the probe's source (network+3 of this NAT's subnet, which AWS reserves and never assigns), is assigned to ${holder} on this host; remove it, or pass the NAT's real subnet with --subnet-cidr`,
@@ -232,7 +222,7 @@ async function ensureHostRoutes(system: System, plan: Pick<SetupPlan, 'probeCidr
   for (const route of routes) {
     // `ip -j` writes a /32 destination as the bare address.
     const dst = String(route.dst);
-    if (dst === plan.probeSource || dst === `${plan.probeSource}/32`) hasRoute = route.gateway === peer;
+    if (dst === plan.probeSource) hasRoute = route.gateway === peer;
     else if (dst !== link) await ip(system, ['route', 'del', dst, 'dev', HOST_VETH], changes, `stale route ${dst} into the probe namespace deleted`);
   }
   if (!hasRoute) {
