@@ -15,6 +15,7 @@ import type { Logger as AgentLogger } from '../agent/log';
 import { DEFAULT_HEARTBEAT_NAMESPACE } from '../common/heartbeat';
 import { connect, ec2Client, type WorldApi } from './sdk-bridge';
 import type { Ec2World, SimInstance } from './world/ec2';
+import { natPrincipal } from './world/iam';
 
 export type ControlMode = 'natbeat' | 'ec2StatusChecksOnly' | 'takeoverAtBoot';
 
@@ -101,7 +102,7 @@ export class NatHost {
 
   /** The seed's boot script: source/dest check off, then point the zone's route table at itself. */
   private async takeOverRoutes(): Promise<void> {
-    const ec2 = ec2Client(this.env.world);
+    const ec2 = ec2Client(this.env.world, natPrincipal(this.instance.instanceId));
     const zone = this.instance.availabilityZone;
     try {
       await ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: this.instance.instanceId, SourceDestCheck: { Value: false } }));
@@ -138,7 +139,7 @@ export class NatHost {
     this.agent = stop;
     const i = this.instance;
     // The agent's own client (maxAttempts 1, compression off), answered by the world.
-    const client = connect(createCloudWatchClient('us-east-1'), 'cloudwatch', this.env.world);
+    const client = connect(createCloudWatchClient('us-east-1'), 'cloudwatch', this.env.world, natPrincipal(i.instanceId));
     const publisher = new HeartbeatPublisher(
       client,
       { namespace: DEFAULT_HEARTBEAT_NAMESPACE, groupName: this.env.groupName, instanceId: i.instanceId, availabilityZone: i.availabilityZone },

@@ -55,8 +55,14 @@ export interface WorldParams {
   lambdaThrottleBackoff: boolean;
   /** Read API calls (Describe*, GetMetricData, PutMetricData): latency, ms. GUESS (tens of ms in-Region). */
   apiLatencyMs: Latency;
-  /** Mutating API calls (ReplaceRoute, SetInstanceHealth, …): latency, ms. GUESS (pessimistic 50–300 ms). */
+  /** Mutating API calls (ReplaceRoute, SetInstanceHealth, DynamoDB PutItem, …): latency, ms. GUESS (pessimistic 50–300 ms). */
   mutatingApiLatencyMs: Latency;
+  /**
+   * DynamoDB: an eventually consistent read may miss a write younger than this, ms. [AWS] copies
+   * are consistent "usually within one second"; the spread is a GUESS (0–1 s). Strongly
+   * consistent reads (what the controller uses) see every completed write [AWS].
+   */
+  dynamoEventualLagMs: Latency;
   /**
    * EC2: seconds from a ReplaceRoute/CreateRoute answer until traffic follows the new route.
    * GUESS: nobody has published a figure (pessimistic 2 s, optimistic 0).
@@ -128,6 +134,7 @@ export const OPTIMISTIC_WORLD_PARAMS: WorldParams = {
   lambdaThrottleBackoff: false,
   apiLatencyMs: { min: 20, max: 80 },
   mutatingApiLatencyMs: { min: 20, max: 80 },
+  dynamoEventualLagMs: { min: 0, max: 1000 },
   routePropagationSeconds: 0,
   establishedFlowsPerZone: 1000,
   handoverOnPlannedMoves: false,

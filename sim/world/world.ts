@@ -10,6 +10,7 @@ import { createRuntime } from '../../lambdas/core/runtime';
 import { createReconcileHandler } from '../../lambdas/reconcile/handler';
 import { LAUNCH_DETAIL_TYPE, TERMINATE_DETAIL_TYPE } from '../../lambdas/core/events';
 import { HEARTBEAT_METRIC, DEFAULT_HEARTBEAT_NAMESPACE, zoneDimensions } from '../../common/heartbeat';
+import { REPORT_KEY } from '../../common/report-store';
 import { VirtualClock } from '../clock';
 import { EgressTracker } from '../egress';
 import { FlowLedger } from '../flows';
@@ -22,6 +23,8 @@ import { controllerClients, type WorldApi } from '../sdk-bridge';
 import { Timeline } from '../timeline';
 import { AutoScalingWorld, type SimGroup } from './autoscaling';
 import { CloudWatchWorld } from './cloudwatch';
+import { DynamoWorld } from './dynamodb';
+import { Iam, type Principal } from './iam';
 import { IdFactory, type Input, type WorldContext } from './context';
 import { Ec2World, type SimRouteTable } from './ec2';
 import { awsError, type Service } from './errors';
@@ -31,6 +34,8 @@ import { Throttle } from './throttle';
 export const GROUP_NAME = 'natbeat-nat';
 /** The reconcile function's fixed name (infra: `<group>-reconcile`), given to the agents. */
 export const RECONCILE_FUNCTION = `${GROUP_NAME}-reconcile`;
+/** The report log's table (infra: one per deployment). */
+export const REPORT_TABLE = `${GROUP_NAME}-reports`;
 
 export interface WorldOptions {
   mode: ControlMode;
@@ -61,6 +66,9 @@ export class SimWorld implements WorldApi {
   readonly ec2: Ec2World;
   readonly autoScaling: AutoScalingWorld;
   readonly cloudWatch: CloudWatchWorld;
+  /** The report log (common/report-store.ts). */
+  readonly dynamo: DynamoWorld;
+  readonly iam: Iam;
   readonly events: EventBus;
   readonly throttle: Throttle;
   /** Egress as traffic sees it (routes once propagated). */
@@ -100,6 +108,12 @@ export class SimWorld implements WorldApi {
     const ids = new IdFactory();
     this.ec2 = new Ec2World(this.ctx, ids);
     this.cloudWatch = new CloudWatchWorld(this.ctx);
+    this.dynamo = new DynamoWorld(this.ctx);
+    this.dynamo.createTable(REPORT_TABLE, REPORT_KEY.partition, REPORT_KEY.sort);
+    this.iam = new Iam(
+      { natMayPutMetricData: true, natMayInvokeReconcile: true, natMayWriteRoutes: options.mode === 'takeoverAtBoot' },
+      () => clock.now(),
+    );
     this.events = new EventBus(this.ctx);
     this.throttle = new Throttle(this.ctx);
     this.config = { ...DEFAULT_CONFIG, heartbeatPeriodSeconds: options.params.heartbeatPeriodSeconds, ...options.controller };
@@ -286,7 +300,8 @@ export class SimWorld implements WorldApi {
     this.events.schedule(startAt + phase(this.options.schedulePhaseMs, schedulePeriod), (e) => reconcile.invoke(e, 'schedule'));
   }
 
-  handle(service: Service, command: string, input: Input): unknown {
+  handle(service: Service, command: string, input: Input, principal: Principal): unknown {
+    this.iam.check(principal, service, command, input);
     switch (service) {
       case 'ec2':
         if (command === 'ReplaceRoute' || command === 'CreateRoute') {
@@ -312,6 +327,8 @@ export class SimWorld implements WorldApi {
         return this.autoScaling.handle(command, input);
       case 'cloudwatch':
         return this.cloudWatch.handle(command, input);
+      case 'dynamodb':
+        return this.dynamo.handle(command, input);
     }
   }
 
