@@ -2,13 +2,13 @@
  * A NAT instance's life on the virtual clock: it boots, then does what its control scheme's
  * boot does, and (natbeat) runs the real agent loop: agent/run-loop.ts with the agent's own
  * HeartbeatSchedule, HeartbeatPublisher and FailureReporter, publishing through a real
- * CloudWatchClient and reporting failures through a real LambdaClient, both answered by the
- * world. The simulated part is only the probe: it passes when the world says this NAT forwards.
+ * CloudWatchClient and reporting failures through the real SignedUrlSender to the real intake
+ * behind a simulated Function URL (sim/intake.ts), all answered by the world. The simulated part is only the probe: it passes when the world says this NAT forwards.
  */
 import { CreateRouteCommand, DescribeRouteTablesCommand, ModifyInstanceAttributeCommand, ReplaceRouteCommand } from '@aws-sdk/client-ec2';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { FailureReporter, type ReportSender } from '../agent/failure-report';
-import { selfReportEvent } from '../lambdas/core/events';
+import { Hash } from '@smithy/hash-node';
+import { FailureReporter, SignedUrlSender } from '../agent/failure-report';
+import { INTAKE_URL, type SimIntake } from './intake';
 import { createCloudWatchClient, HeartbeatPublisher, HeartbeatSchedule } from '../agent/publisher';
 import { runLoop } from '../agent/run-loop';
 import type { Logger as AgentLogger } from '../agent/log';
@@ -24,8 +24,8 @@ export interface NatEnvironment {
   ec2: Ec2World;
   mode: ControlMode;
   groupName: string;
-  /** The reconcile function the agent reports failures to (--reconcile-function); none: no reports. */
-  reconcileFunction?: string;
+  /** The intake the agent reports to (--report-url); none: no reports. */
+  intake?: SimIntake;
   /** The zone's private route table (the seed's boot script knows it from its user data). */
   privateSubnetOf: (zone: string) => string;
   /** fck-nat: the zone's static ENI that routes point at. */
@@ -145,19 +145,14 @@ export class NatHost {
       { namespace: DEFAULT_HEARTBEAT_NAMESPACE, groupName: this.env.groupName, instanceId: i.instanceId, availabilityZone: i.availabilityZone },
       { sleep: (ms, signal) => clock.sleep(ms, signal) },
     );
-    // The agent's failure report. The intake is modelled as a pass-through: what it would send
-    // reconcile after verifying this instance's role session goes straight to the world's async
-    // Invoke (one attempt, like the agent's signed request).
-    const lambda = connect(new LambdaClient({ region: 'us-east-1', maxAttempts: 1 }), 'lambda', this.env.world);
-    const functionName = this.env.reconcileFunction;
-    const viaIntake: ReportSender = {
-      send: async (report, signal) => {
-        const detail = { instanceId: i.instanceId, groupName: this.env.groupName, availabilityZone: i.availabilityZone, failedProbes: report.failedProbes, callerArn: `arn:aws:sts::123456789012:assumed-role/nat/${i.instanceId}` };
-        const payload = new TextEncoder().encode(JSON.stringify(selfReportEvent(detail, clock.date())));
-        await lambda.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: payload }), { abortSignal: signal });
-      },
-    };
-    const reporter = functionName && params.agentFailureReports ? new FailureReporter(viaIntake, { sleep: (ms, signal) => clock.sleep(ms, signal) }) : undefined;
+    // The agent's failure report: the real SignedUrlSender, signing with this instance's role
+    // credentials, POSTs to the intake's Function URL (the world's fetch), where the real intake
+    // handler verifies the caller and wakes reconcile.
+    const intake = this.env.intake;
+    const sender = intake
+      ? new SignedUrlSender(INTAKE_URL, { region: 'us-east-1', credentials: () => Promise.resolve(intake.credentials.of(i.instanceId)), sha256: Hash.bind(null, 'sha256'), fetch: intake.fetch })
+      : undefined;
+    const reporter = sender && params.agentFailureReports ? new FailureReporter(sender, { sleep: (ms, signal) => clock.sleep(ms, signal) }) : undefined;
     const intervalMs = params.probeIntervalSeconds * 1000;
     const log: AgentLogger = (_level, message) => {
       if (message.startsWith('routing unhealthy') || message.startsWith('published failing') || message.startsWith('heartbeat') || message.startsWith('failure report')) {

@@ -37,6 +37,17 @@ export interface WorldParams {
   scheduleDelivered: boolean;
   /** Lambda: cold start, ms. [3P] Node 22 functions with three SDK clients measure ~0.4–1.7 s; pessimistic 800, optimistic 300. */
   lambdaColdStartMs: number;
+  /**
+   * The intake's Function URL: round trip of a signed HTTPS POST from a NAT in the Region,
+   * without the function's own run (TLS on a kept-alive connection, SigV4 check, routing), ms.
+   * GUESS: AWS publishes no figure (pessimistic 30–300 ms, long tail).
+   */
+  intakeRequestLatencyMs: Latency;
+  /**
+   * The intake's cold start, ms. [3P] as lambdaColdStartMs for a bundle with SDK clients
+   * (pessimistic 800); `npm run -s bench:init` measures the import part of it on a small machine.
+   */
+  intakeColdStartMs: number;
   /** Lambda: invocation overhead when warm. GUESS. */
   lambdaWarmStartMs: number;
   /** Lambda: an environment idle this long is cold again. GUESS. */
@@ -132,6 +143,8 @@ export const OPTIMISTIC_WORLD_PARAMS: WorldParams = {
   lambdaIdleColdSeconds: 600,
   lambdaAsyncInvokeDelayMs: { min: 200, max: 1000 },
   lambdaThrottleBackoff: false,
+  intakeRequestLatencyMs: { min: 15, max: 60 },
+  intakeColdStartMs: 300,
   apiLatencyMs: { min: 20, max: 80 },
   mutatingApiLatencyMs: { min: 20, max: 80 },
   dynamoEventualLagMs: { min: 0, max: 1000 },
@@ -169,6 +182,8 @@ export const PESSIMISTIC_WORLD_PARAMS: WorldParams = {
   lambdaColdStartMs: 800,
   lambdaAsyncInvokeDelayMs: { min: 200, max: 3000 },
   lambdaThrottleBackoff: true,
+  intakeRequestLatencyMs: { min: 30, max: 300, shape: 'tail' },
+  intakeColdStartMs: 800,
   mutatingApiLatencyMs: { min: 50, max: 300 },
   routePropagationSeconds: 2,
 };

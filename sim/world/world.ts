@@ -8,13 +8,14 @@
 import { DEFAULT_CONFIG, type ControllerConfig } from '../../lambdas/core/config';
 import { createRuntime } from '../../lambdas/core/runtime';
 import { createReconcileHandler } from '../../lambdas/reconcile/handler';
-import { LAUNCH_DETAIL_TYPE, TERMINATE_DETAIL_TYPE } from '../../lambdas/core/events';
+import { LAUNCH_DETAIL_TYPE, TERMINATE_DETAIL_TYPE, WITNESS_REPORT_DETAIL_TYPE } from '../../lambdas/core/events';
 import { HEARTBEAT_METRIC, DEFAULT_HEARTBEAT_NAMESPACE, zoneDimensions } from '../../common/heartbeat';
 import { REPORT_KEY } from '../../common/report-store';
 import { VirtualClock } from '../clock';
 import { EgressTracker } from '../egress';
 import { FlowLedger } from '../flows';
 import { invocationStorage, SimLambda } from '../lambda';
+import { SimIntake } from '../intake';
 import { NatHost, type ControlMode } from '../nat';
 import type { WorldParams } from '../params';
 import { CapturingMetrics, quietLogger } from '../powertools';
@@ -82,6 +83,8 @@ export class SimWorld implements WorldApi {
   readonly config: ControllerConfig;
   reconcileLambda?: SimLambda;
   lifecycleLambda?: SimLambda;
+  /** The intake behind its Function URL (natbeat only). */
+  readonly intake?: SimIntake;
   readonly metrics: CapturingMetrics[] = [];
   /** Unhealthy marks made through the API, with whether the NAT was routing then and what invoked the run. */
   readonly marks: { at: number; instanceId: string; routing: boolean; lastBrokenAt?: number; source: string }[] = [];
@@ -90,8 +93,8 @@ export class SimWorld implements WorldApi {
    * service, and not being replaced: failovers nothing called for.
    */
   readonly falseMoves: { at: number; zone: string; from: string; to: string; source: string }[] = [];
-  /** Failure reports the agents sent (async Invoke accepted). */
-  readonly reports: { at: number; instanceId: string }[] = [];
+  /** Reports the intake passed on to reconcile (async Invoke accepted): about whom, and what kind. */
+  readonly reports: { at: number; instanceId: string; kind: string }[] = [];
   /** Paging alarms (ZoneSilent) that went to ALARM. */
   readonly pages: { at: number; alarm: string }[] = [];
   /** Last time each instance was seen not routing (for the "never mark a routing NAT" check). */
@@ -111,13 +114,14 @@ export class SimWorld implements WorldApi {
     this.dynamo = new DynamoWorld(this.ctx);
     this.dynamo.createTable(REPORT_TABLE, REPORT_KEY.partition, REPORT_KEY.sort);
     this.iam = new Iam(
-      { natMayPutMetricData: true, natMayInvokeReconcile: true, natMayWriteRoutes: options.mode === 'takeoverAtBoot' },
+      { natMayPutMetricData: true, natMayInvokeReconcile: false, natMayWriteRoutes: options.mode === 'takeoverAtBoot' },
       () => clock.now(),
     );
     this.events = new EventBus(this.ctx);
     this.throttle = new Throttle(this.ctx);
     this.config = { ...DEFAULT_CONFIG, heartbeatPeriodSeconds: options.params.heartbeatPeriodSeconds, ...options.controller };
     const natbeat = options.mode === 'natbeat';
+    if (natbeat) this.intake = new SimIntake(this, { reconcileFunction: RECONCILE_FUNCTION, groupNames: [GROUP_NAME], reportTable: REPORT_TABLE });
 
     const vpcId = ids.next('vpc');
     const publicSubnets: string[] = [];
@@ -226,7 +230,7 @@ export class SimWorld implements WorldApi {
           ec2: this.ec2,
           mode: this.options.mode,
           groupName: GROUP_NAME,
-          reconcileFunction: this.options.mode === 'natbeat' ? RECONCILE_FUNCTION : undefined,
+          intake: this.intake,
           privateSubnetOf: (zone) => this.privateSubnets.get(zone)!,
           staticEniOf: (zone) => this.staticEnis.get(zone),
         },
@@ -348,7 +352,7 @@ export class SimWorld implements WorldApi {
   }
 
   /**
-   * Lambda Invoke, asynchronous only (the agent's failure report): accepted at once (202), handed
+   * Lambda Invoke, asynchronous only (the intake waking reconcile): accepted at once (202), handed
    * to the function after the async invoke delay; the function's reserved concurrency makes it
    * wait behind a running invocation (its queue), like every other async source.
    */
@@ -368,9 +372,11 @@ export class SimWorld implements WorldApi {
     } catch {
       throw awsError('lambda', 'InvalidRequestContentException', 'Could not parse request body into json');
     }
-    const instanceId = String((event as { detail?: { instanceId?: unknown } }).detail?.instanceId ?? '?');
-    this.reports.push({ at: this.ctx.clock.now(), instanceId });
-    this.ctx.clock.after(draw(this.ctx.rng, this.ctx.params.lambdaAsyncInvokeDelayMs), () => lambda.invoke(event, `report from ${instanceId}`));
+    const e = event as { 'detail-type'?: unknown; detail?: { instanceId?: unknown; witnessId?: unknown } };
+    const instanceId = String(e.detail?.instanceId ?? e.detail?.witnessId ?? '?');
+    const kind = e['detail-type'] === WITNESS_REPORT_DETAIL_TYPE ? 'witness' : 'report';
+    this.reports.push({ at: this.ctx.clock.now(), instanceId, kind });
+    this.ctx.clock.after(draw(this.ctx.rng, this.ctx.params.lambdaAsyncInvokeDelayMs), () => lambda.invoke(event, `${kind} from ${instanceId}`));
     return { StatusCode: 202 };
   }
 
