@@ -14,6 +14,9 @@ import { runLoop } from '../agent/run-loop';
 import type { Logger as AgentLogger } from '../agent/log';
 import { DEFAULT_HEARTBEAT_NAMESPACE } from '../common/heartbeat';
 import { connect, ec2Client, type WorldApi } from './sdk-bridge';
+import type { IntakePeer } from '../common/intake-contract';
+import type { PeerNetwork } from './peers/network';
+import { SimPeerProber, type WitnessBehaviour } from './peers/prober';
 import type { Ec2World, SimInstance } from './world/ec2';
 import { natPrincipal } from './world/iam';
 
@@ -30,6 +33,14 @@ export interface NatEnvironment {
   privateSubnetOf: (zone: string) => string;
   /** fck-nat: the zone's static ENI that routes point at. */
   staticEniOf: (zone: string) => string | undefined;
+  /** natbeat: the peer probe's network. */
+  peerNetwork?: PeerNetwork;
+  /**
+   * The deployment's other NATs, as the intake's answer lists them. Stand-in until the agent
+   * hands the intake's answer to its WitnessSource itself.
+   */
+  peersOf?: (instanceId: string) => IntakePeer[];
+  instanceOf?: (instanceId: string) => SimInstance | undefined;
 }
 
 /** agent/systemd/natbeat-agent.service: Restart=always, RestartSec=2. */
@@ -43,12 +54,21 @@ export class NatHost {
   private firstBeatSeen = false;
   /** Times the agent process died (an uncaught error in its run loop). */
   agentCrashes = 0;
+  /** The agent's peer prober (natbeat): what this NAT witnesses about its peers. */
+  witness?: SimPeerProber;
+  /** What a compromised agent does as a witness (kept across agent restarts). */
+  witnessBehaviour: WitnessBehaviour = 'honest';
   private bootTimer?: { cancel(): void };
 
   constructor(
     private readonly env: NatEnvironment,
     readonly instance: SimInstance,
   ) {}
+
+  /** The agent process runs (and with it the peer responder). */
+  get agentRunning(): boolean {
+    return this.agent !== undefined && !this.agent.signal.aborted;
+  }
 
   private get ctx() {
     return this.env.world.ctx;
@@ -132,12 +152,24 @@ export class NatHost {
     this.ctx.clock.after(this.ctx.params.staticEniRetrySeconds * 1000, () => this.attachStaticEni());
   }
 
+  /** The agent's peer prober runs with the agent process and dies with it. */
+  private startWitness(signal: AbortSignal): void {
+    const { peerNetwork, peersOf, instanceOf } = this.env;
+    if (!peerNetwork || !peersOf || !instanceOf) return;
+    const prober = new SimPeerProber(this.ctx, this.instance, peerNetwork, instanceOf, () => peersOf(this.instance.instanceId));
+    prober.behaviour = this.witnessBehaviour;
+    this.witness = prober;
+    prober.start();
+    signal.addEventListener('abort', () => prober.stop(), { once: true });
+  }
+
   private startAgent(): void {
     if (this.agent && !this.agent.signal.aborted) return;
     const { clock, params, timeline } = this.ctx;
     const stop = new AbortController();
     this.agent = stop;
     const i = this.instance;
+    this.startWitness(stop.signal);
     // The agent's own client (maxAttempts 1, compression off), answered by the world.
     const client = connect(createCloudWatchClient('us-east-1'), 'cloudwatch', this.env.world, natPrincipal(i.instanceId));
     const publisher = new HeartbeatPublisher(

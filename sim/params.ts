@@ -122,6 +122,14 @@ export interface WorldParams {
   heartbeatPeriodSeconds: number;
   /** Agent: a failing forward-path probe takes its whole timeout: min(1 s, interval/2) (agent/config.ts). */
   probeTimeoutSeconds: number;
+  /**
+   * Peer probe round trip between NATs, ms. [AWS] "single-digit millisecond" latency between
+   * AZs; the spread is a GUESS (pessimistic 0.5–5 ms, long tail).
+   */
+  peerProbeRttMs: Latency;
+  /** Agent: seconds between peer probe rounds, and a probe's timeout (design: 1 s and 1 s). */
+  peerProbeIntervalSeconds: number;
+  peerProbeTimeoutSeconds: number;
   /** EC2 throttling token buckets per account [AWS ec2-api-throttling]: [burst, refill per s]. */
   ec2DescribeBucket: [number, number];
   ec2MutateBucket: [number, number];
@@ -169,6 +177,9 @@ export const OPTIMISTIC_WORLD_PARAMS: WorldParams = {
   ec2DescribeBucket: [100, 20],
   ec2MutateBucket: [50, 5],
   staticEniRetrySeconds: 5,
+  peerProbeRttMs: { min: 0.2, max: 2 },
+  peerProbeIntervalSeconds: 1,
+  peerProbeTimeoutSeconds: 1,
 };
 
 /** The slow end of what is plausible: the published figures. */
@@ -184,6 +195,7 @@ export const PESSIMISTIC_WORLD_PARAMS: WorldParams = {
   lambdaThrottleBackoff: true,
   intakeRequestLatencyMs: { min: 30, max: 300, shape: 'tail' },
   intakeColdStartMs: 800,
+  peerProbeRttMs: { min: 0.5, max: 5, shape: 'tail' },
   mutatingApiLatencyMs: { min: 50, max: 300 },
   routePropagationSeconds: 2,
 };

@@ -15,8 +15,11 @@ import { VirtualClock } from '../clock';
 import { EgressTracker } from '../egress';
 import { FlowLedger } from '../flows';
 import { invocationStorage, SimLambda } from '../lambda';
+import type { ForgeryAttempt } from '../compromised';
 import { SimIntake } from '../intake';
 import { NatHost, type ControlMode } from '../nat';
+import { PeerNetwork } from '../peers/network';
+import type { IntakePeer } from '../../common/intake-contract';
 import type { WorldParams } from '../params';
 import { CapturingMetrics, quietLogger } from '../powertools';
 import { draw, Random } from '../random';
@@ -85,6 +88,8 @@ export class SimWorld implements WorldApi {
   lifecycleLambda?: SimLambda;
   /** The intake behind its Function URL (natbeat only). */
   readonly intake?: SimIntake;
+  /** Who reaches whom on the NATs' peer port (partitions cut it). */
+  readonly peerNetwork: PeerNetwork;
   readonly metrics: CapturingMetrics[] = [];
   /** Unhealthy marks made through the API, with whether the NAT was routing then and what invoked the run. */
   readonly marks: { at: number; instanceId: string; routing: boolean; lastBrokenAt?: number; source: string }[] = [];
@@ -95,6 +100,9 @@ export class SimWorld implements WorldApi {
   readonly falseMoves: { at: number; zone: string; from: string; to: string; source: string }[] = [];
   /** Reports the intake passed on to reconcile (async Invoke accepted): about whom, and what kind. */
   readonly reports: { at: number; instanceId: string; kind: string }[] = [];
+  /** NATs an attacker controls (scenarios), and what they tried. */
+  readonly compromised = new Set<string>();
+  readonly forgeries: ForgeryAttempt[] = [];
   /** Paging alarms (ZoneSilent) that went to ALARM. */
   readonly pages: { at: number; alarm: string }[] = [];
   /** Last time each instance was seen not routing (for the "never mark a routing NAT" check). */
@@ -121,6 +129,7 @@ export class SimWorld implements WorldApi {
     this.throttle = new Throttle(this.ctx);
     this.config = { ...DEFAULT_CONFIG, heartbeatPeriodSeconds: options.params.heartbeatPeriodSeconds, ...options.controller };
     const natbeat = options.mode === 'natbeat';
+    this.peerNetwork = new PeerNetwork(this.ctx, (id) => this.nats.get(id)?.agentRunning ?? false);
     if (natbeat) this.intake = new SimIntake(this, { reconcileFunction: RECONCILE_FUNCTION, groupNames: [GROUP_NAME], reportTable: REPORT_TABLE });
 
     const vpcId = ids.next('vpc');
@@ -231,6 +240,7 @@ export class SimWorld implements WorldApi {
           mode: this.options.mode,
           groupName: GROUP_NAME,
           intake: this.intake,
+          ...(this.options.mode === 'natbeat' ? { peerNetwork: this.peerNetwork, peersOf: (id: string) => this.peersOf(id), instanceOf: (id: string) => this.ec2.instances.get(id) } : {}),
           privateSubnetOf: (zone) => this.privateSubnets.get(zone)!,
           staticEniOf: (zone) => this.staticEnis.get(zone),
         },
@@ -378,6 +388,16 @@ export class SimWorld implements WorldApi {
     this.reports.push({ at: this.ctx.clock.now(), instanceId, kind });
     this.ctx.clock.after(draw(this.ctx.rng, this.ctx.params.lambdaAsyncInvokeDelayMs), () => lambda.invoke(event, `${kind} from ${instanceId}`));
     return { StatusCode: 202 };
+  }
+
+  /** The group's other instances in service or launching, as the intake lists them for an agent. */
+  peersOf(instanceId: string): IntakePeer[] {
+    return this.group.instances
+      .filter((m) => m.instanceId !== instanceId && /^(InService|Pending)/.test(m.lifecycleState))
+      .flatMap((m) => {
+        const i = this.ec2.instances.get(m.instanceId);
+        return i && i.state !== 'terminated' ? [{ instanceId: i.instanceId, address: i.privateIp, availabilityZone: i.availabilityZone }] : [];
+      });
   }
 
   /** Every private table written to a working NAT, or no NAT in the VPC works at all. */

@@ -1,0 +1,79 @@
+/**
+ * A NAT's peer prober on the virtual clock, behind the agent's `WitnessSource` seam: every
+ * probe interval it sends each peer a probe; an answer within the timeout counts as reachable,
+ * else a miss, fed to the reachability tracker (3 misses: unreachable). A newly unreachable peer
+ * fires the change listeners, so the agent sends a body at once.
+ *
+ * `behaviour` models a compromised NAT's witness: `lie` names every peer unreachable whatever it
+ * hears; `withhold` never names anyone. What it says goes through the intake like any body.
+ */
+import type { IntakePeer } from '../../common/intake-contract';
+import type { WitnessSource } from '../../agent/witness-source';
+import type { WorldContext } from '../world/context';
+import type { SimInstance } from '../world/ec2';
+import type { PeerNetwork } from './network';
+import { ReachabilityTracker } from './tracker';
+
+export type WitnessBehaviour = 'honest' | 'lie' | 'withhold';
+
+export class SimPeerProber implements WitnessSource {
+  private readonly tracker = new ReachabilityTracker();
+  private peers: IntakePeer[] = [];
+  private readonly listeners: (() => void)[] = [];
+  private timer?: { cancel(): void };
+  behaviour: WitnessBehaviour = 'honest';
+  probesSent = 0;
+
+  constructor(
+    private readonly ctx: WorldContext,
+    private readonly self: SimInstance,
+    private readonly network: PeerNetwork,
+    private readonly instanceOf: (instanceId: string) => SimInstance | undefined,
+    /** Stand-in for the intake's answer until the agent passes it on (refreshed every round). */
+    private readonly refreshPeers?: () => IntakePeer[],
+  ) {}
+
+  unreachable(): string[] {
+    if (this.behaviour === 'withhold') return [];
+    if (this.behaviour === 'lie') return this.peers.map((p) => p.instanceId);
+    return this.tracker.unreachable();
+  }
+
+  setPeers(peers: readonly IntakePeer[]): void {
+    this.peers = peers.filter((p) => p.instanceId !== this.self.instanceId);
+    this.tracker.setPeers(this.peers.map((p) => p.instanceId));
+  }
+
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  start(): void {
+    const { clock, params } = this.ctx;
+    this.stop();
+    this.timer = clock.every(params.peerProbeIntervalSeconds * 1000, clock.now(), () => this.round());
+  }
+
+  stop(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+  }
+
+  private round(): void {
+    const { clock, params } = this.ctx;
+    const timeoutMs = params.peerProbeTimeoutSeconds * 1000;
+    if (this.refreshPeers) this.setPeers(this.refreshPeers());
+    for (const peer of this.peers) {
+      const target = this.instanceOf(peer.instanceId);
+      const rtt = target ? this.network.probe(this.self, target) : undefined;
+      this.probesSent++;
+      if (rtt !== undefined && rtt < timeoutMs) {
+        clock.after(rtt, () => this.tracker.answered(peer.instanceId));
+      } else {
+        clock.after(timeoutMs, () => {
+          if (this.tracker.missedProbe(peer.instanceId) && this.behaviour === 'honest') for (const listener of this.listeners) listener();
+        });
+      }
+    }
+  }
+}
