@@ -43,6 +43,12 @@ export interface NatEnvironment {
   instanceOf?: (instanceId: string) => SimInstance | undefined;
 }
 
+/**
+ * Does the agent send its heartbeats to the intake (the report log) rather than PutMetricData?
+ * Decides the NAT role's policy in the world (no PutMetricData once it does, as infra deploys it).
+ */
+export const HEARTBEATS_THROUGH_INTAKE = false;
+
 /** agent/systemd/natbeat-agent.service: Restart=always, RestartSec=2. */
 const AGENT_RESTART_SECONDS = 2;
 

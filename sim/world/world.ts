@@ -17,7 +17,7 @@ import { FlowLedger } from '../flows';
 import { invocationStorage, SimLambda } from '../lambda';
 import type { ForgeryAttempt } from '../compromised';
 import { SimIntake } from '../intake';
-import { NatHost, type ControlMode } from '../nat';
+import { HEARTBEATS_THROUGH_INTAKE, NatHost, type ControlMode } from '../nat';
 import { PeerNetwork } from '../peers/network';
 import type { IntakePeer } from '../../common/intake-contract';
 import type { WorldParams } from '../params';
@@ -100,6 +100,8 @@ export class SimWorld implements WorldApi {
   readonly falseMoves: { at: number; zone: string; from: string; to: string; source: string }[] = [];
   /** Reports the intake passed on to reconcile (async Invoke accepted): about whom, and what kind. */
   readonly reports: { at: number; instanceId: string; kind: string }[] = [];
+  /** Every default route written to a zone's private table, and the instance it points at. */
+  readonly routeWrites: { at: number; zone: string; to?: string }[] = [];
   /** NATs an attacker controls (scenarios), and what they tried. */
   readonly compromised = new Set<string>();
   readonly forgeries: ForgeryAttempt[] = [];
@@ -122,7 +124,7 @@ export class SimWorld implements WorldApi {
     this.dynamo = new DynamoWorld(this.ctx);
     this.dynamo.createTable(REPORT_TABLE, REPORT_KEY.partition, REPORT_KEY.sort);
     this.iam = new Iam(
-      { natMayPutMetricData: true, natMayInvokeReconcile: false, natMayWriteRoutes: options.mode === 'takeoverAtBoot' },
+      { natMayPutMetricData: !HEARTBEATS_THROUGH_INTAKE, natMayInvokeReconcile: false, natMayWriteRoutes: options.mode === 'takeoverAtBoot' },
       () => clock.now(),
     );
     this.events = new EventBus(this.ctx);
@@ -145,6 +147,7 @@ export class SimWorld implements WorldApi {
     this.ec2.onRouteWritten = (table, route) => {
       const target = this.ec2.routeTargetInstance(route);
       const zone = [...this.privateTables].find(([, t]) => t === table)?.[0];
+      if (zone) this.routeWrites.push({ at: this.ctx.clock.now(), zone, to: target?.instanceId });
       this.ctx.timeline.record('route', `${table.routeTableId} 0.0.0.0/0 → ${target?.instanceId ?? route.networkInterfaceId} (${target?.availabilityZone ?? '?'})`, zone);
     };
 
