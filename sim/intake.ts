@@ -45,13 +45,12 @@ export class SimIntake {
     const lambda = connect(new LambdaClient(common), 'lambda', world, INTAKE);
     const ec2 = ec2Client(world, INTAKE);
     const dynamoDb = dynamoDbClient(world, INTAKE);
-    // Passed as a value, not a literal: an intake that needs fewer clients ignores the rest.
+    // Passed as a value, not a literal: both the intake's client shapes (eager and lazy) are given.
     const deps = {
       settings: intakeSettings(env),
       autoScaling: () => autoScaling,
       lambda: () => lambda,
-      ec2: () => ec2,
-      dynamoDb: () => dynamoDb,
+      clients: { autoScaling: () => Promise.resolve(autoScaling), ec2: () => Promise.resolve(ec2), dynamoDb: () => Promise.resolve(dynamoDb), lambda: () => Promise.resolve(lambda) },
       logger: quietLogger(),
       now: () => ctx.clock.date(),
     };

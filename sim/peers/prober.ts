@@ -12,13 +12,12 @@ import type { WitnessSource } from '../../agent/witness-source';
 import type { WorldContext } from '../world/context';
 import type { SimInstance } from '../world/ec2';
 import type { PeerNetwork } from './network';
-import { ReachabilityTracker } from './tracker';
+import { PeerReachability } from './tracker';
 
 export type WitnessBehaviour = 'honest' | 'lie' | 'withhold';
 
 export class SimPeerProber implements WitnessSource {
-  private readonly tracker = new ReachabilityTracker();
-  private peers: IntakePeer[] = [];
+  private readonly tracker: PeerReachability;
   private readonly listeners: (() => void)[] = [];
   private timer?: { cancel(): void };
   behaviour: WitnessBehaviour = 'honest';
@@ -31,17 +30,22 @@ export class SimPeerProber implements WitnessSource {
     private readonly instanceOf: (instanceId: string) => SimInstance | undefined,
     /** Stand-in for the intake's answer until the agent passes it on (refreshed every round). */
     private readonly refreshPeers?: () => IntakePeer[],
-  ) {}
+  ) {
+    this.tracker = new PeerReachability({ now: () => ctx.clock.now() });
+    // A lying witness tells nobody when it changes its story; a withholding one tells nothing.
+    this.tracker.onChange(() => {
+      if (this.behaviour === 'honest') for (const listener of this.listeners) listener();
+    });
+  }
 
   unreachable(): string[] {
     if (this.behaviour === 'withhold') return [];
-    if (this.behaviour === 'lie') return this.peers.map((p) => p.instanceId);
+    if (this.behaviour === 'lie') return this.tracker.peers().map((p) => p.instanceId).sort();
     return this.tracker.unreachable();
   }
 
   setPeers(peers: readonly IntakePeer[]): void {
-    this.peers = peers.filter((p) => p.instanceId !== this.self.instanceId);
-    this.tracker.setPeers(this.peers.map((p) => p.instanceId));
+    this.tracker.setPeers(peers.filter((p) => p.instanceId !== this.self.instanceId));
   }
 
   onChange(listener: () => void): void {
@@ -63,16 +67,14 @@ export class SimPeerProber implements WitnessSource {
     const { clock, params } = this.ctx;
     const timeoutMs = params.peerProbeTimeoutSeconds * 1000;
     if (this.refreshPeers) this.setPeers(this.refreshPeers());
-    for (const peer of this.peers) {
+    for (const peer of this.tracker.peers()) {
       const target = this.instanceOf(peer.instanceId);
       const rtt = target ? this.network.probe(this.self, target) : undefined;
       this.probesSent++;
       if (rtt !== undefined && rtt < timeoutMs) {
-        clock.after(rtt, () => this.tracker.answered(peer.instanceId));
+        clock.after(rtt, () => this.tracker.recordAnswer(peer.instanceId));
       } else {
-        clock.after(timeoutMs, () => {
-          if (this.tracker.missedProbe(peer.instanceId) && this.behaviour === 'honest') for (const listener of this.listeners) listener();
-        });
+        clock.after(timeoutMs, () => this.tracker.recordMiss(peer.instanceId));
       }
     }
   }

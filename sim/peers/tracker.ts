@@ -1,34 +1,60 @@
 /**
- * Stand-in for the agent's pure reachability tracker (agent/peers/, being built): a peer is
- * unreachable after `misses` consecutive missed probes, reachable again at its first answer.
- * Same behaviour as the design (3 misses); replaced by the agent's own tracker once it exists.
+ * Stand-in for the agent's pure reachability tracker (agent/peers/reachability.ts, being built),
+ * with the same API: a peer is unreachable after `missesToUnreachable` consecutive misses,
+ * reachable again at its first answer; peers leaving the list are forgotten. Removed once the
+ * agent's own tracker is on main.
  */
-export const MISSES_TO_UNREACHABLE = 3;
+import { MAX_UNREACHABLE_PEERS, type IntakePeer } from '../../common/intake-contract';
 
-export class ReachabilityTracker {
-  private readonly missed = new Map<string, number>();
+export const DEFAULT_MISSES_TO_UNREACHABLE = 3;
 
-  constructor(private readonly misses = MISSES_TO_UNREACHABLE) {}
+export class PeerReachability {
+  private readonly states = new Map<string, { peer: IntakePeer; misses: number; unreachable: boolean }>();
+  private readonly listeners: (() => void)[] = [];
+  private readonly missesToUnreachable: number;
 
-  /** The peers to track (replaces the list; forgotten peers are dropped). */
-  setPeers(ids: readonly string[]): void {
-    for (const id of [...this.missed.keys()]) if (!ids.includes(id)) this.missed.delete(id);
-    for (const id of ids) if (!this.missed.has(id)) this.missed.set(id, 0);
+  constructor(options: { missesToUnreachable?: number; now?: () => number } = {}) {
+    this.missesToUnreachable = options.missesToUnreachable ?? DEFAULT_MISSES_TO_UNREACHABLE;
   }
 
-  answered(id: string): void {
-    if (this.missed.has(id)) this.missed.set(id, 0);
+  setPeers(peers: readonly IntakePeer[]): void {
+    const listed = new Map(peers.map((peer) => [peer.instanceId, peer]));
+    for (const id of this.states.keys()) if (!listed.has(id)) this.states.delete(id);
+    for (const [id, peer] of listed) {
+      const known = this.states.get(id);
+      if (known && known.peer.address === peer.address) known.peer = { ...peer };
+      else this.states.set(id, { peer: { ...peer }, misses: 0, unreachable: false });
+    }
   }
 
-  /** A missed probe; true when this miss made the peer unreachable. */
-  missedProbe(id: string): boolean {
-    const n = this.missed.get(id);
-    if (n === undefined) return false;
-    this.missed.set(id, n + 1);
-    return n + 1 === this.misses;
+  peers(): IntakePeer[] {
+    return [...this.states.values()].map((s) => ({ ...s.peer }));
+  }
+
+  recordMiss(instanceId: string): boolean {
+    const state = this.states.get(instanceId);
+    if (!state) return false;
+    state.misses++;
+    if (state.unreachable || state.misses < this.missesToUnreachable) return false;
+    state.unreachable = true;
+    for (const listener of this.listeners) listener();
+    return true;
+  }
+
+  recordAnswer(instanceId: string): boolean {
+    const state = this.states.get(instanceId);
+    if (!state) return false;
+    const was = state.unreachable;
+    state.misses = 0;
+    state.unreachable = false;
+    return was;
   }
 
   unreachable(): string[] {
-    return [...this.missed].filter(([, n]) => n >= this.misses).map(([id]) => id);
+    return [...this.states.values()].filter((s) => s.unreachable).map((s) => s.peer.instanceId).sort().slice(0, MAX_UNREACHABLE_PEERS);
+  }
+
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
   }
 }
