@@ -63,19 +63,32 @@ export class SimPeerProber implements WitnessSource {
     this.timer = undefined;
   }
 
+  /** Peers whose probe of the last round got no answer: counted when their timeout ends. */
+  private pendingMisses: string[] = [];
+
+  private applyMisses(): void {
+    for (const id of this.pendingMisses) this.tracker.recordMiss(id);
+    this.pendingMisses = [];
+  }
+
+  /**
+   * One probe per peer. An answer (a round trip of a few ms) is counted at once; a miss when the
+   * timeout ends, which with the timeout equal to the interval is the start of the next round:
+   * one clock event per round keeps long runs cheap.
+   */
   private round(): void {
     const { clock, params } = this.ctx;
     const timeoutMs = params.peerProbeTimeoutSeconds * 1000;
+    const folded = timeoutMs === params.peerProbeIntervalSeconds * 1000;
+    if (folded) this.applyMisses();
     if (this.refreshPeers) this.setPeers(this.refreshPeers());
     for (const peer of this.tracker.peers()) {
       const target = this.instanceOf(peer.instanceId);
       const rtt = target ? this.network.probe(this.self, target) : undefined;
       this.probesSent++;
-      if (rtt !== undefined && rtt < timeoutMs) {
-        clock.after(rtt, () => this.tracker.recordAnswer(peer.instanceId));
-      } else {
-        clock.after(timeoutMs, () => this.tracker.recordMiss(peer.instanceId));
-      }
+      if (rtt !== undefined && rtt < timeoutMs) this.tracker.recordAnswer(peer.instanceId);
+      else this.pendingMisses.push(peer.instanceId);
     }
+    if (!folded && this.pendingMisses.length > 0) clock.after(timeoutMs, () => this.applyMisses());
   }
 }
