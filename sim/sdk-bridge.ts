@@ -85,11 +85,15 @@ const LOCAL = { region: 'us-east-1', credentials: { accessKeyId: 'SIMULATED', se
 /** The controller's clients, built like createAwsClients builds them, answered by the world. */
 export function controllerClients(world: WorldApi, maxAttempts: number): AwsClients {
   const common = { ...LOCAL, maxAttempts, retryMode: 'standard' };
-  return {
+  // A value, not a literal: the controller reads heartbeats from CloudWatch or from the report
+  // log, depending on its version; it gets both clients and uses its own.
+  const clients = {
     ec2: connect(new EC2Client(common), 'ec2', world),
     autoScaling: connect(new AutoScalingClient(common), 'autoscaling', world),
     cloudWatch: connect(new CloudWatchClient({ ...common, disableRequestCompression: true }), 'cloudwatch', world),
+    dynamoDb: dynamoDbClient(world, CONTROLLER, maxAttempts),
   };
+  return clients;
 }
 
 export function ec2Client(world: WorldApi, principal: Principal): EC2Client {

@@ -129,7 +129,9 @@ export class SimWorld implements WorldApi {
     );
     this.events = new EventBus(this.ctx);
     this.throttle = new Throttle(this.ctx);
-    this.config = { ...DEFAULT_CONFIG, heartbeatPeriodSeconds: options.params.heartbeatPeriodSeconds, ...options.controller };
+    // The report log's table, for controllers that read it (a spread: older configs have no such field).
+    const reportLog = { reportTable: REPORT_TABLE };
+    this.config = { ...DEFAULT_CONFIG, ...reportLog, heartbeatPeriodSeconds: options.params.heartbeatPeriodSeconds, ...options.controller };
     const natbeat = options.mode === 'natbeat';
     this.peerNetwork = new PeerNetwork(this.ctx, (id) => this.nats.get(id)?.agentRunning ?? false);
     if (natbeat) this.intake = new SimIntake(this, { reconcileFunction: RECONCILE_FUNCTION, groupNames: [GROUP_NAME], reportTable: REPORT_TABLE });
