@@ -10,12 +10,10 @@
  */
 import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { Hash } from '@smithy/hash-node';
-import { SignedUrlSender } from '../agent/failure-report';
 import { createCloudWatchClient } from '../agent/publisher';
 import { DEFAULT_HEARTBEAT_NAMESPACE, HEARTBEAT_METRIC, instanceDimensions, zoneDimensions } from '../common/heartbeat';
 import { beatItem } from '../common/report-store';
-import { INTAKE_URL, type SimIntake } from './intake';
+import type { SimIntake } from './intake';
 import { connect, dynamoDbClient, type WorldApi } from './sdk-bridge';
 import { natPrincipal } from './world/iam';
 import type { SimInstance } from './world/ec2';
@@ -44,10 +42,7 @@ export function startForging(
   const me = natPrincipal(self.instanceId);
   const cloudWatch = connect(createCloudWatchClient('us-east-1'), 'cloudwatch', world, me);
   const dynamo = dynamoDbClient(world, me, 1);
-  const intake = world.intake;
-  const sender = intake
-    ? new SignedUrlSender(INTAKE_URL, { region: 'us-east-1', credentials: () => Promise.resolve(intake.credentials.of(self.instanceId)), sha256: Hash.bind(null, 'sha256'), fetch: intake.fetch })
-    : undefined;
+  const sender = world.intake?.senderFor(self.instanceId);
   const attempt = async (victim: SimInstance, kind: Forgery, claim: 'failing' | 'ok') => {
     const at = clock.now();
     const value = claim === 'ok' ? 1 : 0;

@@ -4,6 +4,8 @@
  * simulated Function URL with AuthType AWS_IAM and the construct's reserved concurrency and
  * timeout. Agents reach it through `fetch`, signing with their instance's credentials.
  */
+import { Hash } from '@smithy/hash-node';
+import { SignedUrlSender } from '../agent/failure-report';
 import { INTAKE_ENV, createIntakeHandler, intakeSettings } from '../lambdas/intake/handler';
 import { InstanceCredentials, SimSyncFunction, functionUrlFetch, type UrlRequestRecord } from './function-url';
 import { quietLogger } from './powertools';
@@ -57,5 +59,10 @@ export class SimIntake {
     const handler = createIntakeHandler(deps) as LambdaHandler;
     this.fn = new SimSyncFunction(ctx, 'natbeat-intake', handler, setup.reservedConcurrency ?? INTAKE_RESERVED_CONCURRENCY, INTAKE_TIMEOUT_MS, () => ctx.params.intakeColdStartMs);
     this.fetch = functionUrlFetch(ctx, this.fn, this.credentials, ctx.params.intakeRequestLatencyMs, this.requests);
+  }
+
+  /** The agent's real signed sender, with `instanceId`'s role credentials, to this intake. */
+  senderFor(instanceId: string): SignedUrlSender {
+    return new SignedUrlSender(INTAKE_URL, { region: 'us-east-1', credentials: () => Promise.resolve(this.credentials.of(instanceId)), sha256: Hash.bind(null, 'sha256'), fetch: this.fetch });
   }
 }

@@ -6,9 +6,8 @@
  * behind a simulated Function URL (sim/intake.ts), all answered by the world. The simulated part is only the probe: it passes when the world says this NAT forwards.
  */
 import { CreateRouteCommand, DescribeRouteTablesCommand, ModifyInstanceAttributeCommand, ReplaceRouteCommand } from '@aws-sdk/client-ec2';
-import { Hash } from '@smithy/hash-node';
-import { FailureReporter, SignedUrlSender } from '../agent/failure-report';
-import { INTAKE_URL, type SimIntake } from './intake';
+import { FailureReporter } from '../agent/failure-report';
+import type { SimIntake } from './intake';
 import { createCloudWatchClient, HeartbeatPublisher, HeartbeatSchedule } from '../agent/publisher';
 import { runLoop } from '../agent/run-loop';
 import type { Logger as AgentLogger } from '../agent/log';
@@ -187,9 +186,7 @@ export class NatHost {
     // credentials, POSTs to the intake's Function URL (the world's fetch), where the real intake
     // handler verifies the caller and wakes reconcile.
     const intake = this.env.intake;
-    const sender = intake
-      ? new SignedUrlSender(INTAKE_URL, { region: 'us-east-1', credentials: () => Promise.resolve(intake.credentials.of(i.instanceId)), sha256: Hash.bind(null, 'sha256'), fetch: intake.fetch })
-      : undefined;
+    const sender = intake?.senderFor(i.instanceId);
     const reporter = sender && params.agentFailureReports ? new FailureReporter(sender, { sleep: (ms, signal) => clock.sleep(ms, signal) }) : undefined;
     const intervalMs = params.probeIntervalSeconds * 1000;
     const log: AgentLogger = (_level, message) => {

@@ -64,12 +64,11 @@ describe('The intake behind its simulated Function URL (real handler, real signe
     await world.ctx.clock.run(T0 + 1000);
     const [a, b] = [...world.nats.keys()];
     const post = async (signer: string, body: object) => {
-      const sender = new SignedUrlSender(INTAKE_URL, {
-        region: 'us-east-1',
-        credentials: () => Promise.resolve(signer === 'stranger' ? { accessKeyId: 'AKIASTRANGER', secretAccessKey: 'x' } : world.intake!.credentials.of(signer)),
-        sha256: Hash.bind(null, 'sha256'),
-        fetch: world.intake!.fetch,
-      });
+      // A stranger signs with keys the account never issued to an instance.
+      const sender =
+        signer === 'stranger'
+          ? new SignedUrlSender(INTAKE_URL, { region: 'us-east-1', credentials: () => Promise.resolve({ accessKeyId: 'AKIASTRANGER', secretAccessKey: 'x' }), sha256: Hash.bind(null, 'sha256'), fetch: world.intake!.fetch })
+          : world.intake!.senderFor(signer);
       let outcome: unknown;
       void sender.send(body as never, new AbortController().signal).then(() => (outcome = 'accepted'), (error: unknown) => (outcome = error));
       for (let k = 0; k < 200 && outcome === undefined; k++) {
