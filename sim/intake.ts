@@ -50,9 +50,10 @@ export class SimIntake {
     // Passed as a value, not a literal: both the intake's client shapes (eager and lazy) are given.
     const deps = {
       settings: intakeSettings(env),
-      autoScaling: () => autoScaling,
-      lambda: () => lambda,
-      clients: { autoScaling: () => Promise.resolve(autoScaling), ec2: () => Promise.resolve(ec2), dynamoDb: () => Promise.resolve(dynamoDb), lambda: () => Promise.resolve(lambda) },
+      autoScaling: () => Promise.resolve(autoScaling),
+      ec2: () => Promise.resolve(ec2),
+      dynamoDb: () => Promise.resolve(dynamoDb),
+      lambda: () => Promise.resolve(lambda),
       logger: quietLogger(),
       now: () => ctx.clock.date(),
     };

@@ -8,6 +8,7 @@
 import { CreateRouteCommand, DescribeRouteTablesCommand, ModifyInstanceAttributeCommand, ReplaceRouteCommand } from '@aws-sdk/client-ec2';
 import { FailureReporter } from '../agent/failure-report';
 import type { SimIntake } from './intake';
+import { IntakeHeartbeats } from './intake-heartbeats';
 import { createCloudWatchClient, HeartbeatPublisher, HeartbeatSchedule } from '../agent/publisher';
 import { runLoop } from '../agent/run-loop';
 import type { Logger as AgentLogger } from '../agent/log';
@@ -46,7 +47,7 @@ export interface NatEnvironment {
  * Does the agent send its heartbeats to the intake (the report log) rather than PutMetricData?
  * Decides the NAT role's policy in the world (no PutMetricData once it does, as infra deploys it).
  */
-export const HEARTBEATS_THROUGH_INTAKE = false;
+export const HEARTBEATS_THROUGH_INTAKE = true;
 
 /** agent/systemd/natbeat-agent.service: Restart=always, RestartSec=2. */
 const AGENT_RESTART_SECONDS = 2;
@@ -199,6 +200,8 @@ export class NatHost {
         timeline.record('heartbeat', `${i.instanceId} agent: ${message}`, i.availabilityZone);
       }
     };
+    // Heartbeats: bodies to the intake (the report log), or datapoints (PutMetricData).
+    const beats = intake && HEARTBEATS_THROUGH_INTAKE ? new IntakeHeartbeats(intake.senderFor(i.instanceId), this.witness, clock) : publisher;
     runLoop({
       probe: async (signal) => {
         if (!this.alive()) {
@@ -210,7 +213,7 @@ export class NatHost {
         await clock.sleep(ok ? HEALTHY_PROBE_MS : params.probeTimeoutSeconds * 1000, signal);
         return { healthy: ok, probes: [{ name: 'forward-path', ok, detail: ok ? 'reached the target through the FORWARD path' : 'timed out', ms: ok ? HEALTHY_PROBE_MS : params.probeTimeoutSeconds * 1000 }] };
       },
-      publisher,
+      publisher: beats,
       schedule: new HeartbeatSchedule(params.heartbeatPeriodSeconds * 1000, intervalMs / 2),
       intervalMs,
       // Whole milliseconds, as Date.now() gives the real agent.
