@@ -7,6 +7,7 @@ export default {
   coverageAnalysis: 'perTest',
   mutate: [
     'lambdas/core/decide.ts',
+    'lambdas/core/assess.ts',
     'lambdas/core/act.ts',
     'lambdas/core/observe.ts',
     'agent/probes/*.ts',

@@ -117,3 +117,12 @@ export async function vpcCidrsFromMetadata(imds: Pick<ImdsClient, 'get'>): Promi
   if (cidrs.length === 0) throw new IdentityError('instance metadata lists no VPC IPv4 CIDR blocks; pass --vpc-cidr');
   return cidrs;
 }
+
+/** The primary private IPv4 address (where the peer responder listens), from instance metadata. */
+export async function primaryPrivateAddress(imds: Pick<ImdsClient, 'get'>): Promise<string> {
+  const address = await imds.get('meta-data/local-ipv4');
+  if (!address || !/^\d{1,3}(?:\.\d{1,3}){3}$/.test(address)) {
+    throw new IdentityError(`instance metadata has no primary private IPv4 address (local-ipv4: ${JSON.stringify(address)}); pass --peer-address or --no-peer-probe`);
+  }
+  return address;
+}

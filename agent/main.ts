@@ -9,8 +9,9 @@ import { ConfigError, errorMessage } from './errors';
 import { FailureReporter, regionOfUrl, SignedUrlSender } from './failure-report';
 import { ensureHandover, removeHandover } from './handover';
 import { HANDOVER_TAG_PATH, HandoverWatcher, watchHandover } from './handover-watch';
-import { ImdsClient, resolveIdentity, vpcCidrsFromMetadata } from './identity';
+import { ImdsClient, primaryPrivateAddress, resolveIdentity, vpcCidrsFromMetadata } from './identity';
 import { jsonLogger, type Logger } from './log';
+import { startPeerWitness, type RunningPeerWitness } from './peers/witness';
 import { formatReport, runProbes } from './probe-runner';
 import { NamespaceConnector } from './probes/connect-helper';
 import { egressProbe } from './probes/egress';
@@ -137,6 +138,7 @@ async function runCommand(config: AgentConfig, system: System, log: Logger, env:
       )
     : undefined;
   if (!reporter) log('info', 'no --report-url: failures are reported by the heartbeat only');
+  const witness = await startWitness(config, log);
   let handover: Promise<void> = Promise.resolve();
   if (config.handover) {
     const imds = imdsFor(config);
@@ -164,9 +166,36 @@ async function runCommand(config: AgentConfig, system: System, log: Logger, env:
   } finally {
     stop.abort();
     await handover;
+    await witness?.stop();
     close();
   }
   return 0;
+}
+
+/**
+ * The peer witness (responder + prober), unless turned off. Its peers come from the intake's
+ * answers; until the first one it only answers.
+ */
+async function startWitness(config: AgentConfig, log: Logger): Promise<RunningPeerWitness | undefined> {
+  if (!config.peerProbe) {
+    log('info', '--no-peer-probe: not answering or probing peers');
+    return undefined;
+  }
+  let address = config.peerAddress;
+  try {
+    address ??= await primaryPrivateAddress(imdsFor(config));
+  } catch (error) {
+    // A witness is a hint: without it the heartbeat still goes out, so this is no reason to stop.
+    log('error', `peer witness off: ${errorMessage(error)}`);
+    return undefined;
+  }
+  return startPeerWitness({
+    address,
+    port: config.peerPort,
+    intervalMs: config.peerProbeIntervalSeconds * 1000,
+    missesToUnreachable: config.peerMisses,
+    log,
+  });
 }
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, system: System = realSystem): Promise<number> {

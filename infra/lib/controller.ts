@@ -6,6 +6,7 @@
  */
 import { Duration, Names, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import type * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -14,6 +15,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { CONTROLLER_NAMESPACE, controllerServiceName } from '../../common/controller-metrics';
+import { REPORT_TABLE_ENV } from '../../common/report-store';
 import { DEFAULT_CONFIG, ENV } from '../../lambdas/core/config';
 import { LAUNCH_DETAIL_TYPE, TERMINATE_DETAIL_TYPE } from '../../lambdas/core/events';
 import { grantController } from './controller-permissions';
@@ -36,6 +38,8 @@ export interface ControllerProps {
   readonly logRetention: logs.RetentionDays;
   /** The NAT group: it waits for the function and the lifecycle rules before its first launch. */
   readonly autoScalingGroup: autoscaling.AutoScalingGroup;
+  /** The report log the controller reads the NATs' heartbeats and witness reports from. */
+  readonly reportLog: dynamodb.ITable;
 }
 
 export interface Controller {
@@ -47,7 +51,7 @@ export interface Controller {
 /** Creates the reconcile Lambda, its permissions, the schedule and the lifecycle rules. */
 export function createController(scope: Construct, props: ControllerProps): Controller {
   const { settings, code, logRetention } = props;
-  const environment = controllerEnvironment(settings, props.dryRun);
+  const environment = { ...controllerEnvironment(settings, props.dryRun), [REPORT_TABLE_ENV]: props.reportLog.tableName };
   // One queue for both Lambdas (a failed or expired asynchronous invocation) and every rule
   // target (an event EventBridge could not deliver): a message there is a run that did not happen.
   const deadLetterQueue = new sqs.Queue(scope, 'DeadLetterQueue', {
@@ -70,7 +74,7 @@ export function createController(scope: Construct, props: ControllerProps): Cont
     maxEventAge: Duration.minutes(2),
     deadLetterQueue,
   });
-  grantController(reconcileFunction.role as iam.Role, settings);
+  grantController(reconcileFunction.role as iam.Role, settings, props.reportLog);
 
   new events.Rule(scope, 'ReconcileSchedule', {
     description: 'natbeat backstop: reconcile every minute',
@@ -112,6 +116,7 @@ export function controllerEnvironment(s: Settings, dryRun: boolean): Record<stri
     [ENV.routeTableTag]: `${s.routeTableTag.key}=${s.routeTableTag.value}`,
     [ENV.namespace]: s.heartbeatNamespace,
     [ENV.heartbeatPeriodSeconds]: String(s.heartbeatSeconds),
+    [ENV.heartbeatSlackSeconds]: String(s.heartbeatSlackSeconds),
     [ENV.silenceSeconds]: String(s.silenceSeconds),
     [ENV.graceSeconds]: String(s.graceSeconds),
     [ENV.failbackHeartbeats]: String(s.failbackHeartbeats),
@@ -142,6 +147,8 @@ export interface ControllerFunctionOptions {
   retryAttempts: number;
   maxEventAge: Duration;
   reservedConcurrentExecutions?: number;
+  /** JSON log lines with these levels (absent: Lambda's text format, every platform line). */
+  logging?: { systemLogLevel: lambda.SystemLogLevel; applicationLogLevel: lambda.ApplicationLogLevel };
   /** Where failed or expired asynchronous invocations go (none for a synchronous function). */
   deadLetterQueue?: sqs.IQueue;
 }
@@ -176,6 +183,9 @@ export function controllerFunction(scope: Construct, id: string, opts: Controlle
     environment: opts.environment,
     role,
     logGroup,
+    ...(opts.logging
+      ? { loggingFormat: lambda.LoggingFormat.JSON, systemLogLevelV2: opts.logging.systemLogLevel, applicationLogLevelV2: opts.logging.applicationLogLevel }
+      : {}),
     reservedConcurrentExecutions: opts.reservedConcurrentExecutions,
     retryAttempts: opts.retryAttempts,
     maxEventAge: opts.maxEventAge,

@@ -6,11 +6,12 @@
  *
  * The parts live in their own modules: network.ts (subnets, route table tags), nat-group.ts (the
  * NATs and their agent), controller.ts (the reconcile Lambda and its triggers), intake.ts (the
- * NATs' authenticated report path), alarm-topic.ts and monitoring.ts (alarms, dashboard).
+ * NATs' authenticated report path), report-log.ts (the table of what they said), alarm-topic.ts and monitoring.ts (alarms, dashboard).
  */
 import { Lazy } from 'aws-cdk-lib';
 import type * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -24,7 +25,8 @@ import { createAlarmTopic } from './alarm-topic';
 import { createController, reconcileFunctionNameFor } from './controller';
 import { createIntake } from './intake';
 import { createAlarms, createDashboard, type MonitoringTarget, type NatBeatAlarms } from './monitoring';
-import { createNatGroup } from './nat-group';
+import { createNatGroup, maxNats } from './nat-group';
+import { createReportLog } from './report-log';
 import { checkElasticIpZones, placeNats } from './network';
 import { codeSource } from './bundles';
 import { resolveSettings, type NatBeatProps } from './settings';
@@ -59,6 +61,8 @@ export class NatBeat extends Construct {
   public readonly intakeFunction: lambda.Function;
   /** The intake's Function URL, given to the agents. */
   public readonly intakeUrl: string;
+  /** The report log: what the NATs said (heartbeats, witness reports); the intake writes, the controller reads. */
+  public readonly reportLog: dynamodb.Table;
   /** Trigger events no controller run handled (the reconcile function and every rule target); it pages. */
   public readonly deadLetterQueue: sqs.Queue;
   /** Topic every natbeat alarm notifies. */
@@ -104,6 +108,8 @@ export class NatBeat extends Construct {
     this.instanceRole = nats.instanceRole;
     this.autoScalingGroup = nats.autoScalingGroup;
 
+    const reportLog = createReportLog(this);
+    this.reportLog = reportLog;
     const controller = createController(this, {
       settings,
       code,
@@ -111,6 +117,7 @@ export class NatBeat extends Construct {
       dryRun: props.dryRun ?? false,
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       autoScalingGroup: this.autoScalingGroup,
+      reportLog,
     });
     this.reconcileFunction = controller.reconcileFunction;
     this.deadLetterQueue = controller.deadLetterQueue;
@@ -120,6 +127,8 @@ export class NatBeat extends Construct {
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       natRole: this.instanceRole,
       reconcileFunction: this.reconcileFunction,
+      reportLog,
+      maxNats: maxNats(placement.zones.length),
     });
     this.intakeFunction = intake.function;
     this.intakeUrl = intake.url.url;

@@ -17,7 +17,7 @@ import {
   HEARTBEAT_PERIOD_RANGE_SECONDS,
   heartbeatNamespace,
 } from '../../common/heartbeat';
-import { DEFAULT_CONFIG } from '../../lambdas/core/config';
+import { DEFAULT_CONFIG, DEFAULT_HEARTBEAT_SLACK_SECONDS, HEARTBEAT_SLACK_RANGE_SECONDS } from '../../lambdas/core/config';
 import { checkAllowedCidrs } from './allowed-cidrs';
 
 /** Root of the natbeat sources: the Lambda entries, the agent and the lock file live there. */
@@ -171,6 +171,15 @@ export interface NatBeatProps {
   readonly heartbeatPeriod?: Duration;
 
   /**
+   * How late a heartbeat may be (agent jitter, the intake, the write) before it is overdue: a NAT
+   * with no beat for `heartbeatPeriod` + this long that a healthy peer cannot reach loses its
+   * tables (it is not marked unhealthy for that). `heartbeatPeriod` + this must stay below
+   * `silenceWindow`.
+   * @default Duration.seconds(3) (DEFAULT_HEARTBEAT_SLACK_SECONDS)
+   */
+  readonly heartbeatSlack?: Duration;
+
+  /**
    * Seconds between two probe cycles on a NAT.
    * @default Duration.seconds(2)
    */
@@ -320,6 +329,7 @@ export interface Settings {
   readonly vpcId: string;
   readonly routeTableTag: { readonly key: string; readonly value: string };
   readonly heartbeatSeconds: number;
+  readonly heartbeatSlackSeconds: number;
   readonly probeIntervalSeconds: number;
   readonly silenceSeconds: number;
   readonly graceSeconds: number;
@@ -386,6 +396,18 @@ export function resolveSettings(scope: Construct, props: NatBeatProps): Settings
   );
   if (silenceSeconds <= heartbeatSeconds) {
     fail(`silenceWindow (${silenceSeconds} s) must exceed heartbeatPeriod (${heartbeatSeconds} s), or every NAT looks silent between two beats`);
+  }
+  const heartbeatSlackSeconds = inRange(
+    'heartbeatSlack',
+    wholeSeconds('heartbeatSlack', props.heartbeatSlack ?? Duration.seconds(DEFAULT_HEARTBEAT_SLACK_SECONDS)),
+    HEARTBEAT_SLACK_RANGE_SECONDS.min,
+    HEARTBEAT_SLACK_RANGE_SECONDS.max,
+    ' s',
+  );
+  if (heartbeatSeconds + heartbeatSlackSeconds >= silenceSeconds) {
+    fail(
+      `heartbeatPeriod (${heartbeatSeconds} s) + heartbeatSlack (${heartbeatSlackSeconds} s) must stay below silenceWindow (${silenceSeconds} s), or a beat is never overdue before the NAT is silent`,
+    );
   }
   const graceSeconds = inRange(
     'gracePeriod',
@@ -472,6 +494,7 @@ export function resolveSettings(scope: Construct, props: NatBeatProps): Settings
     vpcId: props.vpc.vpcId,
     routeTableTag,
     heartbeatSeconds,
+    heartbeatSlackSeconds,
     probeIntervalSeconds,
     silenceSeconds,
     graceSeconds,

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { formatCidr } from '../../agent/cidr';
 import { IdentityError } from '../../agent/errors';
-import { ImdsClient, resolveIdentity, vpcCidrsFromMetadata } from '../../agent/identity';
+import { ImdsClient, primaryPrivateAddress, resolveIdentity, vpcCidrsFromMetadata } from '../../agent/identity';
 
 const DOCUMENT = JSON.stringify({ instanceId: 'i-0123456789abcdef0', availabilityZone: 'eu-west-1a', region: 'eu-west-1', privateIp: '10.0.1.10' });
 const MAC = '0a:1b:2c:3d:4e:5f';
@@ -86,6 +86,18 @@ describe('Function: vpcCidrsFromMetadata', () => {
   it('fails when metadata lists none', async () => {
     const { imds } = fakeImds({ 'meta-data/mac': MAC });
     await expect(vpcCidrsFromMetadata(imds)).rejects.toThrow('lists no VPC IPv4 CIDR blocks; pass --vpc-cidr');
+  });
+});
+
+describe('Function: primaryPrivateAddress', () => {
+  it('reads local-ipv4, where the peer responder listens', async () => {
+    const { imds } = fakeImds({ 'meta-data/local-ipv4': '10.0.3.17' });
+    expect(await primaryPrivateAddress(imds)).toBe('10.0.3.17');
+  });
+
+  it('fails, naming the flags, when metadata has no usable address', async () => {
+    await expect(primaryPrivateAddress(fakeImds({}).imds)).rejects.toThrow('pass --peer-address or --no-peer-probe');
+    await expect(primaryPrivateAddress(fakeImds({ 'meta-data/local-ipv4': 'none' }).imds)).rejects.toThrow('no primary private IPv4 address');
   });
 });
 

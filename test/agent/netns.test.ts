@@ -19,6 +19,7 @@ import { UnixBridge } from './helpers/moto';
 import {
   EGRESS_INTERFACE,
   INTERNET_GATEWAY_IP,
+  NAT_PRIVATE_IP,
   NAT_PUBLIC_IP,
   NatTopology,
   netnsUnavailableReason,
@@ -231,12 +232,13 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
     expect(result.stderr).toContain('--probe-target "nope" must be HOST:PORT');
   });
 
-  it('run survives an unreachable CloudWatch endpoint, keeps probing, and stops on SIGINT', async () => {
+  it('run survives an unreachable CloudWatch endpoint, keeps probing, starts its peer witness, and stops on SIGINT', async () => {
     const lonely = topology.spawnIn(topology.nat, [process.execPath, bundle, 'run', ...commonFlags, '--heartbeat-period', '1'], {
       ...process.env,
       NATBEAT_INSTANCE_ID: INSTANCE,
       NATBEAT_AVAILABILITY_ZONE: ZONE,
       NATBEAT_GROUP_NAME: GROUP,
+      NATBEAT_PEER_ADDRESS: NAT_PRIVATE_IP,
       AWS_REGION: 'us-east-1',
       AWS_ENDPOINT_URL: 'http://127.0.0.1:9', // nothing listens: every publish fails
       AWS_ACCESS_KEY_ID: 'test',
@@ -247,6 +249,8 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
     await new Promise((resolve) => setTimeout(resolve, 3_500));
     expect(lonely.exitCode).toBeNull();
     expect(log.match(/heartbeat 1 not published after \d attempt\(s\).*carrying on/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
+    // The peer witness started with run, on the configured address only.
+    expect(log).toContain(`peer witness listening on ${NAT_PRIVATE_IP}:4799/udp`);
     lonely.kill('SIGINT');
     expect(await waitForExit(lonely, 5_000)).toBe(0);
     expect(log).toContain('SIGINT received, stopping');
@@ -259,6 +263,7 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
         NATBEAT_INSTANCE_ID: INSTANCE,
         NATBEAT_AVAILABILITY_ZONE: ZONE,
         NATBEAT_GROUP_NAME: GROUP,
+        NATBEAT_PEER_ADDRESS: NAT_PRIVATE_IP,
         AWS_REGION: 'us-east-1',
         AWS_ENDPOINT_URL: `http://127.0.0.1:${BRIDGE_PORT}`,
         AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${LAMBDA_BRIDGE_PORT}/`,

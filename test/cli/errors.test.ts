@@ -1,5 +1,5 @@
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
-import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeRouteTablesCommand } from '@aws-sdk/client-ec2';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,14 +36,14 @@ describe('natbeat errors and exit codes', () => {
     expect(io.err()).toContain('access denied: the credentials lack the permission ec2:DescribeRouteTables (UnauthorizedOperation');
   });
 
-  it('reports a denied heartbeat read as an alert naming cloudwatch:GetMetricData', async () => {
+  it('reports a denied report-log read as an alert naming dynamodb:Query', async () => {
     world = mockWorld([A], TABLES);
-    world.cloudWatch.on(GetMetricDataCommand).rejects(awsError('AccessDenied', 'User is not authorized to perform: cloudwatch:GetMetricData'));
+    world.dynamoDb.on(QueryCommand).rejects(awsError('AccessDeniedException', 'User is not authorized to perform: dynamodb:Query'));
     const io = captureIo();
     expect(await run(['status', '--json'], io)).toBe(1);
     const view = JSON.parse(io.out()) as FleetView;
     const alert = view.alerts.find((a) => a.message.includes('heartbeats'))!;
-    expect(alert.message).toContain('the credentials lack the permission cloudwatch:GetMetricData');
+    expect(alert.message).toContain('the credentials lack the permission dynamodb:Query');
   });
 
   it('reports throttling that outlasted the retries', async () => {
@@ -70,6 +70,12 @@ describe('natbeat errors and exit codes', () => {
     const io = captureIo({ env: { NATBEAT_SILENCE_SECONDS: 'soon' } });
     expect(await run(['status'], io)).toBe(2);
     expect(io.err()).toContain('NATBEAT_SILENCE_SECONDS="soon"');
+  });
+
+  it('exits 2 without the report table, saying what to set', async () => {
+    const io = captureIo({ env: { NATBEAT_REPORT_TABLE: undefined } });
+    expect(await run(['plan'], io)).toBe(2);
+    expect(io.err()).toContain(`NATBEAT_REPORT_TABLE="": must be set to the name of the deployment's report table`);
   });
 
   it.each([

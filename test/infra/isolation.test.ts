@@ -8,6 +8,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { describe, expect, it } from 'vitest';
 import { CONTROLLER_NAMESPACE } from '../../common/controller-metrics';
 import { heartbeatNamespace } from '../../common/heartbeat';
+import { REPORT_TABLE_ENV } from '../../common/report-store';
 import { ENV } from '../../lambdas/core/config';
 import { pagingAlarmNames } from '../../infra/lib/monitoring';
 import { NatBeat } from '../../infra/lib/natbeat';
@@ -56,11 +57,20 @@ function statementsOf(role: { node: { defaultChild?: unknown } }): Json[] {
 }
 
 describe('Two deployments in one app and one VPC', () => {
-  it.each(names)('%s: its NATs may write only its own heartbeat namespace, which is not the controller’s', (name) => {
-    const put = statementsOf(deployments[name].instanceRole).filter((s) => s.Action === 'cloudwatch:PutMetricData');
-    expect(put.map((s) => s.Condition)).toEqual([{ StringEquals: { 'cloudwatch:namespace': heartbeatNamespace(name) } }]);
-    expect(heartbeatNamespace(name)).not.toBe(heartbeatNamespace(other(name)));
-    expect(heartbeatNamespace(name)).not.toBe(CONTROLLER_NAMESPACE);
+  it.each(names)('%s: its NATs may write no metrics; only its intake writes its report log, only its controller reads it', (name) => {
+    expect(statementsOf(deployments[name].instanceRole).filter((s) => JSON.stringify(s.Action).includes('cloudwatch:'))).toEqual([]);
+    expect(JSON.stringify(statementsOf(deployments[name].instanceRole))).not.toContain('dynamodb');
+    const table = id(deployments[name].reportLog);
+    const onOwnTable = (role: { node: { defaultChild?: unknown } }) =>
+      statementsOf(role).filter((s) => JSON.stringify(s.Resource).includes(table)).flatMap((s) => ([] as string[]).concat(s.Action));
+    expect(onOwnTable(deployments[name].intakeFunction.role as never)).toEqual(['dynamodb:PutItem']);
+    expect(onOwnTable(deployments[name].reconcileFunction.role as never)).toEqual(['dynamodb:Query']);
+    // Neither of its Lambdas names the other deployment's table.
+    const theirs = id(deployments[other(name)].reportLog);
+    for (const fn of [deployments[name].intakeFunction, deployments[name].reconcileFunction]) {
+      expect(JSON.stringify(statementsOf(fn.role as never))).not.toContain(theirs);
+      expect(resources[id(fn)]!.Properties.Environment.Variables[REPORT_TABLE_ENV]).toEqual({ Ref: table });
+    }
   });
 
   it.each(names)('%s: its alarms read its own controller service and its own intake only', (name) => {

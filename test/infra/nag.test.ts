@@ -76,6 +76,7 @@ describe('cdk-nag AwsSolutions', { timeout: 90_000 }, () => {
     expect(ids).toEqual(
       [
         'AwsSolutions-AS3',
+        'AwsSolutions-DDB3',
         'AwsSolutions-EC23',
         'AwsSolutions-IAM5[Resource::*]',
         'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:us-east-1:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/test-nat]',

@@ -5,6 +5,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONTROLLER_NAMESPACE, ControllerMetric, controllerServiceName } from '../../common/controller-metrics';
 import { HEARTBEAT_METRIC, heartbeatNamespace } from '../../common/heartbeat';
+import { DEFAULT_PEER_PORT } from '../../common/intake-contract';
+import { REPORT_KEY, REPORT_TABLE_ENV, REPORT_TTL_ATTRIBUTE } from '../../common/report-store';
 import { DEFAULT_CONFIG, ENV } from '../../lambdas/core/config';
 import type { ExampleStack } from '../../infra/lib/example-stack';
 import { pagingAlarmNames } from '../../infra/lib/monitoring';
@@ -17,7 +19,7 @@ import { policyStatements, unscopedMutations } from './iam-walk';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a synthesized template is untyped JSON
 type Json = any;
-type Resource = { Type: string; Properties: Record<string, Json>; DependsOn?: string[] };
+type Resource = { Type: string; Properties: Record<string, Json>; DependsOn?: string[]; DeletionPolicy?: string };
 
 let app: App;
 let stack: ExampleStack;
@@ -133,7 +135,7 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
     expect(JSON.stringify(lt)).not.toContain(logicalId(stack.natBeat.reconcileFunction));
   });
 
-  it('lets traffic into the NATs from the VPC range only, VXLAN (handover) only from its own NATs, and no SSH from anywhere', () => {
+  it('lets traffic into the NATs from the VPC range only, VXLAN (handover) and peer probes from its own NATs, and no SSH from anywhere', () => {
     const groups = ofType('AWS::EC2::SecurityGroup').filter(([id]) => id.startsWith('NatBeat'));
     expect(groups).toHaveLength(1);
     const ingress = groups[0]![1].Properties.SecurityGroupIngress as Record<string, unknown>[];
@@ -144,9 +146,14 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
       { CidrIp: vpcCidr, IpProtocol: 'udp', FromPort: 4790, ToPort: 65535 },
       { CidrIp: vpcCidr, IpProtocol: 'icmp', FromPort: -1, ToPort: -1 },
     ]);
-    const self = ofType('AWS::EC2::SecurityGroupIngress');
-    expect(self).toHaveLength(1);
-    expect(self[0]![1].Properties).toMatchObject({ IpProtocol: 'udp', FromPort: 4789, ToPort: 4789, GroupId: { 'Fn::GetAtt': [groups[0]![0], 'GroupId'] }, SourceSecurityGroupId: { 'Fn::GetAtt': [groups[0]![0], 'GroupId'] } });
+    // From the group itself (its own NATs), never from a CIDR: VXLAN (handover) and the peer witness's UDP 4799.
+    const itself = { 'Fn::GetAtt': [groups[0]![0], 'GroupId'] };
+    const self = ofType('AWS::EC2::SecurityGroupIngress').map(([, rule]) => rule.Properties as Record<string, unknown>);
+    expect(self).toEqual([
+      expect.objectContaining({ IpProtocol: 'udp', FromPort: 4789, ToPort: 4789, GroupId: itself, SourceSecurityGroupId: itself }),
+      expect.objectContaining({ IpProtocol: 'udp', FromPort: DEFAULT_PEER_PORT, ToPort: DEFAULT_PEER_PORT, GroupId: itself, SourceSecurityGroupId: itself }),
+    ]);
+    for (const rule of self) expect(Object.keys(rule).filter((key) => key.startsWith('Cidr'))).toEqual([]);
   });
 
   it('deploys the reconcile Lambda as a Node.js 22 arm64 ESM bundle with the controller settings', () => {
@@ -169,9 +176,11 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
         POWERTOOLS_SERVICE_NAME: controllerServiceName(GROUP),
         POWERTOOLS_METRICS_NAMESPACE: CONTROLLER_NAMESPACE,
       });
+      // The report log it reads.
+      expect(env[REPORT_TABLE_ENV]).toEqual({ Ref: logicalId(stack.natBeat.reportLog) });
       // Every variable the construct sets is one the controller reads (or Powertools/Node's).
       for (const name of Object.keys(env)) {
-        expect([...Object.values(ENV), 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'NODE_OPTIONS']).toContain(name);
+        expect([...Object.values(ENV), REPORT_TABLE_ENV, 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'NODE_OPTIONS']).toContain(name);
       }
     }
     // The one writer is serialized and does not retry (the next reconcile finishes what a run left).
@@ -440,12 +449,9 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
       return policies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Record<string, Json>[]);
     };
 
-    it('lets the NAT publish metrics only in its deployment’s heartbeat namespace, read only its package, call only the intake', () => {
+    it('lets the NAT read only its package and call only the intake: no CloudWatch, no DynamoDB', () => {
       const statements = natStatements();
-      expect(statements.map((s) => s.Action).flat().sort()).toEqual(['cloudwatch:PutMetricData', 'lambda:InvokeFunction', 'lambda:InvokeFunctionUrl', 's3:GetObject']);
-      expect(statements.find((s) => s.Action === 'cloudwatch:PutMetricData')!.Condition).toEqual({
-        StringEquals: { 'cloudwatch:namespace': HEARTBEAT_NAMESPACE },
-      });
+      expect(statements.map((s) => s.Action).flat().sort()).toEqual(['lambda:InvokeFunction', 'lambda:InvokeFunctionUrl', 's3:GetObject']);
       expect(JSON.stringify(statements.find((s) => s.Action === 's3:GetObject')!.Resource)).toMatch(/\.zip"/);
       // No managed policy at all (AmazonSSMManagedInstanceCore would allow ssm:GetParameter(s) on "*").
       assertHas('AWS::IAM::Role', {
@@ -482,15 +488,61 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
       expect(permissions).toHaveLength(3);
     });
 
-    it('gives the intake read-only membership checks and the reconcile wake-up, nothing more', () => {
+    it('gives the intake read-only look-ups, append-only access to the report log and the reconcile wake-up, nothing more', () => {
       const bySid = statementsBySid();
+      const table = logicalId(stack.natBeat.reportLog);
       expect(bySid.get('CheckReporterIsAGroupMember')).toEqual([expect.objectContaining({ Action: 'autoscaling:DescribeAutoScalingInstances', Resource: '*' })]);
+      expect(bySid.get('ListPeersReadOnly')).toEqual([expect.objectContaining({ Action: ['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstances'], Resource: '*' })]);
+      expect(bySid.get('AppendToReportLog')).toEqual([expect.objectContaining({ Action: 'dynamodb:PutItem', Resource: { 'Fn::GetAtt': [table, 'Arn'] } })]);
+      const intakeRole = logicalId(stack.natBeat.intakeFunction.role as never);
+      const intakePolicies = ofType('AWS::IAM::Policy').filter(([, p]) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === intakeRole));
+      const actions = intakePolicies.flatMap(([, p]) => (p.Properties.PolicyDocument.Statement as Record<string, Json>[]).flatMap((s) => ([] as string[]).concat(s.Action)));
+      expect(actions.sort()).toEqual([
+        'autoscaling:DescribeAutoScalingGroups',
+        'autoscaling:DescribeAutoScalingInstances',
+        'dynamodb:PutItem',
+        'ec2:DescribeInstances',
+        'lambda:InvokeFunction',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+      ]);
       const intake = resources[logicalId(stack.natBeat.intakeFunction)]!.Properties;
       expect(intake.Environment.Variables).toMatchObject({
         NATBEAT_NAT_ROLE_ARN: { 'Fn::GetAtt': [logicalId(stack.natBeat.instanceRole), 'Arn'] },
         NATBEAT_GROUP_NAMES: GROUP,
+        [REPORT_TABLE_ENV]: { Ref: table },
       });
-      expect(intake.ReservedConcurrentExecutions).toBe(2);
+      // One slot per NAT the group can hold: two per zone.
+      expect(intake.ReservedConcurrentExecutions).toBe(ZONES.length * 2);
+      // JSON lines, platform lines only at WARN: no START/END/REPORT per heartbeat.
+      expect(intake.LoggingConfig).toEqual({ LogFormat: 'JSON', SystemLogLevel: 'WARN', ApplicationLogLevel: 'INFO', LogGroup: { Ref: expect.stringMatching(/IntakeLogs/) } });
+    });
+
+    it('keeps the report log on demand with a TTL, keyed as the intake and controller expect, and lets the controller only Query it', () => {
+      const table = resources[logicalId(stack.natBeat.reportLog)]!;
+      expect(table.Type).toBe('AWS::DynamoDB::Table');
+      expect(table.Properties).toMatchObject({
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: [
+          { AttributeName: REPORT_KEY.partition, KeyType: 'HASH' },
+          { AttributeName: REPORT_KEY.sort, KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: [
+          { AttributeName: REPORT_KEY.partition, AttributeType: 'S' },
+          { AttributeName: REPORT_KEY.sort, AttributeType: 'S' },
+        ],
+        TimeToLiveSpecification: { AttributeName: REPORT_TTL_ATTRIBUTE, Enabled: true },
+      });
+      // Soft state: it goes with the stack.
+      expect(table.DeletionPolicy).toBe('Delete');
+      const bySid = statementsBySid();
+      expect(bySid.get('ReadReportLog')).toEqual([expect.objectContaining({ Action: 'dynamodb:Query', Resource: { 'Fn::GetAtt': [logicalId(stack.natBeat.reportLog), 'Arn'] } })]);
+      // Nobody else may touch it.
+      const onTable = policyStatements(template.toJSON()).filter(({ statement }) => String(JSON.stringify(statement.Resource)).includes(logicalId(stack.natBeat.reportLog)));
+      expect(onTable.map(({ statement }) => statement.Sid).sort()).toEqual(['AppendToReportLog', 'ReadReportLog']);
+      // The controller no longer reads heartbeat metrics.
+      expect(JSON.stringify(template.toJSON())).not.toContain('cloudwatch:GetMetricData');
+      expect(JSON.stringify(template.toJSON())).not.toContain('cloudwatch:PutMetricData');
     });
 
     it('scopes the controller’s writes to its group, tagged route tables and its own NATs', () => {

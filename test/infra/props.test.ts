@@ -2,6 +2,7 @@ import { App, type CfnElement, Duration, Lazy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_PEER_PORT } from '../../common/intake-contract';
 import { alarmPeriodFor, NatBeat, type NatBeatProps, reconcileFunctionName } from '../../infra/lib/natbeat';
 
 function vpcStack(subnets?: ec2.SubnetConfiguration[]) {
@@ -34,6 +35,8 @@ describe('Construct: NatBeat prop validation', () => {
     ['a fractional heartbeat period', { heartbeatPeriod: Duration.millis(1500) }, /heartbeatPeriod must be a whole number of seconds/],
     ['a probe interval longer than the heartbeat period', { probeInterval: Duration.seconds(20) }, /probeInterval must be from 0.2 to 10 s, at most the heartbeat period \(got 20 s\)$/],
     ['a probe interval of 50 ms', { probeInterval: Duration.millis(50) }, /^NatBeat: probeInterval must be from 0.2 to 10 s, at most the heartbeat period \(got 0.05 s\)$/],
+    ['a heartbeat slack that reaches the silence window', { heartbeatPeriod: Duration.seconds(10), heartbeatSlack: Duration.seconds(15) }, /heartbeatPeriod \(10 s\) \+ heartbeatSlack \(15 s\) must stay below silenceWindow \(25 s\)/],
+    ['a heartbeat slack of 0', { heartbeatSlack: Duration.seconds(0) }, /heartbeatSlack must be from 1 to 60 s \(got 0 s\)/],
     ['a heartbeat period beyond what the controller accepts', { heartbeatPeriod: Duration.seconds(301), silenceWindow: Duration.seconds(900) }, /heartbeatPeriod must be from 1 to 300 s \(got 301 s\)/],
     ['a lifetime under one day', { maxInstanceLifetime: Duration.hours(12) }, /maxInstanceLifetime must be from 1 to 365 days/],
     ['an unhealthy share above 1', { maxUnhealthyShare: 1.5 }, /maxUnhealthyShare must be from 0 to 1/],
@@ -149,6 +152,14 @@ describe('Construct: NatBeat settings', { timeout: 90_000 }, () => {
     expect(Object.keys(functions)).toHaveLength(1); // the reconcile function, the only one with controller settings
   });
 
+  it('passes the heartbeat slack to the controller', () => {
+    const { stack } = build({ heartbeatSlack: Duration.seconds(5) });
+    const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function', {
+      Properties: { Environment: { Variables: Match.objectLike({ NATBEAT_HEARTBEAT_SLACK_SECONDS: '5' }) } },
+    });
+    expect(Object.keys(functions)).toHaveLength(1);
+  });
+
   it('names the reconcile function after the group, within Lambda’s 64 characters', () => {
     expect(reconcileFunctionName('natbeat-nat')).toBe('natbeat-nat-reconcile');
     const long = reconcileFunctionName('x'.repeat(120));
@@ -211,7 +222,7 @@ describe('Construct: NatBeat settings', { timeout: 90_000 }, () => {
     expect(JSON.stringify(template.findResources('AWS::EC2::LaunchTemplate'))).not.toContain('NATBEAT_NO_HANDOVER');
   });
 
-  it('with handoverDrain 0: no tagging, the agents told so, all traffic from the VPC and no VXLAN rule', () => {
+  it('with handoverDrain 0: no tagging, the agents told so, all traffic from the VPC and no VXLAN rule (the peer probe rule stays)', () => {
     const template = Template.fromStack(build({ handoverDrain: Duration.seconds(0) }).stack);
     template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { NATBEAT_HANDOVER_DRAIN_SECONDS: '0' } } });
     template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
@@ -219,7 +230,9 @@ describe('Construct: NatBeat settings', { timeout: 90_000 }, () => {
     });
     expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain('ec2:CreateTags');
     expect(JSON.stringify(template.findResources('AWS::EC2::LaunchTemplate'))).toContain('NATBEAT_NO_HANDOVER=true');
-    template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+    // The one rule from the group itself is the peer witness's, not VXLAN.
+    template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 1);
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { IpProtocol: 'udp', FromPort: DEFAULT_PEER_PORT, ToPort: DEFAULT_PEER_PORT, SourceSecurityGroupId: Match.anyValue() });
     template.hasResourceProperties('AWS::EC2::SecurityGroup', { SecurityGroupIngress: [Match.objectLike({ IpProtocol: '-1' })] });
   });
 

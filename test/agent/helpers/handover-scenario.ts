@@ -236,7 +236,7 @@ async function startAgentRun(topology: HandoverTopology, bundle: string, tagFile
       '--egress-interface', 'eth0', '--vpc-cidr', HANDOVER_VPC_CIDR,
       '--probe-namespace', topology.probes.new, '--probe-target', `${FLOW_SERVER_IP}:${FLOW_SERVER_PORT}`,
       '--instance-id', 'i-0feed0001', '--availability-zone', 'us-east-1a', '--group-name', 'nbh-group', '--region', 'us-east-1',
-      '--imds-endpoint', `http://127.0.0.1:${IMDS_PORT}`,
+      '--imds-endpoint', `http://127.0.0.1:${IMDS_PORT}`, '--no-peer-probe',
     ],
     { ...process.env, AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
   );
