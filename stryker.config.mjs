@@ -12,6 +12,7 @@ export default {
     'lambdas/core/observe.ts',
     'agent/probes/*.ts',
     'agent/setup.ts',
+    'agent/probe-source.ts',
   ],
   mutator: { excludedMutations: ['StringLiteral'] },
   // Two test runners at most: the machine it was tuned on has two cores.

@@ -31,6 +31,8 @@ export interface AgentConfig {
   egressInterface: string | undefined;
   probeNamespace: string;
   probeCidr: Ipv4Cidr;
+  /** This NAT's subnet, whose reserved network+3 is the probe's source. Undefined: read from instance metadata. */
+  subnetCidr: Ipv4Cidr | undefined;
   instanceId: string | undefined;
   availabilityZone: string | undefined;
   region: string | undefined;
@@ -57,7 +59,7 @@ export interface AgentConfig {
 }
 
 export const DEFAULT_PROBE_NAMESPACE = 'natbeat-probe';
-/** Link-local, so it can never clash with a VPC range; a /30 holds exactly the two veth ends. */
+/** Link-local, so it can never clash with a VPC range; a /30 holds exactly the two veth ends (the probe's source is a VPC address, see --subnet-cidr). */
 export const DEFAULT_PROBE_CIDR = '169.254.100.0/30';
 export const DEFAULT_IMDS_ENDPOINT = 'http://169.254.169.254';
 export const DEFAULT_IMDS_TIMEOUT_SECONDS = 1;
@@ -84,7 +86,12 @@ export const FLAGS = {
   'vpc-cidr': { env: 'NATBEAT_VPC_CIDR', value: 'CIDR', multiple: true, help: 'VPC IPv4 range to masquerade; repeat (env: comma-separated). Default: all ranges of the VPC from instance metadata' },
   'egress-interface': { env: 'NATBEAT_EGRESS_INTERFACE', value: 'NAME', help: 'interface towards the internet (default: the interface of the default route)' },
   'probe-namespace': { env: 'NATBEAT_PROBE_NAMESPACE', value: 'NAME', help: `network namespace of the forward-path probe (default ${DEFAULT_PROBE_NAMESPACE})` },
-  'probe-cidr': { env: 'NATBEAT_PROBE_CIDR', value: 'CIDR', help: `/30 linking the probe namespace to the host; .1 host side, .2 probe side (default ${DEFAULT_PROBE_CIDR})` },
+  'probe-cidr': { env: 'NATBEAT_PROBE_CIDR', value: 'CIDR', help: `/30 linking the probe namespace to the host, outside the VPC; .1 host side (the next hop), .2 probe side (default ${DEFAULT_PROBE_CIDR})` },
+  'subnet-cidr': {
+    env: 'NATBEAT_SUBNET_CIDR',
+    value: 'CIDR',
+    help: "setup, run: this NAT's own subnet; the forward-path probe sends from its network+3 address, which AWS reserves, so it is filtered and masqueraded like a private host (default: instance metadata)",
+  },
   'instance-id': { env: 'NATBEAT_INSTANCE_ID', value: 'ID', help: 'EC2 instance id (default: instance metadata)' },
   'availability-zone': { env: 'NATBEAT_AVAILABILITY_ZONE', value: 'AZ', help: 'Availability Zone (default: instance metadata)' },
   region: { env: 'NATBEAT_REGION', value: 'REGION', help: 'AWS Region of the CloudWatch client (default: AWS_REGION, else instance metadata)' },
@@ -202,6 +209,7 @@ const schema = z
     'egress-interface': z.optional(interfaceName('egress-interface')),
     'probe-namespace': z._default(matching(/^[A-Za-z0-9_.-]{1,64}$/, '--probe-namespace must be 1–64 letters, digits, _ . -'), DEFAULT_PROBE_NAMESPACE),
     'probe-cidr': z.optional(cidr('probe-cidr').check(z.refine((block: Ipv4Cidr) => block.prefixLength === 30, { error: '--probe-cidr must be a /30' }))),
+    'subnet-cidr': z.optional(cidr('subnet-cidr')),
     'instance-id': optionalText('instance-id', /^i-[0-9a-f]+$/, 'an instance id (i- and lowercase hex)'),
     'availability-zone': optionalText('availability-zone', /^[a-z0-9-]+$/, 'an Availability Zone name'),
     region: optionalText('region', /^[a-z0-9-]+$/, 'a Region name'),
@@ -292,6 +300,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     egressInterface: value['egress-interface'],
     probeNamespace: value['probe-namespace'],
     probeCidr: value['probe-cidr'] ?? (parseCidr(DEFAULT_PROBE_CIDR) as Ipv4Cidr),
+    subnetCidr: value['subnet-cidr'],
     instanceId: value['instance-id'],
     availabilityZone: value['availability-zone'],
     region: value.region,
@@ -323,6 +332,7 @@ export function describeConfig(config: AgentConfig): Record<string, unknown> {
     ...config,
     vpcCidrs: config.vpcCidrs.map(formatCidr),
     probeCidr: formatCidr(config.probeCidr),
+    subnetCidr: config.subnetCidr && formatCidr(config.subnetCidr),
     probeTargets: config.probeTargets.map((target) => `${target.host}:${target.port}`),
   };
 }

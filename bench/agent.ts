@@ -21,7 +21,7 @@ import { buildAgentBundle } from '../test/agent/helpers/build-agent';
 import { FakeIntake } from '../test/agent/helpers/fake-intake';
 import { startMoto, type MotoServer } from '../test/support/moto';
 import { UnixBridge } from '../test/agent/helpers/moto';
-import { NAT_PRIVATE_IP, NatTopology, netnsUnavailableReason, SERVER_IP, SERVER_PORT, VPC_CIDR, waitForExit } from '../test/agent/helpers/topology';
+import { NAT_PRIVATE_IP, NAT_SUBNET, NatTopology, netnsUnavailableReason, SERVER_IP, SERVER_PORT, VPC_CIDR, waitForExit } from '../test/agent/helpers/topology';
 import { measurePeerWitness } from './peer-witness';
 
 const CYCLES = Number(process.env.BENCH_CYCLES ?? 30);
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     intake = await FakeIntake.start('us-east-1');
     lambdaBridge = await UnixBridge.toTcp(intake.port);
     topology.spawnIn(topology.nat, [process.execPath, '-e', lambdaBridge.namespaceSideScript(LAMBDA_BRIDGE_PORT)]);
-    const flags = ['--vpc-cidr', VPC_CIDR, '--probe-namespace', topology.probe, '--probe-target', `${SERVER_IP}:${SERVER_PORT}`, '--interval', String(INTERVAL_S)];
+    const flags = ['--vpc-cidr', VPC_CIDR, '--subnet-cidr', NAT_SUBNET, '--probe-namespace', topology.probe, '--probe-target', `${SERVER_IP}:${SERVER_PORT}`, '--interval', String(INTERVAL_S)];
     await topology.in(topology.nat, [process.execPath, bundle, 'setup', ...flags]);
 
     const agent = topology.spawnIn(topology.nat, [process.execPath, bundle, 'run', ...flags, '--heartbeat-period', String(INTERVAL_S)], {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CONTROLLER_NAMESPACE } from '../../common/controller-metrics';
 import { DEFAULT_HEARTBEAT_NAMESPACE, DEFAULT_HEARTBEAT_PERIOD_SECONDS, HEARTBEAT_PERIOD_RANGE_SECONDS } from '../../common/heartbeat';
 import { ConfigError } from './errors';

@@ -30,6 +30,8 @@ describe('Function: parseCli', () => {
       imdsEndpoint: 'http://169.254.169.254',
     });
     expect(formatCidr(parsed.probeCidr)).toBe('169.254.100.0/30');
+    // Unset: read from instance metadata.
+    expect(parsed.subnetCidr).toBeUndefined();
     expect(parsed.probeTargets).toEqual([{ host: '192.0.2.1', port: 443 }]);
   });
 
@@ -47,6 +49,7 @@ describe('Function: parseCli', () => {
       NATBEAT_GROUP_NAME: 'nat-asg',
       NATBEAT_NAMESPACE: 'Custom/NatBeat',
       NATBEAT_JSON: 'true',
+      NATBEAT_SUBNET_CIDR: '10.0.4.0/24',
     });
     expect(parsed).toMatchObject({
       json: true,
@@ -66,6 +69,7 @@ describe('Function: parseCli', () => {
       metricNamespace: 'Custom/NatBeat',
     });
     expect(parsed.vpcCidrs.map(formatCidr)).toEqual(['10.0.0.0/16', '10.1.0.0/16']);
+    expect(formatCidr(parsed.subnetCidr!)).toBe('10.0.4.0/24');
   });
 
   it('lets a flag win over its environment twin, repeated flags included', () => {
@@ -149,6 +153,7 @@ describe('Function: parseCli', () => {
     [['check', '--probe-target', 'a:70000'], 'port 1–65535'],
     [['setup', '--vpc-cidr', '10.0.0.1/16'], '--vpc-cidr "10.0.0.1/16" is not an IPv4 CIDR block'],
     [['setup', '--probe-cidr', '169.254.1.0/29'], '--probe-cidr must be a /30'],
+    [['setup', '--subnet-cidr', '10.0.1.3/24'], '--subnet-cidr "10.0.1.3/24" is not an IPv4 CIDR block'],
     [['setup', '--egress-interface', 'a-very-long-interface-name'], '--egress-interface must be an interface name'],
     [['setup', '--probe-namespace', 'bad name'], '--probe-namespace must be'],
     [['run', '--instance-id', 'abc', ...TARGET], '--instance-id must be an instance id'],
