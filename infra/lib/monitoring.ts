@@ -18,7 +18,6 @@ export interface MonitoringTarget {
   /** The NatBeat construct: alarms and the dashboard are created in it. */
   scope: Construct;
   groupName: string;
-  availabilityZones: string[];
   alarmTopic: sns.ITopic;
   reconcileFunction: lambda.IFunction;
   intakeFunction: lambda.IFunction;

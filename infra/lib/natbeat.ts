@@ -150,7 +150,6 @@ export class NatBeat extends Construct {
     return {
       scope: this,
       groupName: this.groupName,
-      availabilityZones: this.availabilityZones,
       alarmTopic: this.alarmTopic,
       reconcileFunction: this.reconcileFunction,
       intakeFunction: this.intakeFunction,
