@@ -15,6 +15,7 @@ export default {
     'lambdas/core/observe-report-log.ts',
     'agent/probes/*.ts',
     'agent/setup.ts',
+    'agent/probe-source.ts',
   ],
   mutator: { excludedMutations: ['StringLiteral'] },
   // Two test runners at most: the machine it was tuned on has two cores.

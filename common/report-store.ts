@@ -17,6 +17,9 @@
 export const REPORT_KEY = { partition: 'pk', sort: 'sk' } as const;
 export const REPORT_TTL_ATTRIBUTE = 'expiresAt';
 
+/** The environment variable naming the table, in the intake (writer) and the controller (reader). */
+export const REPORT_TABLE_ENV = 'NATBEAT_REPORT_TABLE';
+
 /** Items live this long (TTL): far beyond any window the controller reads; deletion is free. */
 export const REPORT_RETENTION_SECONDS = 3_600;
 

@@ -54,7 +54,7 @@ const SUITES: [RegExp, string[]][] = [
   [/^lambdas\/core\/(decide|assess|witness|lifecycle-plan)\.ts$/, ['test/lambdas/decide*.test.ts', 'test/lambdas/trust-rule.test.ts']],
   [/^lambdas\/core\/act\.ts$/, ['test/lambdas/act*.test.ts', 'test/lambdas/handover.test.ts', 'test/lambdas/reconcile-*.test.ts', 'test/lambdas/lifecycle-handler.test.ts']],
   [/^lambdas\/core\/observe(-report-log)?\.ts$/, ['test/lambdas/reconcile-*.test.ts', 'test/lambdas/lifecycle-handler.test.ts', 'test/lambdas/trust-rule.test.ts']],
-  [/^agent\//, ['test/agent/probes*.test.ts', 'test/agent/egress-interface.test.ts', 'test/agent/setup*.test.ts', 'test/agent/parsers.test.ts']],
+  [/^agent\//, ['test/agent/probes*.test.ts', 'test/agent/egress-interface.test.ts', 'test/agent/setup*.test.ts', 'test/agent/parsers.test.ts', 'test/agent/probe-source.test.ts']],
 ];
 
 /** The suites for the files named, or undefined (every suite of the mutation config) when none are. */

@@ -4,6 +4,7 @@
  * and pinned addresses. Each `*` carries a cdk-nag acknowledgement saying why.
  */
 import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { HANDOVER_TAG_KEY } from '../../common/handover';
 import { GROUP_TAG_KEY, type Settings } from './settings';
@@ -12,12 +13,12 @@ import { GROUP_TAG_KEY, type Settings } from './settings';
 export const SOURCE_DEST_CHECK_CONDITION = 'ec2:Attribute/SourceDestCheck';
 
 /** The controller's permissions: reads on `*` (no resource-level support), writes scoped. */
-export function grantController(role: iam.Role, s: Settings): void {
+export function grantController(role: iam.Role, s: Settings, reportLog: dynamodb.ITable): void {
   const stack = Stack.of(role);
   role.addToPolicy(
     new iam.PolicyStatement({
       sid: 'ObserveReadOnly',
-      // Describe*/GetMetricData support no resource-level permissions.
+      // Describe* support no resource-level permissions.
       actions: [
         'autoscaling:DescribeAutoScalingGroups',
         'ec2:DescribeInstances',
@@ -26,9 +27,16 @@ export function grantController(role: iam.Role, s: Settings): void {
         'ec2:DescribeAddresses',
         // Who owns a route target that no managed group lists (observe-route-owners.ts).
         'ec2:DescribeNetworkInterfaces',
-        'cloudwatch:GetMetricData',
       ],
       resources: ['*'],
+    }),
+  );
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadReportLog',
+      // What the NATs said (heartbeats, witness reports), read with consistent Queries; nothing else.
+      actions: ['dynamodb:Query'],
+      resources: [reportLog.tableArn],
     }),
   );
   const groupArn = stack.formatArn({
@@ -106,7 +114,7 @@ export function grantController(role: iam.Role, s: Settings): void {
   const acknowledge = (finding: string, reason: string) =>
     Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
   const resource = (arn: string) => `Resource::${renderForNag(stack, arn)}`;
-  acknowledge('Resource::*', 'Only the read-only Describe* and cloudwatch:GetMetricData calls use "*": they support no resource-level permissions. Every mutating action is scoped by ARN or tag condition.');
+  acknowledge('Resource::*', 'Only the read-only Describe* calls use "*": they support no resource-level permissions. Every mutating action is scoped by ARN or tag condition.');
   acknowledge(
     resource(groupArn),
     'The "*" is the group id, unknown until creation; the ARN names this one group.',

@@ -1,11 +1,12 @@
 /**
  * The controller: the reconcile Lambda (bundled locally with esbuild), its environment, and what
- * triggers it: the one-minute schedule, the Auto Scaling lifecycle events, state changes of the
- * zones' heartbeat alarms, and the intake (intake.ts). It is the only writer of routes: one
+ * triggers it: the one-minute schedule, the Auto Scaling lifecycle events, and the intake
+ * (intake.ts). It is the only writer of routes: one
  * function with reserved concurrency 1, so two runs never write a table from different snapshots.
  */
 import { Duration, Names, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import type * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -14,10 +15,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { CONTROLLER_NAMESPACE, controllerServiceName } from '../../common/controller-metrics';
+import { REPORT_TABLE_ENV } from '../../common/report-store';
 import { DEFAULT_CONFIG, ENV } from '../../lambdas/core/config';
 import { LAUNCH_DETAIL_TYPE, TERMINATE_DETAIL_TYPE } from '../../lambdas/core/events';
 import { grantController } from './controller-permissions';
-import { alarmName } from './monitoring';
 import { assetFrom, bundleController, controllerDir, type CodeSource, type ControllerBundle } from './bundles';
 import { reconcileFunctionName, type Settings } from './settings';
 
@@ -37,6 +38,8 @@ export interface ControllerProps {
   readonly logRetention: logs.RetentionDays;
   /** The NAT group: it waits for the function and the lifecycle rules before its first launch. */
   readonly autoScalingGroup: autoscaling.AutoScalingGroup;
+  /** The report log the controller reads the NATs' heartbeats and witness reports from. */
+  readonly reportLog: dynamodb.ITable;
 }
 
 export interface Controller {
@@ -48,7 +51,7 @@ export interface Controller {
 /** Creates the reconcile Lambda, its permissions, the schedule and the lifecycle rules. */
 export function createController(scope: Construct, props: ControllerProps): Controller {
   const { settings, code, logRetention } = props;
-  const environment = controllerEnvironment(settings, props.dryRun);
+  const environment = { ...controllerEnvironment(settings, props.dryRun), [REPORT_TABLE_ENV]: props.reportLog.tableName };
   // One queue for both Lambdas (a failed or expired asynchronous invocation) and every rule
   // target (an event EventBridge could not deliver): a message there is a run that did not happen.
   const deadLetterQueue = new sqs.Queue(scope, 'DeadLetterQueue', {
@@ -71,7 +74,7 @@ export function createController(scope: Construct, props: ControllerProps): Cont
     maxEventAge: Duration.minutes(2),
     deadLetterQueue,
   });
-  grantController(reconcileFunction.role as iam.Role, settings);
+  grantController(reconcileFunction.role as iam.Role, settings, props.reportLog);
 
   new events.Rule(scope, 'ReconcileSchedule', {
     description: 'natbeat backstop: reconcile every minute',
@@ -99,33 +102,6 @@ export function createController(scope: Construct, props: ControllerProps): Cont
   // The rules and the function exist before the first NAT launches and waits in its hook.
   props.autoScalingGroup.node.addDependency(...lifecycleRules, reconcileFunction);
   return { reconcileFunction, deadLetterQueue };
-}
-
-/** The fast path: a zone heartbeat alarm changing state runs reconcile at once. */
-export function reconcileOnZoneAlarms(
-  scope: Construct,
-  groupName: string,
-  zones: string[],
-  reconcileFunction: lambda.IFunction,
-  deadLetterQueue: sqs.IQueue,
-): events.Rule {
-  return new events.Rule(scope, 'AlarmRule', {
-    // ALARM: a zone missed a heartbeat or reported a failure. OK: a zone's heartbeat is back,
-    // e.g. a launching NAT has proved it routes and can get its routes and CONTINUE without
-    // waiting for the schedule. Only the trigger alarms: the paging ZoneSilent alarms must not
-    // add runs of their own.
-    description: 'natbeat fast path: a zone heartbeat alarm changed state, reconcile now',
-    eventPattern: {
-      source: ['aws.cloudwatch'],
-      detailType: ['CloudWatch Alarm State Change'],
-      detail: {
-        // Literal names (not the alarms' Refs): the pattern reads as what it matches.
-        alarmName: zones.map((zone) => alarmName(groupName, `ZoneHeartbeat-${zone}`)),
-        state: { value: ['ALARM', 'OK'] },
-      },
-    },
-    targets: [new targets.LambdaFunction(reconcileFunction, { retryAttempts: 0, deadLetterQueue })],
-  });
 }
 
 /** The controller's environment, as both Lambdas get it: everything it reads comes from `s`. */
@@ -171,6 +147,8 @@ export interface ControllerFunctionOptions {
   retryAttempts: number;
   maxEventAge: Duration;
   reservedConcurrentExecutions?: number;
+  /** JSON log lines with these levels (absent: Lambda's text format, every platform line). */
+  logging?: { systemLogLevel: lambda.SystemLogLevel; applicationLogLevel: lambda.ApplicationLogLevel };
   /** Where failed or expired asynchronous invocations go (none for a synchronous function). */
   deadLetterQueue?: sqs.IQueue;
 }
@@ -205,6 +183,9 @@ export function controllerFunction(scope: Construct, id: string, opts: Controlle
     environment: opts.environment,
     role,
     logGroup,
+    ...(opts.logging
+      ? { loggingFormat: lambda.LoggingFormat.JSON, systemLogLevelV2: opts.logging.systemLogLevel, applicationLogLevelV2: opts.logging.applicationLogLevel }
+      : {}),
     reservedConcurrentExecutions: opts.reservedConcurrentExecutions,
     retryAttempts: opts.retryAttempts,
     maxEventAge: opts.maxEventAge,

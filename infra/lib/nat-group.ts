@@ -11,6 +11,7 @@ import type { Construct } from 'constructs';
 import { DEFAULT_CONFIG } from '../../lambdas/core/config';
 import { FLAGS as AGENT_FLAGS } from '../../agent/config';
 import { HANDOVER_TUNNEL_PORT } from '../../common/handover';
+import { DEFAULT_PEER_PORT } from '../../common/intake-contract';
 import { AGENT_BUNDLE_FILE, AGENT_INSTALL_FILE, AgentAsset } from './agent-asset';
 import type { CodeSource } from './bundles';
 import { GROUP_TAG_KEY, MANAGED_TAG_VALUE, type NatBeatProps, type Settings } from './settings';
@@ -40,6 +41,11 @@ export interface NatGroup {
   readonly autoScalingGroup: autoscaling.AutoScalingGroup;
 }
 
+/** The group's maximum size: room for launch-before-terminate replacement in every zone. */
+export function maxNats(zoneCount: number): number {
+  return zoneCount * 2;
+}
+
 /** Creates the NATs' security group, role, launch template and Auto Scaling group in `scope`. */
 export function createNatGroup(scope: Construct, props: NatGroupProps): NatGroup {
   const { settings } = props;
@@ -62,12 +68,18 @@ export function createNatGroup(scope: Construct, props: NatGroupProps): NatGroup
       securityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.allTraffic(), 'Traffic to forward from the private ranges');
     });
   }
+  // Peer witnesses: each NAT's agent probes the others' responders (agent --peer-port). The private
+  // ranges' rules above may already cover the port; this one holds when allowedCidrs leaves out the
+  // NATs' own subnets. It is not carved out of those rules: a security group filters forwarded
+  // packets by port too, so that would also stop the private hosts' own UDP to 4799 anywhere, while
+  // the responder gives a private host nothing (an answer no larger than its request, to itself).
+  securityGroup.addIngressRule(securityGroup, ec2.Port.udp(DEFAULT_PEER_PORT), "Peer witness probes between the deployment's own NATs");
   Validations.of(securityGroup).acknowledge({
     id: 'AwsSolutions-EC23',
     reason: 'Ingress is only from the VPC CIDR block or from allowedCidrs, which the construct rejects unless they are private ranges (or allowNonPrivateCidrs is set); cdk-nag cannot evaluate the default because it is a CloudFormation reference (GetAtt of the VPC), so the rule errors instead of passing.',
   });
 
-  const instanceRole = createInstanceRole(scope, settings.heartbeatNamespace, props.sessionManager ?? false);
+  const instanceRole = createInstanceRole(scope, props.sessionManager ?? false);
   const agentAsset = new AgentAsset(scope, 'AgentPackage', { source: props.code });
   // The one object user data downloads, rather than asset.grantRead's bucket-wide List*/Get*.
   instanceRole.addToPolicy(
@@ -125,7 +137,7 @@ export function createNatGroup(scope: Construct, props: NatGroupProps): NatGroup
     // No desiredCapacity: it starts at minCapacity and a deploy never resets it mid-replacement.
     minCapacity: zoneCount,
     // Room for launch-before-terminate replacement and rolling updates; AZ balancing keeps one per zone.
-    maxCapacity: zoneCount * 2,
+    maxCapacity: maxNats(zoneCount),
     maxInstanceLifetime: settings.maxInstanceLifetime,
     healthChecks: autoscaling.HealthChecks.ec2({ gracePeriod: Duration.seconds(settings.graceSeconds) }),
     // A replacement NAT launches, proves it routes, takes the routes, and only then the old one goes.
@@ -161,24 +173,15 @@ export function createNatGroup(scope: Construct, props: NatGroupProps): NatGroup
 }
 
 /**
- * The NAT's role: publish its own deployment's heartbeat, read the agent package, and (opt-in)
- * Session Manager. Its only way to the controller is the intake's Function URL (granted where the
- * intake is created). Nothing of EC2, the route tables, the controller or other namespaces.
+ * The NAT's role: read the agent package and (opt-in) Session Manager. Its heartbeats go to the
+ * intake's Function URL (granted where the intake is created), which writes them on its behalf:
+ * no CloudWatch, no DynamoDB, nothing of EC2, the route tables or the controller.
  */
-function createInstanceRole(scope: Construct, heartbeatNamespace: string, sessionManager: boolean): iam.Role {
+function createInstanceRole(scope: Construct, sessionManager: boolean): iam.Role {
   const instanceRole = new iam.Role(scope, 'InstanceRole', {
     assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-    description: `natbeat NAT: publish the routing heartbeat, read the agent package${sessionManager ? ', Session Manager' : ''}`,
+    description: `natbeat NAT: read the agent package, call the intake${sessionManager ? ', Session Manager' : ''}`,
   });
-  instanceRole.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'PublishHeartbeatOnlyInOwnNamespace',
-      actions: ['cloudwatch:PutMetricData'],
-      // PutMetricData has no resource type; the namespace condition is its only scope.
-      resources: ['*'],
-      conditions: { StringEquals: { 'cloudwatch:namespace': heartbeatNamespace } },
-    }),
-  );
   if (sessionManager) {
     // What the SSM Agent needs for Session Manager and nothing else of Systems Manager: no
     // ssm:GetParameter(s), documents, associations or inventory (AmazonSSMManagedInstanceCore has them).
@@ -195,11 +198,11 @@ function createInstanceRole(scope: Construct, heartbeatNamespace: string, sessio
         resources: ['*'],
       }),
     );
+    Validations.of(instanceRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'The four ssmmessages channel actions have no resource type, so "*" is the only resource they accept; ssm:UpdateInstanceInformation only registers the instance itself.',
+    });
   }
-  Validations.of(instanceRole).acknowledge({
-    id: 'AwsSolutions-IAM5[Resource::*]',
-    reason: "cloudwatch:PutMetricData has no resource type, so \"*\" is the only resource it accepts; the cloudwatch:namespace condition limits it to this deployment's heartbeat namespace. With sessionManager on, the four ssmmessages channel actions have no resource type either, and ssm:UpdateInstanceInformation only registers the instance itself.",
-  });
   return instanceRole;
 }
 

@@ -262,9 +262,20 @@ export interface NatBeatProps {
 
   /**
    * Topic the alarms notify. When given, it is used as it is (its encryption and policy are yours).
-   * @default - a new topic encrypted with a new KMS key
+   * @default - a new topic that only this deployment's alarms may publish to (see `encryptTopic`)
    */
   readonly alarmTopic?: sns.ITopic;
+
+  /**
+   * Encrypt the alarm topic natbeat creates with a KMS key of its own (rotated yearly), which
+   * CloudWatch may use for this deployment's alarms only: CloudWatch can publish to an encrypted
+   * topic only through a customer managed key. Costs $1 a month, plus $1 for each of the key's
+   * first two rotations. The notifications carry alarm states, nothing secret, and e-mail
+   * delivers them unencrypted anyway; turn it on where a policy requires encryption at rest.
+   * Ignored with `alarmTopic`.
+   * @default false
+   */
+  readonly encryptTopic?: boolean;
 
   /**
    * E-mail address subscribed to the alarm topic.
@@ -293,8 +304,10 @@ export interface NatBeatProps {
   readonly logRetention?: logs.RetentionDays;
 
   /**
-   * Create a CloudWatch dashboard.
-   * @default true
+   * Create a CloudWatch dashboard (alarms, the intake's requests, route tables, controller
+   * actions). Free while the account has no more than 3 dashboards, $3 a month beyond; the alarms
+   * page without it and `natbeat status` shows the fleet.
+   * @default false
    */
   readonly dashboard?: boolean;
 

@@ -8,6 +8,7 @@
  * input gives a verdict, never an exception.
  */
 import { z } from 'zod';
+import { MAX_PROBE_NAME_LENGTH, MAX_REPORTED_PROBES, MAX_UNREACHABLE_PEERS, type RoutingStatus } from '../../common/intake-contract';
 
 export interface IntakeIdentity {
   partition: string;
@@ -57,11 +58,20 @@ export function verifyCaller(event: unknown, expected: IntakeIdentity): CallerVe
   return { ok: true, instanceId, callerArn };
 }
 
-/** The report body: only the failed probe names are read; anything else it says is ignored. */
+const probeNames = z.array(z.string().max(MAX_PROBE_NAME_LENGTH)).max(MAX_REPORTED_PROBES);
+
+/**
+ * The report body (`IntakeReportBody`). Only what the sender says of itself (status, failed
+ * probes) and the peers it names are read; an instance id in the body is only noted, never
+ * believed. The first release's agents sent `{failedProbes, at}` (or a `detail` wrapper) with no
+ * status: that is a failure report.
+ */
 const reportBody = z
   .object({
-    failedProbes: z.array(z.string().max(64)).max(16).optional(),
-    detail: z.object({ failedProbes: z.array(z.string().max(64)).max(16).optional(), instanceId: z.unknown().optional() }).loose().optional(),
+    status: z.enum(['ok', 'failing']).optional(),
+    failedProbes: probeNames.optional(),
+    unreachablePeers: z.array(z.string().max(64)).max(MAX_UNREACHABLE_PEERS).optional(),
+    detail: z.object({ failedProbes: probeNames.optional(), instanceId: z.unknown().optional() }).loose().optional(),
     instanceId: z.unknown().optional(),
   })
   .loose();
@@ -69,12 +79,20 @@ const reportBody = z
 /** At most this many bytes of body are read. */
 export const MAX_REPORT_BYTES = 8 * 1024;
 
-export type BodyVerdict = { ok: true; failedProbes: string[]; claimedInstanceId?: string } | { ok: false; reason: string };
+export interface ReportBody {
+  status: RoutingStatus;
+  failedProbes: string[];
+  /** Peer instance ids as sent (not yet checked: see `validUnreachablePeers`). */
+  unreachablePeers: string[];
+  claimedInstanceId?: string;
+}
+
+export type BodyVerdict = ({ ok: true } & ReportBody) | { ok: false; reason: string };
 
 /** Reads the body of a report: empty (a bare "I failed") or a JSON object; never throws. */
 export function readReportBody(event: unknown): BodyVerdict {
   const { body, isBase64Encoded } = (event ?? {}) as { body?: unknown; isBase64Encoded?: unknown };
-  if (body === undefined || body === null || body === '') return { ok: true, failedProbes: [] };
+  if (body === undefined || body === null || body === '') return { ok: true, status: 'failing', failedProbes: [], unreachablePeers: [] };
   if (typeof body !== 'string' || body.length > MAX_REPORT_BYTES * 2) return { ok: false, reason: 'body too large or not text' };
   const text = isBase64Encoded === true ? Buffer.from(body, 'base64').toString('utf8') : body;
   if (Buffer.byteLength(text) > MAX_REPORT_BYTES) return { ok: false, reason: `body over ${MAX_REPORT_BYTES} bytes` };
@@ -85,11 +103,25 @@ export function readReportBody(event: unknown): BodyVerdict {
     return { ok: false, reason: 'body is not JSON' };
   }
   const parsed = reportBody.safeParse(json);
-  if (!parsed.success) return { ok: false, reason: 'body is not a report (failedProbes: at most 16 names of at most 64 characters)' };
+  if (!parsed.success) {
+    return {
+      ok: false,
+      reason: `body is not a report (status ok|failing; failedProbes: at most ${MAX_REPORTED_PROBES} names of at most ${MAX_PROBE_NAME_LENGTH} characters; unreachablePeers: at most ${MAX_UNREACHABLE_PEERS} instance ids)`,
+    };
+  }
   const claimed = parsed.data.detail?.instanceId ?? parsed.data.instanceId;
   return {
     ok: true,
+    status: parsed.data.status ?? 'failing',
     failedProbes: parsed.data.detail?.failedProbes ?? parsed.data.failedProbes ?? [],
+    unreachablePeers: parsed.data.unreachablePeers ?? [],
     ...(typeof claimed === 'string' ? { claimedInstanceId: claimed } : {}),
   };
+}
+
+const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
+
+/** The peers a witness names that can be about someone else: instance ids, not the witness, once each. */
+export function validUnreachablePeers(named: readonly string[], witnessId: string): string[] {
+  return [...new Set(named)].filter((id) => INSTANCE_ID.test(id) && id !== witnessId).slice(0, MAX_UNREACHABLE_PEERS);
 }

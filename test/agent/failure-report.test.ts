@@ -39,7 +39,7 @@ describe('Function: failureReport', () => {
   it('says which probes failed and when, and nothing about any instance: the intake knows the caller', () => {
     const report = failureReport(['nat-rule', 'forward-path'], AT);
     expect(report).toEqual({ failedProbes: ['nat-rule', 'forward-path'], at: '2026-01-01T00:00:12.000Z' });
-    expect(readReportBody({ body: JSON.stringify(report) })).toEqual({ ok: true, failedProbes: ['nat-rule', 'forward-path'] });
+    expect(readReportBody({ body: JSON.stringify(report) })).toEqual({ ok: true, status: 'failing', failedProbes: ['nat-rule', 'forward-path'], unreachablePeers: [] });
   });
 
   it('stays within the intake’s limits whatever the probes are called', () => {
