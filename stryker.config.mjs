@@ -8,8 +8,11 @@ export default {
   mutate: [
     'lambdas/core/decide.ts',
     'lambdas/core/assess.ts',
+    'lambdas/core/witness.ts',
+    'lambdas/core/lifecycle-plan.ts',
     'lambdas/core/act.ts',
     'lambdas/core/observe.ts',
+    'lambdas/core/observe-report-log.ts',
     'agent/probes/*.ts',
     'agent/setup.ts',
     'agent/probe-source.ts',

@@ -4,7 +4,7 @@
  * silent so the run has work to do. Prints one JSON object:
  *   wallMs            one full reconcile (observe → decide → act) through the real SDK clients
  *   awsCalls          attempts that reached "AWS", in all and by command
- *   getMetricDataCalls
+ *   reportQueries     Queries of the report log: one per NAT (its beats) and one per overdue NAT (witnesses)
  *   decideMsFor10k    decide() alone on an observed snapshot of 10,000 NATs (median of several runs)
  * Usage: npm run -s bench:reconcile [-- --latency-ms 50 --nats 1000 --groups 334 --silent 5]
  */
@@ -22,7 +22,8 @@ import { installFakeTransport } from '../test/support/aws-mock';
 import type { FakeAws } from '../test/support/fake-aws';
 import { buildFleet } from '../test/support/fleet';
 
-const TARGETS = { getMetricDataCalls: 2, wallMs: 2000, decideMsFor10k: 50 };
+// reportQueries: at most one per NAT (its beats) plus one per overdue NAT (witness reports).
+const TARGETS = { wallMs: 2000, decideMsFor10k: 50 };
 
 const { values: args } = parseArgs({
   options: {
@@ -77,7 +78,7 @@ async function fullReconcile(latencyMs: number) {
     wallMs: Math.round(wallMs),
     awsCalls: commands.length,
     awsCallsByCommand: countBy(commands),
-    getMetricDataCalls: commands.filter((c) => c === 'GetMetricData').length,
+    reportQueries: commands.filter((c) => c === 'Query').length,
     actions: countBy(report.results.map((r) => `${r.action.kind}:${r.status}`)),
   };
 }
@@ -109,12 +110,12 @@ const full = await fullReconcile(latencyMs);
 const timing = await decideTiming();
 const result = { latencyMsPerCall: latencyMs, ...full, ...timing, targets: TARGETS };
 const met = {
-  getMetricDataCalls: result.getMetricDataCalls <= TARGETS.getMetricDataCalls,
+  reportQueries: result.reportQueries <= result.fleet.nats + result.fleet.silentNats,
   wallMs: result.wallMs < TARGETS.wallMs,
   decideMsFor10k: result.decideMsFor10k < TARGETS.decideMsFor10k,
 };
 console.log(JSON.stringify({ ...result, met }));
 process.stderr.write(
   `reconcile of ${result.fleet.nats} NATs in ${result.fleet.groups} groups (${latencyMs} ms per AWS call): ${result.wallMs} ms wall, ` +
-    `${result.awsCalls} AWS calls, ${result.getMetricDataCalls} GetMetricData; decide() on 10,000 NATs: ${result.decideMsFor10k} ms\n`,
+    `${result.awsCalls} AWS calls, ${result.reportQueries} report-log Queries; decide() on 10,000 NATs: ${result.decideMsFor10k} ms\n`,
 );

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { CONTROLLER_NAMESPACE } from '../../common/controller-metrics';
 import { DEFAULT_HEARTBEAT_NAMESPACE, DEFAULT_HEARTBEAT_PERIOD_SECONDS, HEARTBEAT_PERIOD_RANGE_SECONDS } from '../../common/heartbeat';
+import { REPORT_TABLE_ENV } from '../../common/report-store';
 import { ConfigError } from './errors';
 
 /** Default NATBEAT_HEARTBEAT_SLACK_SECONDS: agent jitter + the intake + the write, pessimistically. */
@@ -65,7 +66,7 @@ export const ENV = {
   groupNames: 'NATBEAT_GROUP_NAMES',
   routeTableTag: 'NATBEAT_ROUTE_TABLE_TAG',
   namespace: 'NATBEAT_NAMESPACE',
-  reportTable: 'NATBEAT_REPORT_TABLE',
+  reportTable: REPORT_TABLE_ENV,
   heartbeatPeriodSeconds: 'NATBEAT_HEARTBEAT_PERIOD_SECONDS',
   heartbeatSlackSeconds: 'NATBEAT_HEARTBEAT_SLACK_SECONDS',
   silenceSeconds: 'NATBEAT_SILENCE_SECONDS',

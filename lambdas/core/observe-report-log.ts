@@ -5,7 +5,8 @@
  * Times are the intake's receive times (in the sort key), never the agent's.
  */
 import { paginateQuery, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { BEAT_PREFIX, REPORT_KEY, WITNESS_PREFIX, sortKeyRange, timeOfSortKey } from '../../common/report-store';
+import { readBeat, readWitness } from '../../common/report-attributes';
+import { BEAT_PREFIX, REPORT_KEY, WITNESS_PREFIX, sortKeyRange } from '../../common/report-store';
 import type { AwsClients } from './clients';
 import type { HeartbeatSample, WitnessReport } from './types';
 
@@ -38,9 +39,9 @@ export async function readReportLog(clients: AwsClients, instanceIds: string[], 
   await forEachLimited(instanceIds, REPORT_QUERY_CONCURRENCY, async (id) => {
     const range = sortKeyRange(BEAT_PREFIX, window.beatsFromMs, window.toMs);
     const samples = (await queryItems(clients, window.table, id, range)).flatMap((item): HeartbeatSample[] => {
-      const atMs = timeOf(item);
-      // Anything but a clear 1 is not a healthy beat.
-      return atMs === undefined ? [] : [{ at: new Date(atMs), value: item.status?.N === '1' ? 1 : 0 }];
+      const beat = readBeat(item);
+      // A malformed item is no beat at all (readBeat takes only status 0 or 1).
+      return beat === undefined || beat.pk !== id ? [] : [{ at: new Date(beat.atMs), value: beat.status }];
     });
     heartbeats.set(id, samples.sort((a, b) => a.at.getTime() - b.at.getTime()));
   });
@@ -51,19 +52,13 @@ export async function readReportLog(clients: AwsClients, instanceIds: string[], 
   await forEachLimited(subjects, REPORT_QUERY_CONCURRENCY, async (id) => {
     const range = sortKeyRange(WITNESS_PREFIX, window.witnessesFromMs, window.toMs);
     const reports = (await queryItems(clients, window.table, id, range)).flatMap((item): WitnessReport[] => {
-      const atMs = timeOf(item);
-      const witnessId = item.witnessId?.S;
-      return atMs === undefined || !witnessId ? [] : [{ witnessId, at: new Date(atMs) }];
+      const witness = readWitness(item);
+      return witness === undefined || witness.pk !== id ? [] : [{ witnessId: witness.witnessId, at: new Date(witness.atMs) }];
     });
     if (reports.length > 0) witnesses.set(id, reports.sort((a, b) => a.at.getTime() - b.at.getTime()));
   });
   // In the order asked for, whatever order the Queries finished in.
   return { heartbeats: new Map(instanceIds.map((id) => [id, heartbeats.get(id)!])), witnesses };
-}
-
-function timeOf(item: Record<string, AttributeValue>): number | undefined {
-  const sk = item[REPORT_KEY.sort]?.S;
-  return sk === undefined ? undefined : timeOfSortKey(sk);
 }
 
 async function queryItems(clients: AwsClients, table: string, instanceId: string, [from, to]: [string, string]) {
@@ -75,7 +70,7 @@ async function queryItems(clients: AwsClients, table: string, instanceId: string
       ConsistentRead: true,
       KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
       // `status` is a DynamoDB reserved word: every attribute goes through a name placeholder.
-      ProjectionExpression: '#sk, #status, #witness',
+      ProjectionExpression: '#pk, #sk, #status, #witness',
       ExpressionAttributeNames: { '#pk': REPORT_KEY.partition, '#sk': REPORT_KEY.sort, '#status': 'status', '#witness': 'witnessId' },
       ExpressionAttributeValues: { ':pk': { S: instanceId }, ':from': { S: from }, ':to': { S: to } },
     },

@@ -37,7 +37,7 @@ describe('Benchmarks (smoke runs)', { timeout: 600_000 }, () => {
   it('bench:reconcile', async () => {
     const r = await bench('bench:reconcile', ['--nats', '30', '--groups', '10', '--silent', '2', '--latency-ms', '1']);
     expect(exitOk(r)).toBe('exit 0');
-    expect(expectOneJsonObject(r.stdout)).toMatchObject({ fleet: { nats: 30, groups: 10 }, getMetricDataCalls: expect.any(Number) as number });
+    expect(expectOneJsonObject(r.stdout)).toMatchObject({ fleet: { nats: 30, groups: 10 }, reportQueries: expect.any(Number) as number });
     expect(r.stderr).toMatch(/^reconcile of 30 NATs in 10 groups/m);
   });
 

@@ -55,6 +55,23 @@ describe('Command: natbeat status', () => {
     expectNothingChanged(world);
   });
 
+  it('shows a NAT a healthy peer cannot reach and whose beat is overdue as unreachable, its table moving, exit 1', async () => {
+    const overdueA = { ...A, beatsAgo: [65, 55, 45, 35, 25, 15], namedBy: [{ by: B.id, ago: 5 }] };
+    world = mockWorld([overdueA, B], HEALTHY_TABLES);
+    const io = captureIo();
+    expect(await run(['status'], io)).toBe(1);
+    expect(io.out()).toMatch(/us-east-1a\s+i-0aaa\s+InService\/Healthy\s+unreachable\s+15 s ago\s.*i-0bbb cannot reach it/);
+    expect(io.out()).toMatch(/NatUnreachable\s+i-0aaa \(us-east-1a\) is unreachable/);
+    expect(io.out()).toMatch(/rtb-0a\s+i-0aaa\s+same-az \(NAT unreachable\)\s+→ i-0bbb/);
+    const plan = captureIo();
+    await run(['plan', '--json'], plan);
+    const output = JSON.parse(plan.out()) as { actions: { kind: string; instanceId?: string }[]; nats: { instanceId: string; verdict: string }[] };
+    expect(output.nats.find((n) => n.instanceId === 'i-0aaa')?.verdict).toBe('unreachable');
+    // Tables move; a peer's word never marks.
+    expect(output.actions.map((a) => a.kind)).toEqual(['SetRoute']);
+    expectNothingChanged(world);
+  });
+
   it('shows a failed-over zone: the table served cross-AZ, the silent NAT, exit 1', async () => {
     const silentA = { ...A, beatsAgo: [95, 85, 75, 65] };
     world = mockWorld([silentA, B], [{ id: 'rtb-0a', az: 'us-east-1a', to: B.id }, HEALTHY_TABLES[1]!]);

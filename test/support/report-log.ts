@@ -3,17 +3,12 @@
  * DynamoDB's attribute-value form, and the table as a deployment has it (pk/sk strings, on demand).
  */
 import { BatchWriteItemCommand, CreateTableCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { beatAttributes, witnessAttributes } from '../../common/report-attributes';
 import { REPORT_KEY, beatItem, witnessItem, type BeatItem, type WitnessItem } from '../../common/report-store';
 
-/** A report item (strings, numbers, string lists) in DynamoDB's wire form. */
+/** A report item in DynamoDB's wire form, exactly as the intake writes it. */
 export function toAttributeValues(item: BeatItem | WitnessItem): Record<string, AttributeValue> {
-  const out: Record<string, AttributeValue> = {};
-  for (const [key, value] of Object.entries(item)) {
-    if (typeof value === 'string') out[key] = { S: value };
-    else if (typeof value === 'number') out[key] = { N: String(value) };
-    else if (Array.isArray(value)) out[key] = { L: value.map((v: string) => ({ S: v })) };
-  }
-  return out;
+  return 'witnessId' in item ? witnessAttributes(item) : beatAttributes(item);
 }
 
 export async function createReportTable(dynamoDb: DynamoDBClient, tableName: string): Promise<void> {
