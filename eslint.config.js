@@ -10,6 +10,19 @@ export default tseslint.config(
     },
   },
   {
+    // What the Lambdas import is paid at every cold start (npm run -s bench:init).
+    files: ['lambdas/**/*.ts', 'common/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "ImportDeclaration[source.value='zod'] > ImportSpecifier[imported.name='z']",
+          message: "Use `import * as z from 'zod'`: the named `z` keeps all of zod (locales, JSON Schema) in the Lambda bundles.",
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     plugins: { vitest },
     rules: {

@@ -7,10 +7,12 @@ export default {
   coverageAnalysis: 'perTest',
   mutate: [
     'lambdas/core/decide.ts',
+    'lambdas/core/assess.ts',
     'lambdas/core/act.ts',
     'lambdas/core/observe.ts',
     'agent/probes/*.ts',
     'agent/setup.ts',
+    'agent/probe-source.ts',
   ],
   mutator: { excludedMutations: ['StringLiteral'] },
   // Two test runners at most: the machine it was tuned on has two cores.

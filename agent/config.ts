@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import * as z from 'zod/mini';
 import { HANDOVER_TAG_KEY } from '../common/handover';
+import { DEFAULT_PEER_PORT } from '../common/intake-contract';
 import { DEFAULT_HEARTBEAT_PERIOD_SECONDS, DEFAULT_PROBE_INTERVAL_SECONDS, DEFAULT_HEARTBEAT_NAMESPACE } from '../common/heartbeat';
 import { formatCidr, parseCidr, type Ipv4Cidr } from './cidr';
 import { ConfigError } from './errors';
@@ -30,6 +31,8 @@ export interface AgentConfig {
   egressInterface: string | undefined;
   probeNamespace: string;
   probeCidr: Ipv4Cidr;
+  /** This NAT's subnet, whose reserved network+3 is the probe's source. Undefined: read from instance metadata. */
+  subnetCidr: Ipv4Cidr | undefined;
   instanceId: string | undefined;
   availabilityZone: string | undefined;
   region: string | undefined;
@@ -45,15 +48,25 @@ export interface AgentConfig {
   handoverFrom: string | undefined;
   /** handover: stop handing over. */
   handoverStop: boolean;
+  /** run: answer peers' probes and probe the peers (a witness for the controller). */
+  peerProbe: boolean;
+  /** Where the peer responder listens and probes leave from; undefined: the primary private IPv4 from instance metadata. */
+  peerAddress: string | undefined;
+  peerPort: number;
+  peerProbeIntervalSeconds: number;
+  /** Consecutive unanswered probes after which a peer is reported unreachable. */
+  peerMisses: number;
 }
 
 export const DEFAULT_PROBE_NAMESPACE = 'natbeat-probe';
-/** Link-local, so it can never clash with a VPC range; a /30 holds exactly the two veth ends. */
+/** Link-local, so it can never clash with a VPC range; a /30 holds exactly the two veth ends (the probe's source is a VPC address, see --subnet-cidr). */
 export const DEFAULT_PROBE_CIDR = '169.254.100.0/30';
 export const DEFAULT_IMDS_ENDPOINT = 'http://169.254.169.254';
 export const DEFAULT_IMDS_TIMEOUT_SECONDS = 1;
 /** Upper bound of the default probe timeout; the default is also at most half the interval. */
 export const MAX_DEFAULT_PROBE_TIMEOUT_SECONDS = 1;
+export const DEFAULT_PEER_PROBE_INTERVAL_SECONDS = 1;
+export const DEFAULT_PEER_MISSES = 3;
 
 interface FlagSpec {
   env: string;
@@ -73,7 +86,12 @@ export const FLAGS = {
   'vpc-cidr': { env: 'NATBEAT_VPC_CIDR', value: 'CIDR', multiple: true, help: 'VPC IPv4 range to masquerade; repeat (env: comma-separated). Default: all ranges of the VPC from instance metadata' },
   'egress-interface': { env: 'NATBEAT_EGRESS_INTERFACE', value: 'NAME', help: 'interface towards the internet (default: the interface of the default route)' },
   'probe-namespace': { env: 'NATBEAT_PROBE_NAMESPACE', value: 'NAME', help: `network namespace of the forward-path probe (default ${DEFAULT_PROBE_NAMESPACE})` },
-  'probe-cidr': { env: 'NATBEAT_PROBE_CIDR', value: 'CIDR', help: `/30 linking the probe namespace to the host; .1 host side, .2 probe side (default ${DEFAULT_PROBE_CIDR})` },
+  'probe-cidr': { env: 'NATBEAT_PROBE_CIDR', value: 'CIDR', help: `/30 linking the probe namespace to the host, outside the VPC; .1 host side (the next hop), .2 probe side (default ${DEFAULT_PROBE_CIDR})` },
+  'subnet-cidr': {
+    env: 'NATBEAT_SUBNET_CIDR',
+    value: 'CIDR',
+    help: "setup, run: this NAT's own subnet; the forward-path probe sends from its network+3 address, which AWS reserves, so it is filtered and masqueraded like a private host (default: instance metadata)",
+  },
   'instance-id': { env: 'NATBEAT_INSTANCE_ID', value: 'ID', help: 'EC2 instance id (default: instance metadata)' },
   'availability-zone': { env: 'NATBEAT_AVAILABILITY_ZONE', value: 'AZ', help: 'Availability Zone (default: instance metadata)' },
   region: { env: 'NATBEAT_REGION', value: 'REGION', help: "AWS Region to sign the intake requests for when the URL does not say (default: the URL's, else AWS_REGION, else instance metadata)" },
@@ -94,6 +112,16 @@ export const FLAGS = {
   },
   'handover-from': { env: 'NATBEAT_HANDOVER_FROM', value: 'ADDRESS', help: 'handover: private IPv4 address of the NAT whose flows this NAT hands back to it' },
   stop: { env: 'NATBEAT_HANDOVER_STOP', value: '', boolean: true, help: 'handover: stop handing over and remove what handover set up' },
+  'no-peer-probe': {
+    env: 'NATBEAT_NO_PEER_PROBE',
+    value: '',
+    boolean: true,
+    help: "run: neither answer the other NATs' peer probes nor probe them (default: peer probe on; this NAT then witnesses for nobody, and nobody for it)",
+  },
+  'peer-address': { env: 'NATBEAT_PEER_ADDRESS', value: 'ADDRESS', help: "run: IPv4 address the peer responder listens on and peer probes leave from (default: the instance's primary private IPv4 from instance metadata)" },
+  'peer-port': { env: 'NATBEAT_PEER_PORT', value: 'PORT', help: `run: UDP port of the peer responder, on every NAT of the deployment (default ${DEFAULT_PEER_PORT}, 1024–65535)` },
+  'peer-probe-interval': { env: 'NATBEAT_PEER_PROBE_INTERVAL', value: 'SECONDS', help: `run: seconds between two probes of each peer; each waits 1 s for its answer (default ${DEFAULT_PEER_PROBE_INTERVAL_SECONDS}, 0.2–60)` },
+  'peer-misses': { env: 'NATBEAT_PEER_MISSES', value: 'COUNT', help: `run: unanswered probes in a row after which a peer is reported unreachable (default ${DEFAULT_PEER_MISSES}, 1–60)` },
 } as const satisfies Record<string, FlagSpec>;
 
 type FlagName = keyof typeof FLAGS;
@@ -159,6 +187,15 @@ const probeTarget = z.pipe(
 /** A Lambda Function URL: https, the `<url-id>.lambda-url.<region>.on.aws` host, path `/`. */
 const FUNCTION_URL = /^https:\/\/[a-z0-9]{1,64}\.lambda-url\.[a-z]{2}(?:-[a-z]+)+-\d{1,2}\.on\.aws\/?$/;
 
+const wholeNumber = (flag: string, what: string, min: number, max: number) =>
+  z.coerce.number({ error: `--${flag} must be ${what}` }).check(
+    z.refine((value: number) => Number.isInteger(value) && value >= min && value <= max, {
+      error: `--${flag} must be a whole number from ${min} to ${max}`,
+    }),
+  );
+
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
 const optionalText = (flag: string, pattern: RegExp, what: string) => z.optional(matching(pattern, `--${flag} must be ${what}`));
 
 const schema = z
@@ -172,6 +209,7 @@ const schema = z
     'egress-interface': z.optional(interfaceName('egress-interface')),
     'probe-namespace': z._default(matching(/^[A-Za-z0-9_.-]{1,64}$/, '--probe-namespace must be 1–64 letters, digits, _ . -'), DEFAULT_PROBE_NAMESPACE),
     'probe-cidr': z.optional(cidr('probe-cidr').check(z.refine((block: Ipv4Cidr) => block.prefixLength === 30, { error: '--probe-cidr must be a /30' }))),
+    'subnet-cidr': z.optional(cidr('subnet-cidr')),
     'instance-id': optionalText('instance-id', /^i-[0-9a-f]+$/, 'an instance id (i- and lowercase hex)'),
     'availability-zone': optionalText('availability-zone', /^[a-z0-9-]+$/, 'an Availability Zone name'),
     region: optionalText('region', /^[a-z0-9-]+$/, 'a Region name'),
@@ -184,8 +222,13 @@ const schema = z
     'imds-timeout': z._default(seconds('imds-timeout', 0.05, 60), DEFAULT_IMDS_TIMEOUT_SECONDS),
     'report-url': optionalText('report-url', FUNCTION_URL, 'a Lambda Function URL (https://<id>.lambda-url.<region>.on.aws/)'),
     'no-handover': z.boolean(),
-    'handover-from': optionalText('handover-from', /^\d{1,3}(?:\.\d{1,3}){3}$/, 'an IPv4 address'),
+    'handover-from': optionalText('handover-from', IPV4, 'an IPv4 address'),
     stop: z.boolean(),
+    'no-peer-probe': z.boolean(),
+    'peer-address': optionalText('peer-address', IPV4, 'an IPv4 address'),
+    'peer-port': z._default(wholeNumber('peer-port', 'a UDP port', 1024, 65535), DEFAULT_PEER_PORT),
+    'peer-probe-interval': z._default(seconds('peer-probe-interval', 0.2, 60), DEFAULT_PEER_PROBE_INTERVAL_SECONDS),
+    'peer-misses': z._default(wholeNumber('peer-misses', 'a count', 1, 60), DEFAULT_PEER_MISSES),
   })
   .check(
     z.refine((value: { interval: number; 'probe-timeout'?: number | undefined }) => value['probe-timeout'] === undefined || value['probe-timeout'] < value.interval, {
@@ -257,6 +300,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     egressInterface: value['egress-interface'],
     probeNamespace: value['probe-namespace'],
     probeCidr: value['probe-cidr'] ?? (parseCidr(DEFAULT_PROBE_CIDR) as Ipv4Cidr),
+    subnetCidr: value['subnet-cidr'],
     instanceId: value['instance-id'],
     availabilityZone: value['availability-zone'],
     region: value.region,
@@ -268,6 +312,11 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     handover: !value['no-handover'],
     handoverFrom: value['handover-from'],
     handoverStop: value.stop,
+    peerProbe: !value['no-peer-probe'],
+    peerAddress: value['peer-address'],
+    peerPort: value['peer-port'],
+    peerProbeIntervalSeconds: value['peer-probe-interval'],
+    peerMisses: value['peer-misses'],
   };
   if (config.command === 'handover' && (config.handoverFrom === undefined) === !config.handoverStop) {
     throw new ConfigError('handover needs either --handover-from ADDRESS or --stop');
@@ -286,6 +335,7 @@ export function describeConfig(config: AgentConfig): Record<string, unknown> {
     ...config,
     vpcCidrs: config.vpcCidrs.map(formatCidr),
     probeCidr: formatCidr(config.probeCidr),
+    subnetCidr: config.subnetCidr && formatCidr(config.subnetCidr),
     probeTargets: config.probeTargets.map((target) => `${target.host}:${target.port}`),
   };
 }

@@ -103,17 +103,41 @@ export async function resolveIdentity(
   return { instanceId, availabilityZone, region, groupName };
 }
 
+/** The primary interface's MAC address: the key of its entry under network/interfaces/macs/. */
+async function primaryMac(imds: Pick<ImdsClient, 'get'>, flag: string): Promise<string> {
+  const mac = await imds.get('meta-data/mac');
+  if (!mac) throw new IdentityError(`instance metadata has no primary MAC address; pass ${flag}`);
+  return mac;
+}
+
+function metadataCidr(block: string, what: string): Ipv4Cidr {
+  const cidr = parseCidr(block);
+  if (!cidr) throw new IdentityError(`instance metadata returned an invalid ${what} "${block}"`);
+  return cidr;
+}
+
 /** Every IPv4 range of this instance's VPC (primary interface), from instance metadata. */
 export async function vpcCidrsFromMetadata(imds: Pick<ImdsClient, 'get'>): Promise<Ipv4Cidr[]> {
-  const mac = await imds.get('meta-data/mac');
-  if (!mac) throw new IdentityError('instance metadata has no primary MAC address; pass --vpc-cidr');
+  const mac = await primaryMac(imds, '--vpc-cidr');
   const text = await imds.get(`meta-data/network/interfaces/macs/${mac}/vpc-ipv4-cidr-blocks`);
-  const blocks = (text ?? '').split(/\s+/).filter(Boolean);
-  const cidrs = blocks.map((block) => {
-    const cidr = parseCidr(block);
-    if (!cidr) throw new IdentityError(`instance metadata returned an invalid VPC CIDR "${block}"`);
-    return cidr;
-  });
+  const cidrs = (text ?? '').split(/\s+/).filter(Boolean).map((block) => metadataCidr(block, 'VPC CIDR'));
   if (cidrs.length === 0) throw new IdentityError('instance metadata lists no VPC IPv4 CIDR blocks; pass --vpc-cidr');
   return cidrs;
+}
+
+/** The primary private IPv4 address (where the peer responder listens), from instance metadata. */
+export async function primaryPrivateAddress(imds: Pick<ImdsClient, 'get'>): Promise<string> {
+  const address = await imds.get('meta-data/local-ipv4');
+  if (!address || !/^\d{1,3}(?:\.\d{1,3}){3}$/.test(address)) {
+    throw new IdentityError(`instance metadata has no primary private IPv4 address (local-ipv4: ${JSON.stringify(address)}); pass --peer-address or --no-peer-probe`);
+  }
+  return address;
+}
+
+/** The IPv4 range of the subnet this instance's primary interface is in, from instance metadata. */
+export async function subnetCidrFromMetadata(imds: Pick<ImdsClient, 'get'>): Promise<Ipv4Cidr> {
+  const mac = await primaryMac(imds, '--subnet-cidr');
+  const text = await imds.get(`meta-data/network/interfaces/macs/${mac}/subnet-ipv4-cidr-block`);
+  if (!text) throw new IdentityError(`instance metadata has no subnet IPv4 CIDR block for interface ${mac}; pass --subnet-cidr`);
+  return metadataCidr(text, 'subnet CIDR');
 }

@@ -32,6 +32,12 @@ export function linkStatus(addresses: unknown, name: string): LinkStatus {
   return { exists: true, up: flags.includes('UP'), lowerUp: flags.includes('LOWER_UP'), ipv4Addresses };
 }
 
+/** The first interface in `ip -j addr show` that holds the IPv4 `address`, or undefined. */
+export function interfaceWithAddress(addresses: unknown, address: string): string | undefined {
+  const link = asArray(addresses).find((item) => asArray(item.addr_info).some((info) => info.family === 'inet' && info.local === address));
+  return link && String(link.ifname);
+}
+
 /** Names of the network namespaces in `ip -j netns list`. */
 export function namespaceNames(list: unknown): string[] {
   return asArray(list)

@@ -5,14 +5,16 @@
  */
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { Hash } from '@smithy/hash-node';
-import { formatCidr } from './cidr';
+import { formatCidr, type Ipv4Cidr } from './cidr';
 import { describeConfig, parseCli, usage, type AgentConfig } from './config';
 import { ConfigError, errorMessage } from './errors';
 import { ensureHandover, removeHandover } from './handover';
 import { HANDOVER_TAG_PATH, HandoverWatcher, watchHandover } from './handover-watch';
-import { ImdsClient, resolveIdentity, vpcCidrsFromMetadata } from './identity';
+import { ImdsClient, primaryPrivateAddress, resolveIdentity, subnetCidrFromMetadata, vpcCidrsFromMetadata } from './identity';
 import { jsonLogger, type Logger } from './log';
+import { startPeerWitness, type RunningPeerWitness } from './peers/witness';
 import { formatReport, runProbes } from './probe-runner';
+import { probeSourceFor } from './probe-source';
 import { NamespaceConnector } from './probes/connect-helper';
 import { egressProbe } from './probes/egress';
 import { egressInterface } from './probes/egress-interface';
@@ -35,19 +37,27 @@ async function vpcCidrs(config: AgentConfig) {
   return config.vpcCidrs.length > 0 ? config.vpcCidrs : vpcCidrsFromMetadata(imdsFor(config));
 }
 
+/** The forward-path probe's source: the reserved network+3 of this NAT's subnet (flag, else instance metadata). */
+async function probeSource(config: AgentConfig, cidrs: Ipv4Cidr[]): Promise<string> {
+  return probeSourceFor(config.subnetCidr ?? (await subnetCidrFromMetadata(imdsFor(config))), cidrs, config.probeCidr);
+}
+
 async function setupCommand(config: AgentConfig, system: System, log: Logger): Promise<number> {
   const egress = await resolveEgressInterface(system, config.egressInterface);
   const cidrs = await vpcCidrs(config);
+  const source = await probeSource(config, cidrs);
   const { changes } = await setupNat(system, {
     egressInterface: egress,
     vpcCidrs: cidrs,
     probeNamespace: config.probeNamespace,
     probeCidr: config.probeCidr,
+    probeSource: source,
     tunnel: config.handover,
   });
   log('info', changes.length > 0 ? `setup changed ${changes.length} thing(s)` : 'setup: already configured, nothing changed', {
     egressInterface: egress,
     vpcCidrs: cidrs.map(formatCidr),
+    probeSource: source,
     changes,
   });
   return 0;
@@ -113,7 +123,7 @@ async function runCommand(config: AgentConfig, system: System, log: Logger, env:
   );
   // Re-checked here so the probe does not depend on the namespace `setup` left behind still existing.
   const repaired: string[] = [];
-  await ensureProbeNamespace(system, config, repaired);
+  await ensureProbeNamespace(system, { ...config, probeSource: await probeSource(config, await vpcCidrs(config)) }, repaired);
   if (repaired.length > 0) log('warn', 'probe namespace was missing or incomplete; repaired', { changes: repaired });
   const { probes, close } = await buildProbes(config, system);
   const stop = new AbortController();
@@ -137,6 +147,7 @@ async function runCommand(config: AgentConfig, system: System, log: Logger, env:
       sha256: Hash.bind(null, 'sha256'),
     }),
   );
+  const witness = await startWitness(config, log);
   let handover: Promise<void> = Promise.resolve();
   if (config.handover) {
     const imds = imdsFor(config);
@@ -159,15 +170,41 @@ async function runCommand(config: AgentConfig, system: System, log: Logger, env:
       clock: systemClock,
       log,
       signal: stop.signal,
-      // The peer prober (WitnessSource) plugs in here.
-      witness: undefined,
+      ...(witness ? { witness: witness.source } : {}),
     });
   } finally {
     stop.abort();
     await handover;
+    await witness?.stop();
     close();
   }
   return 0;
+}
+
+/**
+ * The peer witness (responder + prober), unless turned off. Its peers come from the intake's
+ * answers; until the first one it only answers.
+ */
+async function startWitness(config: AgentConfig, log: Logger): Promise<RunningPeerWitness | undefined> {
+  if (!config.peerProbe) {
+    log('info', '--no-peer-probe: not answering or probing peers');
+    return undefined;
+  }
+  let address = config.peerAddress;
+  try {
+    address ??= await primaryPrivateAddress(imdsFor(config));
+  } catch (error) {
+    // A witness is a hint: without it the heartbeat still goes out, so this is no reason to stop.
+    log('error', `peer witness off: ${errorMessage(error)}`);
+    return undefined;
+  }
+  return startPeerWitness({
+    address,
+    port: config.peerPort,
+    intervalMs: config.peerProbeIntervalSeconds * 1000,
+    missesToUnreachable: config.peerMisses,
+    log,
+  });
 }
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, system: System = realSystem): Promise<number> {

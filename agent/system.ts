@@ -18,6 +18,8 @@ export const SYSCTL_IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 export const SYSCTL_CONNTRACK_TCP_ESTABLISHED = '/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established';
 /** net.ipv4.conf.<interface>.send_redirects (`all`, `default` or an interface name). */
 export const sysctlSendRedirects = (scope: string) => `/proc/sys/net/ipv4/conf/${scope}/send_redirects`;
+/** net.ipv4.conf.<interface>.proxy_arp (`all` or an interface name). */
+export const sysctlProxyArp = (scope: string) => `/proc/sys/net/ipv4/conf/${scope}/proxy_arp`;
 
 /** Names of the veth pair between the host and the probe namespace (IFNAMSIZ: ≤ 15 characters). */
 export const HOST_VETH = 'natbeat-host';

@@ -7,6 +7,8 @@
  *   heartbeat body, as the local intake received it and from the agent's own log (ms); time from the
  *   fault to the signed failure report reaching a local HTTP server posing as the intake (the
  *   agent runs with --report-url, so the request signer is in the RSS figures).
+ * Then the peer witness's own cost (bench/peer-witness.ts): CPU and datagrams per second of one of
+ * BENCH_PEER_FLEET stand-in NATs (default 3) probing each other, over BENCH_PEER_SECONDS (default 30).
  * Environment: BENCH_CYCLES (default 30), BENCH_INTERVAL seconds (default 1; every cycle publishes).
  */
 import { readFileSync } from 'node:fs';
@@ -17,7 +19,8 @@ import { buildAgentBundle } from '../test/agent/helpers/build-agent';
 import { FakeIntake } from '../test/agent/helpers/fake-intake';
 import { startMoto, type MotoServer } from '../test/support/moto';
 import { UnixBridge } from '../test/agent/helpers/moto';
-import { NatTopology, netnsUnavailableReason, SERVER_IP, SERVER_PORT, VPC_CIDR, waitForExit } from '../test/agent/helpers/topology';
+import { NAT_PRIVATE_IP, NAT_SUBNET, NatTopology, netnsUnavailableReason, SERVER_IP, SERVER_PORT, VPC_CIDR, waitForExit } from '../test/agent/helpers/topology';
+import { measurePeerWitness } from './peer-witness';
 
 const CYCLES = Number(process.env.BENCH_CYCLES ?? 30);
 const INTERVAL_S = Number(process.env.BENCH_INTERVAL ?? 1);
@@ -79,7 +82,7 @@ async function main(): Promise<void> {
     intake = await FakeIntake.start('us-east-1');
     lambdaBridge = await UnixBridge.toTcp(intake.port);
     topology.spawnIn(topology.nat, [process.execPath, '-e', lambdaBridge.namespaceSideScript(LAMBDA_BRIDGE_PORT)]);
-    const flags = ['--vpc-cidr', VPC_CIDR, '--probe-namespace', topology.probe, '--probe-target', `${SERVER_IP}:${SERVER_PORT}`, '--interval', String(INTERVAL_S)];
+    const flags = ['--vpc-cidr', VPC_CIDR, '--subnet-cidr', NAT_SUBNET, '--probe-namespace', topology.probe, '--probe-target', `${SERVER_IP}:${SERVER_PORT}`, '--interval', String(INTERVAL_S)];
     await topology.in(topology.nat, [process.execPath, bundle, 'setup', ...flags]);
 
     const agent = topology.spawnIn(topology.nat, [process.execPath, bundle, 'run', ...flags, '--heartbeat-period', String(INTERVAL_S)], {
@@ -87,6 +90,8 @@ async function main(): Promise<void> {
       NATBEAT_INSTANCE_ID: INSTANCE,
       NATBEAT_AVAILABILITY_ZONE: 'us-east-1a',
       NATBEAT_GROUP_NAME: GROUP,
+      // The agent's own peer witness listens here (it has no peers: the fake intake lists none).
+      NATBEAT_PEER_ADDRESS: NAT_PRIVATE_IP,
       AWS_REGION: 'us-east-1',
       AWS_ENDPOINT_URL: `http://127.0.0.1:${BRIDGE_PORT}`,
       AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${LAMBDA_BRIDGE_PORT}/`,
@@ -142,6 +147,7 @@ async function main(): Promise<void> {
     const exitCode = await waitForExit(agent, 5000);
 
     if (exitCode !== 0 || Number.isNaN(failingLoggedAt)) progress(`agent exited ${exitCode}; log tail:\n${log.slice(-3000)}`);
+    const peerWitness = await measurePeerWitness({ fleet: Number(process.env.BENCH_PEER_FLEET ?? 3), seconds: Number(process.env.BENCH_PEER_SECONDS ?? 30), log: progress });
     const sorted = [...rssSamples].sort((a, b) => a - b);
     const result = {
       bundleBytes,
@@ -163,13 +169,15 @@ async function main(): Promise<void> {
       bodiesReceived: bodies,
       unitEnvironment: unitEnv,
       sigtermExit: { code: exitCode, ms: Date.now() - stopStarted },
+      peerWitness,
       targets: { rssMiB: 70, cpuPercentAt10sInterval: 1 },
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
     progress(
       `agent RSS ${result.agentRssMiB.median} MiB (+ helper ${result.helperRssMiB} MiB), ${result.cpuMsPerCycle} ms CPU per cycle ` +
         `(${result.cpuPercentOfCoreAt10sInterval} % of a core at a 10 s interval); failing heartbeat ${result.faultToFirstFailingPublishMs} ms ` +
-        `(received ${result.faultToFirstFailingBodyMs} ms) after the fault`,
+        `(received ${result.faultToFirstFailingBodyMs} ms) after the fault; peer witness (${peerWitness.fleet} NATs) ` +
+        `${peerWitness.cpuMsPerSecond} ms CPU/s, ${peerWitness.packetsPerSecond.sent} datagrams/s out, ${peerWitness.packetsPerSecond.received} in`,
     );
   } finally {
     await topology.destroy();

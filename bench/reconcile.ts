@@ -10,7 +10,7 @@
  */
 import { parseArgs } from 'node:util';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import type { AwsClients } from '../lambdas/core/clients';
 import { DEFAULT_CONFIG } from '../lambdas/core/config';
@@ -48,7 +48,7 @@ function clientsFor(fake: FakeAws, latencyMs: number): AwsClients {
   const clients = {
     ec2: new EC2Client(common),
     autoScaling: new AutoScalingClient(common),
-    cloudWatch: new CloudWatchClient({ ...common, disableRequestCompression: true }),
+    dynamoDb: new DynamoDBClient(common),
   };
   installFakeTransport(clients, fake, { latencyMs });
   return clients;

@@ -4,6 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CostInputError, resolveCostInputs, type CostInputs } from '../common/cost-model';
+import { DEFAULT_HEARTBEAT_PERIOD_SECONDS } from '../common/heartbeat';
 import { UsageError } from './errors';
 
 export const USAGE = `Usage: natbeat <command> [options]
@@ -24,12 +25,14 @@ Options for status and plan:
 
 Options for cost:
   --azs N              availability zones (default 3)
-  --interval S         heartbeat period in seconds (default 10)
+  --interval S         heartbeat period in seconds (default ${DEFAULT_HEARTBEAT_PERIOD_SECONDS})
   --nats-per-az N      NATs per AZ (default 1)
   --data-gb GB         traffic per AZ-month, which a NAT Gateway bills per GB (default 0)
   --instance-price USD NAT instance price per hour (default t4g.nano, 0.0042)
   --lambda-ms MS       average reconcile duration (default 400)
   --hours H            hours in a month (default 730)
+  --dashboard          the construct's dashboard: true, billed as beyond an account's 3 free ones
+  --encrypt-topic      the construct's encryptTopic: true (a KMS key and its rotations)
   --json               JSON for scripts
 
 Settings come from the same NATBEAT_* environment variables as the controller (e.g.
@@ -62,6 +65,8 @@ const COST_OPTIONS = {
   'instance-price': { type: 'string' },
   'lambda-ms': { type: 'string' },
   hours: { type: 'string' },
+  dashboard: { type: 'boolean' },
+  'encrypt-topic': { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
@@ -98,6 +103,8 @@ export function parseCommandLine(argv: string[]): Command {
       instanceHourUsd: number('--instance-price', values['instance-price']),
       lambdaAvgMs: number('--lambda-ms', values['lambda-ms']),
       hoursPerMonth: number('--hours', values.hours),
+      billedDashboards: values.dashboard ? 1 : undefined,
+      encryptTopic: values['encrypt-topic'],
     };
     checkCostInputs(inputs);
     return { command: 'cost', inputs, json: values.json ?? false };

@@ -1,6 +1,6 @@
 /**
  * The CLI's view of AWS: the controller's clients, wrapped so that
- * - only read calls (Describe*, Get*, List*) can be sent — the CLI never changes anything, and
+ * - only read calls (Describe*, Get*, List*, DynamoDB Query) can be sent — the CLI never changes anything, and
  * - a failed call carries its IAM action name (e.g. ec2:DescribeRouteTables) for the error message.
  */
 import type { AwsClients } from '../lambdas/core/clients';
@@ -9,10 +9,11 @@ import { FAILED_OPERATION } from './errors';
 const IAM_PREFIX: Record<keyof AwsClients, string> = {
   ec2: 'ec2',
   autoScaling: 'autoscaling',
-  cloudWatch: 'cloudwatch',
+  dynamoDb: 'dynamodb',
 };
 
-const READ_ONLY = /^(Describe|Get|List)/;
+// Query reads the report log (strongly consistent reads of items the intake wrote).
+const READ_ONLY = /^(Describe|Get|List|Query$)/;
 
 /** Thrown before sending when CLI code tries a mutating call. A bug, never a user error. */
 export class ReadOnlyViolationError extends Error {}
@@ -55,6 +56,6 @@ export function readOnlyClients(clients: AwsClients, recorder: CallRecorder = { 
   return {
     ec2: wrap(clients.ec2, IAM_PREFIX.ec2),
     autoScaling: wrap(clients.autoScaling, IAM_PREFIX.autoScaling),
-    cloudWatch: wrap(clients.cloudWatch, IAM_PREFIX.cloudWatch),
+    dynamoDb: wrap(clients.dynamoDb, IAM_PREFIX.dynamoDb),
   };
 }

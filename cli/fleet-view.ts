@@ -174,15 +174,18 @@ function subnetlessNotes({ snapshot, plan }: Inspection): { routeTableId: string
     }));
 }
 
-/** The controller's alerts, plus what its alarms page on: silent or failing NATs, tables without a same-AZ NAT. */
+const NAT_ALERT: Partial<Record<NatView['verdict'], string>> = { silent: 'NatSilent', failing: 'NatFailing', unreachable: 'NatUnreachable' };
+
+/** The controller's alerts, plus what its alarms page on: silent, failing or unreachable NATs, tables without a same-AZ NAT. */
 function alertsOf(inspection: Inspection, groups: GroupView[]): AlertView[] {
   const { plan } = inspection;
   const alerts: AlertView[] = plan.alerts.map((a) => ({ kind: a.kind, message: withPermission(a.message, inspection), resourceIds: a.resourceIds }));
   const mentioned = new Set(alerts.flatMap((a) => a.resourceIds));
   for (const nat of groups.flatMap((g) => g.zones.flatMap((z) => z.nats))) {
-    if (nat.verdict === 'silent' || nat.verdict === 'failing') {
+    const kind = NAT_ALERT[nat.verdict];
+    if (kind) {
       alerts.push({
-        kind: nat.verdict === 'silent' ? 'NatSilent' : 'NatFailing',
+        kind,
         message: `${nat.instanceId} (${nat.availabilityZone}) is ${nat.verdict}: ${nat.reason}`,
         resourceIds: [nat.instanceId],
       });

@@ -29,6 +29,8 @@ export const ControllerMetric = {
   SilentNats: 'SilentNats',
   /** NATs whose agent is alive but reports a failed probe (explicit 0). */
   FailingNats: 'FailingNats',
+  /** NATs whose beat is overdue and that a healthy peer cannot reach: their tables moved, not marked. */
+  UnreachableNats: 'UnreachableNats',
   /** SetInstanceHealth Unhealthy calls made (or planned, in dry run). */
   UnhealthyMarks: 'UnhealthyMarks',
   /** CreateRoute/ReplaceRoute calls made. */

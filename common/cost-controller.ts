@@ -5,77 +5,42 @@
  */
 import type { CostInputs, CostLine } from './cost-model';
 import { PRICES } from './cost-prices';
+import { reportPathLines } from './cost-report-path';
 
 type AddLine = (line: Omit<CostLine, 'monthlyUsd' | 'category'> & { category: 'controller'; monthlyUsd?: number }) => void;
 
 export function controllerLines(i: Required<CostInputs>, add: AddLine): { scheduled: number; replacementRuns: number } {
   const nats = i.azs * i.natsPerAz;
-  const secondsPerMonth = i.hoursPerMonth * 3600;
   const controller = { category: 'controller' as const };
   const perAz = { ...controller, scope: 'per-AZ' as const };
   const fleet = { ...controller, scope: 'fleet-wide' as const };
-
-  add({
-    ...perAz,
-    item: `Heartbeat PutMetricData (1 request per NAT every ${i.heartbeatPeriodSeconds} s)`,
-    quantity: nats * (secondsPerMonth / i.heartbeatPeriodSeconds),
-    unit: 'requests',
-    unitPrice: PRICES.putMetricDataPer1000Requests / 1000,
-    source: 'CloudWatch pricing [3P]: $0.01 per 1,000 requests',
-  });
-  // Each NAT's per-instance series, plus one billed overlap per replacement (a new instance id).
-  add({
-    ...perAz,
-    item: 'Heartbeat custom metrics, per instance (incl. replacement overlap)',
-    quantity: nats * (1 + (i.replacementsPerNatMonth * i.replacementOverlapHours) / i.hoursPerMonth),
-    unit: 'metric-months',
-    unitPrice: PRICES.customMetricMonth,
-    source: 'CloudWatch pricing [3P]: $0.30 per metric-month, prorated hourly',
-  });
-  add({
-    ...perAz,
-    item: 'Heartbeat custom metrics, per zone (alarms read these)',
-    quantity: i.azs,
-    unit: 'metric-months',
-    unitPrice: PRICES.customMetricMonth,
-    source: 'CloudWatch pricing [3P]: $0.30 per metric-month',
-  });
 
   const scheduled = (i.hoursPerMonth * 60) / i.scheduleMinutes;
   const replacementRuns = nats * i.replacementsPerNatMonth * i.extraReconcilesPerReplacement;
   const reconciles = scheduled + replacementRuns + i.extraReconcilesPerMonth;
   const lifecycleRuns = nats * i.replacementsPerNatMonth * i.lifecycleRunsPerReplacement;
   const runs = reconciles + lifecycleRuns;
-  add({
-    ...perAz,
-    item: 'GetMetricData (heartbeat metrics read by every reconcile)',
-    quantity: reconciles * nats * i.queriesPerNatPerReconcile,
-    unit: 'metrics requested',
-    unitPrice: PRICES.getMetricDataPer1000Metrics / 1000,
-    source: 'CloudWatch pricing [3P]: $0.01 per 1,000 metrics requested',
-  });
-  add({
-    ...perAz,
-    resourceTypes: ['AWS::CloudWatch::Alarm'],
-    item: 'High-resolution alarms per zone (zone heartbeat trigger)',
-    quantity: i.azs * i.highResolutionAlarmsPerAz,
-    unit: 'alarm metric-months',
-    unitPrice: PRICES.highResolutionAlarmMetricMonth,
-    source: 'CloudWatch pricing [3P]: $0.30 per high-resolution alarm metric',
-  });
-  add({
-    ...perAz,
-    resourceTypes: ['AWS::CloudWatch::Alarm'],
-    item: 'Standard alarms per zone (zone silent page)',
-    quantity: i.azs * i.standardAlarmsPerAz,
-    unit: 'alarm metric-months',
-    unitPrice: PRICES.standardAlarmMetricMonth,
-    source: 'CloudWatch pricing [3P]: $0.10 per standard alarm metric',
-  });
+  reportPathLines(i, reconciles, add);
+  // Alarms of your own per zone (the construct creates none since heartbeats left CloudWatch).
+  const perZoneAlarms = [
+    { name: 'High-resolution', perAzCount: i.highResolutionAlarmsPerAz, price: PRICES.highResolutionAlarmMetricMonth },
+    { name: 'Standard', perAzCount: i.standardAlarmsPerAz, price: PRICES.standardAlarmMetricMonth },
+  ];
+  for (const alarms of perZoneAlarms.filter((a) => a.perAzCount > 0)) {
+    add({
+      ...perAz,
+      resourceTypes: ['AWS::CloudWatch::Alarm'],
+      item: `${alarms.name} alarms per zone`,
+      quantity: i.azs * alarms.perAzCount,
+      unit: 'alarm metric-months',
+      unitPrice: alarms.price,
+      source: `CloudWatch pricing [3P]: $${alarms.price.toFixed(2)} per ${alarms.name.toLowerCase()} alarm metric`,
+    });
+  }
   add({
     ...fleet,
     resourceTypes: ['AWS::CloudWatch::Alarm'],
-    item: 'Standard alarms (fleet-wide)',
+    item: 'Standard alarms (fleet-wide: the paging set)',
     quantity: i.standardAlarmMetrics,
     unit: 'alarm metric-months',
     unitPrice: PRICES.standardAlarmMetricMonth,
@@ -84,7 +49,7 @@ export function controllerLines(i: Required<CostInputs>, add: AddLine): { schedu
   add({
     ...fleet,
     resourceTypes: ['AWS::CloudWatch::Dashboard'],
-    item: `Dashboard (${i.billedDashboards} billed; an account's first 3 are free)`,
+    item: `Dashboard (${i.billedDashboards} billed: off by default; an account's first 3 are free)`,
     quantity: i.billedDashboards,
     unit: 'dashboard-months',
     unitPrice: PRICES.dashboardMonth,
@@ -144,33 +109,37 @@ export function controllerLines(i: Required<CostInputs>, add: AddLine): { schedu
     unitPrice: 0,
     source: 'EventBridge pricing [3P]: AWS service events and rule-based schedules on the default bus are not charged',
   });
-  add({
-    ...fleet,
-    resourceTypes: ['AWS::KMS::Key'],
-    item: 'KMS key of the alarm topic',
-    quantity: 1,
-    unit: 'key-months',
-    unitPrice: PRICES.kmsKeyMonth,
-    source: 'KMS pricing [AWS]: $1 per customer managed key-month',
-  });
-  add({
-    ...fleet,
-    resourceTypes: ['AWS::KMS::Key'],
-    item: `KMS key rotations (yearly; ${Math.min(2, i.kmsKeyRotations)} of at most 2 billed)`,
-    quantity: Math.min(2, i.kmsKeyRotations),
-    unit: 'rotation-months',
-    unitPrice: PRICES.kmsRotationMonth,
-    source: 'KMS pricing [AWS; 3P cloudburn.io]: the first and second rotation add $1 a month each, later ones are free',
-  });
-  add({
-    ...fleet,
-    resourceTypes: ['AWS::KMS::Key'],
-    item: 'KMS requests (data keys for alarm notifications)',
-    quantity: i.alarmNotificationsPerMonth,
-    unit: 'requests',
-    unitPrice: PRICES.kmsPer10000Requests / 10_000,
-    source: 'KMS pricing [AWS]: $0.03 per 10,000 requests beyond 20,000 free per account',
-  });
+  // Only with encryptTopic: CloudWatch alarms can publish to an encrypted topic only through a
+  // customer managed key (the AWS managed aws/sns key's policy cannot let CloudWatch use it).
+  if (i.encryptTopic) {
+    add({
+      ...fleet,
+      resourceTypes: ['AWS::KMS::Key'],
+      item: 'KMS key of the alarm topic',
+      quantity: 1,
+      unit: 'key-months',
+      unitPrice: PRICES.kmsKeyMonth,
+      source: 'KMS pricing [AWS]: $1 per customer managed key-month',
+    });
+    add({
+      ...fleet,
+      resourceTypes: ['AWS::KMS::Key'],
+      item: `KMS key rotations (yearly; ${Math.min(2, i.kmsKeyRotations)} of at most 2 billed)`,
+      quantity: Math.min(2, i.kmsKeyRotations),
+      unit: 'rotation-months',
+      unitPrice: PRICES.kmsRotationMonth,
+      source: 'KMS pricing [AWS; 3P cloudburn.io]: the first and second rotation add $1 a month each, later ones are free',
+    });
+    add({
+      ...fleet,
+      resourceTypes: ['AWS::KMS::Key'],
+      item: 'KMS requests (data keys for alarm notifications)',
+      quantity: i.alarmNotificationsPerMonth,
+      unit: 'requests',
+      unitPrice: PRICES.kmsPer10000Requests / 10_000,
+      source: 'KMS pricing [AWS]: $0.03 per 10,000 requests beyond 20,000 free per account',
+    });
+  }
   add({
     ...fleet,
     resourceTypes: ['AWS::SNS::Topic'],

@@ -3,15 +3,15 @@
  * per AZ. Shared by `natbeat cost` and the failover benchmark's cost table, so the two cannot disagree.
  *
  * It counts what natbeat really does:
- * - the agent sends one PutMetricData per heartbeat period carrying two datums (per-instance and
- *   per-zone series): 1 request, 2 custom metrics per NAT;
- * - every reconcile run reads one heartbeat metric per NAT with GetMetricData;
- * - the CDK construct creates, per AZ, 1 high-resolution trigger alarm (zone heartbeat) and 1 standard
- *   paging alarm (zone silent), and a few standard fleet-wide alarms;
+ * - each agent POSTs one signed heartbeat to the intake every heartbeat period: one Lambda
+ *   invocation through its Function URL, which appends one item to the report log (DynamoDB, on
+ *   demand, TTL): 1 request, its compute, 1 write request unit per beat;
+ * - every reconcile run Queries each NAT's recent beats and witness items, strongly consistent;
+ * - the CDK construct creates a few standard fleet-wide paging alarms and no per-zone alarm;
  * - the controller emits its own EMF metrics (fleet-wide, shared by every AZ);
- * - the construct's dashboard, the KMS key of the alarm topic (with its rotations), the topic,
- *   the Lambdas' log groups: every resource type of the synthesized construct has a line or is
- *   listed as free (cost-prices.ts), and each line says whether it grows per AZ or is fleet-wide.
+ * - the optional dashboard and the optional KMS key of the alarm topic (with its rotations), the
+ *   topic, the Lambdas' log groups: every resource type of the synthesized construct has a line or
+ *   is listed as free (cost-prices.ts), and each line says whether it grows per AZ or is fleet-wide.
  *
  * Prices are us-east-1 list prices; free tiers are ignored (an account's other workloads use them).
  */
@@ -29,20 +29,20 @@ export interface CostInputs {
   azs: number;
   /** NATs per AZ. @default 1 */
   natsPerAz?: number;
-  /** Seconds between two healthy heartbeats. @default DEFAULT_HEARTBEAT_PERIOD_SECONDS (10) */
+  /** Seconds between two heartbeats: one intake request and one report log write each. @default DEFAULT_HEARTBEAT_PERIOD_SECONDS */
   heartbeatPeriodSeconds?: number;
   /** Minutes between scheduled reconcile runs. @default 1 */
   scheduleMinutes?: number;
   /** Hours in the billed month. @default HOURS_PER_MONTH (730) */
   hoursPerMonth?: number;
-  /** High-resolution alarm metrics per AZ (the zone heartbeat trigger). @default 1 */
+  /** High-resolution alarm metrics per AZ: the construct creates none (alarms of your own). @default 0 */
   highResolutionAlarmsPerAz?: number;
-  /** Standard-resolution alarm metrics per AZ (the zone silent page, 60 s periods). @default 1 */
+  /** Standard alarm metrics per AZ: the construct creates none (alarms of your own). @default 0 */
   standardAlarmsPerAz?: number;
   /**
    * Standard alarm metrics, fleet-wide: zone without same-AZ NAT, no NAT anywhere, reconcile
-   * stopped (dead-man's switch), safety valve, controller dead letters (1 each) and controller
-   * errors, whose metric math reads 3 metrics (billed per metric). @default 8
+   * stopped (dead-man's switch), safety valve, controller dead letters, intake throttled (1 each)
+   * and controller errors, whose metric math reads 3 metrics (billed per metric). @default 9
    */
   standardAlarmMetrics?: number;
   /**
@@ -51,36 +51,61 @@ export interface CostInputs {
    * @default 1.5 (ReconcileRuns, plus about half a metric-month of failovers and replacements)
    */
   controllerMetrics?: number;
-  /** Heartbeat metrics read per NAT in one reconcile run. @default 1 */
-  queriesPerNatPerReconcile?: number;
+  /** Report log Queries per NAT in one reconcile run: its beats and its witness items. @default 2 */
+  reportQueriesPerNatPerRun?: number;
+  /** The controller's silence window, seconds: with the failback beats, how far back it reads. @default 25 */
+  silenceSeconds?: number;
+  /** Healthy beats in a row before failback (the read covers one more period each). @default 3 */
+  failbackHeartbeats?: number;
+  /** Bytes of one report log item as DynamoDB sizes it (names and values). GUESS, pessimistic. @default 300 */
+  reportItemBytes?: number;
   /**
-   * NAT replacements per NAT per month (each new instance id is a new per-instance metric).
+   * Hours after its TTL until DynamoDB deletes an expired item (AWS: "within a few days"; the
+   * item is billed as stored until then). @default 72
+   */
+  ttlDeletionLagHours?: number;
+  /** Bytes on the wire per beat, both ways: the signed request (SigV4 headers, body) and the answer with the peer list, on a kept-alive TLS connection. GUESS, pessimistic. @default 3000 */
+  bytesPerBeat?: number;
+  /** Intake Lambda memory. @default 256 (the construct's setting) */
+  intakeMemoryMb?: number;
+  /** Average billed duration of one intake request (cached lookups, one PutItem; cold starts included). GUESS, pessimistic. @default 50 */
+  intakeAvgMs?: number;
+  /**
+   * Log bytes the intake writes per beat. Its log group takes JSON lines with the system log
+   * level WARN (no START/END/REPORT platform lines) and the handler logs an accepted beat only at
+   * DEBUG, below the application level: nothing per beat, only refusals, failures and wakes. @default 0
+   */
+  intakeLogBytesPerBeat?: number;
+  /**
+   * NAT replacements per NAT per month.
    * @default 30 / 14 (the construct's 14-day maximum instance lifetime)
    */
   replacementsPerNatMonth?: number;
-  /** Hours a replaced NAT's old and new per-instance metrics are both billed. @default 1 */
-  replacementOverlapHours?: number;
+  /** Seconds a leaving NAT stays unreachable to its peers, each naming it in every beat (witness items). @default 600 */
+  unreachableSecondsPerReplacement?: number;
   /**
-   * Extra reconcile runs per replacement, beyond the schedule: the zone alarm's ALARM and OK
-   * transitions and the launch and terminate lifecycle events. @default 4
+   * Extra reconcile runs per replacement, beyond the schedule: the launch and terminate lifecycle
+   * events and the peers' witness reports of the leaving NAT. @default 4
    */
   extraReconcilesPerReplacement?: number;
   /**
-   * Extra reconcile runs per month for anything else: failures, trigger-alarm flapping, the
-   * agents' failure hints. @default 0
+   * Extra reconcile runs per month for anything else: the agents' failure reports, witness
+   * reports of a hiccup. @default 0
    */
   extraReconcilesPerMonth?: number;
   /**
-   * Dashboards billed: the construct creates one; an account's first 3 are free, so this is 0
-   * in an account with no other dashboard. @default 1 (an account that already uses its free ones)
+   * Dashboards billed. The construct creates one only with `dashboard: true`; an account's first
+   * 3 are free, so even then this is 0 in an account with no other dashboard. @default 0
    */
   billedDashboards?: number;
+  /** The construct's `encryptTopic`: the alarm topic is encrypted with a customer managed KMS key of its own. @default false */
+  encryptTopic?: boolean;
   /**
    * Rotations of the alarm topic's KMS key so far (yearly, automatic): each of the first two adds
    * $1 a month, later ones nothing. @default 2 (the steady state from the third year on)
    */
   kmsKeyRotations?: number;
-  /** Alarm notifications a month (SNS publishes, each with a KMS data-key request and an email). GUESS. @default 100 */
+  /** Alarm notifications a month (SNS publishes and emails; with encryptTopic a KMS data-key request each). GUESS. @default 100 */
   alarmNotificationsPerMonth?: number;
   /** Lifecycle Lambda runs per replacement (launch and terminate hooks). @default 2 */
   lifecycleRunsPerReplacement?: number;
@@ -137,16 +162,25 @@ export const COST_DEFAULTS: Omit<Required<CostInputs>, 'azs'> = {
   heartbeatPeriodSeconds: DEFAULT_HEARTBEAT_PERIOD_SECONDS,
   scheduleMinutes: 1,
   hoursPerMonth: HOURS_PER_MONTH,
-  highResolutionAlarmsPerAz: 1,
-  standardAlarmsPerAz: 1,
-  standardAlarmMetrics: 8,
+  highResolutionAlarmsPerAz: 0,
+  standardAlarmsPerAz: 0,
+  standardAlarmMetrics: 9,
   controllerMetrics: 1.5,
-  queriesPerNatPerReconcile: 1,
+  reportQueriesPerNatPerRun: 2,
+  silenceSeconds: 25,
+  failbackHeartbeats: 3,
+  reportItemBytes: 300,
+  ttlDeletionLagHours: 72,
+  bytesPerBeat: 3000,
+  intakeMemoryMb: 256,
+  intakeAvgMs: 50,
+  intakeLogBytesPerBeat: 0,
   replacementsPerNatMonth: 30 / 14,
-  replacementOverlapHours: 1,
+  unreachableSecondsPerReplacement: 600,
   extraReconcilesPerReplacement: 4,
   extraReconcilesPerMonth: 0,
-  billedDashboards: 1,
+  billedDashboards: 0,
+  encryptTopic: false,
   kmsKeyRotations: 2,
   alarmNotificationsPerMonth: 100,
   lifecycleRunsPerReplacement: 2,
@@ -179,14 +213,22 @@ export function resolveCostInputs(inputs: CostInputs): Required<CostInputs> {
   check('scheduleMinutes', r.scheduleMinutes, 1, true);
   check('hoursPerMonth', r.hoursPerMonth, 1);
   check('lambdaMemoryMb', r.lambdaMemoryMb, 128, true);
+  check('intakeMemoryMb', r.intakeMemoryMb, 128, true);
+  check('reportItemBytes', r.reportItemBytes, 1, true, 400 * 1024);
+  check('failbackHeartbeats', r.failbackHeartbeats, 1, true);
+  check('reportQueriesPerNatPerRun', r.reportQueriesPerNatPerRun, 1, true);
   for (const key of [
     'highResolutionAlarmsPerAz',
     'standardAlarmsPerAz',
     'standardAlarmMetrics',
     'controllerMetrics',
-    'queriesPerNatPerReconcile',
+    'silenceSeconds',
+    'ttlDeletionLagHours',
+    'intakeAvgMs',
+    'intakeLogBytesPerBeat',
+    'bytesPerBeat',
     'replacementsPerNatMonth',
-    'replacementOverlapHours',
+    'unreachableSecondsPerReplacement',
     'extraReconcilesPerReplacement',
     'extraReconcilesPerMonth',
     'billedDashboards',
@@ -293,13 +335,13 @@ export function monthlyCost(inputs: CostInputs): CostReport {
     natGatewayPerAzMonthUsd,
     savingsPerAzMonthUsd: natGatewayPerAzMonthUsd - natbeatPerAzMonthUsd,
     assumptions: [
-      `us-east-1 list prices; a month is ${i.hoursPerMonth} h; free tiers (Lambda, CloudWatch) ignored.`,
-      `${nats} NAT(s): ${i.azs} AZ(s) × ${i.natsPerAz}; each sends 1 PutMetricData every ${i.heartbeatPeriodSeconds} s with a per-instance and a per-zone datum (failure reports are rare and not counted).`,
-      `${Math.round(scheduled).toLocaleString('en-US')} scheduled reconcile runs (every ${i.scheduleMinutes} min) + ${round2(replacementRuns)} for replacements (${round2(i.replacementsPerNatMonth)} per NAT × ${i.extraReconcilesPerReplacement}: alarm ALARM/OK and lifecycle events) + ${i.extraReconcilesPerMonth} other; each reads ${i.queriesPerNatPerReconcile} heartbeat metric(s) per NAT.`,
-      'Per-instance heartbeat metrics are prorated hourly, so a replacement costs only the overlap hours in which both the old and the new instance publish.',
-      `Alarms as the CDK construct creates them: ${i.highResolutionAlarmsPerAz} high-resolution and ${i.standardAlarmsPerAz} standard per AZ, ${i.standardAlarmMetrics} standard alarm metrics fleet-wide (the controller-errors alarm's metric math reads 3 metrics); fleet-wide items are split evenly across AZs.`,
-      `Lambda arm64, ${i.lambdaMemoryMb} MB, ${i.lambdaAvgMs} ms average per run (an estimate; measure it with the reconcile benchmark).`,
-      `The dashboard: ${i.billedDashboards} billed (an account's first 3 are free); the alarm topic's KMS key with ${i.kmsKeyRotations} rotation(s) billed; ${i.alarmNotificationsPerMonth} alarm notifications a month (SNS, KMS requests, email; mostly inside the free tiers).`,
+      `us-east-1 list prices; a month is ${i.hoursPerMonth} h; free tiers (Lambda, CloudWatch, DynamoDB) ignored.`,
+      `${nats} NAT(s): ${i.azs} AZ(s) × ${i.natsPerAz}; each POSTs 1 signed heartbeat to the intake every ${i.heartbeatPeriodSeconds} s: 1 Lambda request of ${i.intakeAvgMs} ms at ${i.intakeMemoryMb} MB (a guess; cold starts included) and 1 report log item of ≤ 1 KB (${i.reportItemBytes} B assumed). Failure reports are rare and not counted.`,
+      `${Math.round(scheduled).toLocaleString('en-US')} scheduled reconcile runs (every ${i.scheduleMinutes} min) + ${round2(replacementRuns)} for replacements (${round2(i.replacementsPerNatMonth)} per NAT × ${i.extraReconcilesPerReplacement}: lifecycle events and witness reports) + ${i.extraReconcilesPerMonth} other; each Queries the report log ${i.reportQueriesPerNatPerRun} time(s) per NAT (beats of the last ${i.silenceSeconds + (i.failbackHeartbeats + 1) * i.heartbeatPeriodSeconds} s, witness items), strongly consistent.`,
+      `Report log storage is negligible: items expire after 1 h (TTL deletes are free) and are billed until DynamoDB deletes them, assumed ${i.ttlDeletionLagHours} h later. The intake logs ${i.intakeLogBytesPerBeat} bytes per beat (JSON lines, platform lines only at WARN, accepted beats only at DEBUG).`,
+      `Alarms as the CDK construct creates them: ${i.standardAlarmMetrics} standard (60 s) alarm metrics fleet-wide (the controller-errors alarm's metric math reads 3 metrics), none per zone${i.highResolutionAlarmsPerAz + i.standardAlarmsPerAz > 0 ? ` (plus ${i.highResolutionAlarmsPerAz} high-resolution and ${i.standardAlarmsPerAz} standard of your own per AZ)` : ''}; fleet-wide items are split evenly across AZs.`,
+      `Reconcile: Lambda arm64, ${i.lambdaMemoryMb} MB, ${i.lambdaAvgMs} ms average per run (an estimate; measure it with the reconcile benchmark).`,
+      `Dashboard: ${i.billedDashboards} billed (the construct creates one only with dashboard: true; an account's first 3 are free). Alarm topic: ${i.encryptTopic ? `encrypted with its own KMS key, ${i.kmsKeyRotations} rotation(s) billed` : 'not encrypted (encryptTopic: false), no KMS key'}; ${i.alarmNotificationsPerMonth} alarm notifications a month (mostly inside the free tiers).`,
       'Not counted: internet data transfer out (the same for both), cross-AZ data while a zone fails over ($0.01/GB each way).',
       `A NAT instance processes data at no charge; a NAT Gateway charges $${PRICES.natGatewayPerGb}/GB (${i.dataGbPerAzMonth} GB per AZ-month assumed).`,
       `t4g.nano sustains ~32 Mbps with bursts to 5 Gbps: pick a larger instance (instanceHourUsd) for sustained traffic.`,

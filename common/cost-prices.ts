@@ -4,12 +4,8 @@
  * pricing guides quoting them.
  */
 export const PRICES = {
-  /** PutMetricData, per 1,000 requests [3P, CloudWatch pricing]. */
-  putMetricDataPer1000Requests: 0.01,
   /** Custom metric per metric-month, first 10,000 metrics, prorated hourly [3P, CloudWatch pricing]. */
   customMetricMonth: 0.3,
-  /** GetMetricData, per 1,000 metrics requested, no free tier [3P, CloudWatch pricing]. */
-  getMetricDataPer1000Metrics: 0.01,
   /** Standard-resolution (60 s) alarm, per alarm metric-month [3P, CloudWatch pricing]. */
   standardAlarmMetricMonth: 0.1,
   /** High-resolution (10/30 s) alarm, per alarm metric-month [3P, CloudWatch pricing]. */
@@ -22,8 +18,22 @@ export const PRICES = {
   logsStoragePerGbMonth: 0.03,
   /** Lambda arm64 duration per GB-second, first 7.5 billion GB-s [3P, cloudchipr.com Lambda pricing]. */
   lambdaArmGbSecond: 0.0000133334,
-  /** Lambda requests per million [3P, Lambda pricing guides]. */
+  /** Lambda requests per million; a Function URL request is billed as one [3P, Lambda pricing guides]. */
   lambdaPerMillionRequests: 0.2,
+  /**
+   * DynamoDB on-demand write request units per million (Standard table class; one unit writes an
+   * item of up to 1 KB), since the November 2024 price cut [AWS DynamoDB on-demand pricing page for
+   * the unit; 3P airbyte.com DynamoDB pricing guide for the price].
+   */
+  dynamoDbPerMillionWriteUnits: 0.625,
+  /**
+   * DynamoDB on-demand read request units per million: a strongly consistent read of up to 4 KB
+   * is one unit (a Query sums the items it returns, rounded up to 4 KB) [AWS DynamoDB on-demand
+   * pricing page for the unit; 3P airbyte.com for the price].
+   */
+  dynamoDbPerMillionReadUnits: 0.125,
+  /** DynamoDB Standard table storage per GB-month beyond the first 25 GB [3P, DynamoDB pricing guides]. */
+  dynamoDbStorageGbMonth: 0.25,
   /** KMS customer managed key per month [AWS KMS pricing]. */
   kmsKeyMonth: 1,
   /**
@@ -37,6 +47,11 @@ export const PRICES = {
   snsPerMillionPublishes: 0.5,
   /** SNS email notifications per 100,000 (beyond the account's first 1,000) [3P, SNS pricing]. */
   snsEmailPer100000: 2,
+  /**
+   * Data transfer within a Region, per GB, as EC2 bills traffic between public addresses of one
+   * Region (each direction); Lambda bills no data transfer within its Region [3P, EC2 pricing].
+   */
+  regionalDataTransferPerGb: 0.01,
   /** NAT Gateway per hour [3P]. */
   natGatewayHour: 0.045,
   /** NAT Gateway data processed per GB [3P]. */
@@ -63,7 +78,6 @@ export const FREE_RESOURCE_TYPES: Record<string, string> = {
   'AWS::EC2::LaunchTemplate': 'launch templates are free; the instances are billed (NAT instances)',
   'AWS::Lambda::Permission': 'resource policies are free',
   'AWS::Lambda::EventInvokeConfig': 'async invoke settings are free',
-  'AWS::Lambda::Url': 'a Function URL is free; its requests are billed as invocations of the intake (Lambda requests and compute), which runs only when a NAT reports its own failure',
   'AWS::SNS::TopicPolicy': 'topic policies are free',
   'AWS::SQS::Queue': 'the controller dead-letter queue is billed per request ($0.40 per 1M) and gets one only for a trigger no run handled; its CloudWatch metrics are free',
   'AWS::SQS::QueuePolicy': 'queue policies are free',

@@ -1,5 +1,5 @@
 /**
- * `npm run mutation [-- FILE...]`: StrykerJS over the controller's core (decide, act, observe) and
+ * `npm run mutation [-- FILE...]`: StrykerJS over the controller's core (decide, assess, act, observe) and
  * the agent's probes and setup, or over the files named. Prints one JSON object on stdout:
  * {"files":[{"file","mutants","killed","survived","noCoverage","timeout","score"}]}, where score is
  * (killed + timeout) / mutants in %. Mutants Stryker ignores (the excluded StringLiteral mutator)
@@ -51,10 +51,10 @@ export function scoreReport(report: Report): FileScore[] {
  * (the handlers call decide, but decide's own tables decide its rules) keeps a run to minutes.
  */
 const SUITES: [RegExp, string[]][] = [
-  [/^lambdas\/core\/decide\.ts$/, ['test/lambdas/decide*.test.ts']],
+  [/^lambdas\/core\/(decide|assess)\.ts$/, ['test/lambdas/decide*.test.ts']],
   [/^lambdas\/core\/act\.ts$/, ['test/lambdas/act*.test.ts', 'test/lambdas/handover.test.ts', 'test/lambdas/reconcile-*.test.ts', 'test/lambdas/lifecycle-handler.test.ts']],
   [/^lambdas\/core\/observe\.ts$/, ['test/lambdas/reconcile-*.test.ts', 'test/lambdas/lifecycle-handler.test.ts']],
-  [/^agent\//, ['test/agent/probes*.test.ts', 'test/agent/egress-interface.test.ts', 'test/agent/setup*.test.ts', 'test/agent/parsers.test.ts']],
+  [/^agent\//, ['test/agent/probes*.test.ts', 'test/agent/egress-interface.test.ts', 'test/agent/setup*.test.ts', 'test/agent/parsers.test.ts', 'test/agent/probe-source.test.ts']],
 ];
 
 /** The suites for the files named, or undefined (every suite of the mutation config) when none are. */

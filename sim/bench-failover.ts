@@ -7,7 +7,9 @@
  * (common/cost-model.ts) beside a NAT Gateway's. Prints one JSON object on stdout, a summary on
  * stderr.
  *
- *   npm run -s bench:failover -- [--profile pessimistic|optimistic] [--trials 40] [--seed N] [--more-sweeps]
+ *   npm run -s bench:failover -- [--profile pessimistic|optimistic] [--trials 40] [--seed N]
+ *                                   [--sweeps heartbeat,intake,visibility,silence] (default heartbeat,intake)
+ *                                   [--more-sweeps] (= every sweep)
  *                                   [--sweep-trials N] [--quiet-runs N]   (sizes for smoke runs, not for figures)
  *
  * Each trial draws its own seed (so the phases of the schedule, the alarms, the agents and Auto
@@ -19,7 +21,8 @@ import { parseArgs } from 'node:util';
 import { monthlyCost } from '../common/cost-model';
 import { DEFAULT_CONFIG } from '../lambdas/core/config';
 import { constructAlarmCountsInChild } from './bench/construct';
-import { moreSweeps } from './bench/more-sweeps';
+import { brief, moreSweeps, SWEEPS, type SweepName } from './bench/more-sweeps';
+import { trustTrials } from './bench/trust';
 import { CLASSES, quiet, trials, type TrialStats } from './bench/trials';
 import type { ControlMode } from './nat';
 import { DEFAULT_PROFILE, PROFILES, profileNamed } from './params';
@@ -27,14 +30,22 @@ import { Random } from './random';
 
 const MODES: ControlMode[] = ['natbeat', 'ec2StatusChecksOnly', 'takeoverAtBoot'];
 /** The goals of the detection work: p99 from the fault until the route is written. */
-const TARGETS: Record<string, number> = { 'routing-failure': 6, 'silent-death': 15, 'planned-termination': 0 };
+const TARGETS: Record<string, number> = { 'routing-failure': 6, 'silent-death': 15, 'silent-death-2az': 30, 'planned-termination': 0 };
 const COST_TARGET_PER_AZ_MONTH = 1.5;
 const EVALUATION_RANGES = [2, 3, 4, 5, 6];
 const PROPAGATION_SECONDS = [0, 1, 2, 3, 4, 5];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { trials: { type: 'string', default: '40' }, seed: { type: 'string' }, profile: { type: 'string', default: DEFAULT_PROFILE }, 'more-sweeps': { type: 'boolean', default: false }, 'sweep-trials': { type: 'string' }, 'quiet-runs': { type: 'string' } },
+    options: {
+      trials: { type: 'string', default: '40' },
+      seed: { type: 'string' },
+      profile: { type: 'string', default: DEFAULT_PROFILE },
+      sweeps: { type: 'string', default: 'heartbeat,intake' },
+      'more-sweeps': { type: 'boolean', default: false },
+      'sweep-trials': { type: 'string' },
+      'quiet-runs': { type: 'string' },
+    },
   });
   const profile = profileNamed(values.profile);
   const count = Number(values.trials);
@@ -57,6 +68,10 @@ async function main(): Promise<void> {
     progress(`${name}: natbeat p99 ${classes[name].natbeat!.p99} s (route written ${classes[name].natbeat!.routeWrittenP99} s)`, started);
   }
   const quietFleet = await quiet(profile, quietRuns, rng, {});
+  // The same fleet while one zone's NAT is cut off from its peers for the whole run.
+  const quietFleetPartitioned = await quiet(profile, quietRuns, rng, {}, [{ kind: 'partition', at: 0, zone: 'a', until: 1800 }]);
+  const trust = await trustTrials(profile, Math.max(4, Math.round(count / 4)), rng);
+  progress('quiet fleets and trust scenarios done', started);
   const withoutReports = await trials(profile, 'routing-failure', 'natbeat', sweepTrials, rng, { world: { agentFailureReports: false } });
 
   /** One row per value of a world parameter, natbeat's trials of the given classes in each. */
@@ -92,7 +107,9 @@ async function main(): Promise<void> {
       standardAlarmsPerAz: alarms.standardAlarmsPerAz,
       standardAlarmMetrics: alarms.standardAlarmMetrics,
     });
-  const extra = values['more-sweeps'] ? await moreSweeps(profile, count, sweepTrials, quietRuns, rng, (p) => round2(costOf(p).controllerPerAzMonthUsd)) : undefined;
+  const sweepNames = values['more-sweeps'] ? [...SWEEPS] : values.sweeps.split(',').filter(Boolean).map(sweepNamed);
+  const extra = await moreSweeps(sweepNames, profile, count, sweepTrials, quietRuns, rng, (p) => round2(costOf(p).controllerPerAzMonthUsd));
+  progress(`sweeps ${sweepNames.join(', ')} done`, started);
 
   const cost = costOf();
   const natbeat = (name: string) => classes[name]!.natbeat!;
@@ -111,6 +128,8 @@ async function main(): Promise<void> {
     ),
     egressGapSeconds: classes,
     quietFleet,
+    quietFleetPartitioned,
+    trust,
     routingFailureWithoutAgentReports: withoutReports,
     sweeps: { evaluationRange, routePropagation, ...extra },
     cost: {
@@ -132,9 +151,9 @@ async function main(): Promise<void> {
   summary(result.targets, classes, result.cost.controllerPerAzMonthUsd, profile);
 }
 
-/** The figures a sweep row needs. */
-function brief(s: TrialStats) {
-  return { p50: s.p50, p99: s.p99, routeWrittenP99: s.routeWrittenP99, falseRouteMoves: s.falseRouteMoves, flowsResetPerTrial: s.flowsResetPerTrial, neverRepaired: s.neverRepaired };
+function sweepNamed(name: string): SweepName {
+  if ((SWEEPS as readonly string[]).includes(name)) return name as SweepName;
+  throw new Error(`unknown sweep "${name}": use ${SWEEPS.join(', ')}`);
 }
 
 function progress(message: string, started: number): void {

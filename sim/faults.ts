@@ -1,4 +1,5 @@
 /** Puts a scenario's faults into the world at their times. */
+import { startForging } from './compromised';
 import type { Fault } from './scenario';
 import type { SimWorld } from './world/world';
 
@@ -102,6 +103,29 @@ export function scheduleFault(world: SimWorld, fault: Fault, epochMs: number): v
       world.reconcileLambda?.crashPlans.push({ from: epochMs + fault.at * 1000, afterMutatingCalls: fault.afterMutatingCalls, times: fault.times });
       at(fault.at, () => say(`the next ${fault.times} reconcile run(s) crash after ${fault.afterMutatingCalls} mutating call(s)`));
       return;
+    case 'partition': {
+      const zone = zoneName(world, fault.zone);
+      world.peerNetwork.cuts.push({ zone, from: epochMs + fault.at * 1000, until: epochMs + fault.until * 1000 });
+      at(fault.at, () => say(`partition: ${zone}'s NATs and the other zones' NATs cannot reach each other (each still routes its zone and reaches the intake) until +${fault.until} s`, zone));
+      at(fault.until, () => say('partition healed', zone));
+      return;
+    }
+    case 'compromised': {
+      const zone = zoneName(world, fault.zone);
+      at(fault.at, () => {
+        const nat = natOf(world, zone);
+        const host = nat && world.nats.get(nat.instanceId);
+        if (!nat || !host) return;
+        host.witnessBehaviour = fault.witness;
+        if (host.witness) host.witness.behaviour = fault.witness;
+        world.compromised.add(nat.instanceId);
+        say(`${nat.instanceId} is compromised: forges ${fault.forge.join(', ') || 'nothing'} about its peers; as a witness it is ${fault.witness}`, zone);
+        const until = fault.until === undefined ? Number.POSITIVE_INFINITY : epochMs + fault.until * 1000;
+        const victims = () => [...world.ec2.instances.values()].filter((i) => i.instanceId !== nat.instanceId && world.group.instances.some((m) => m.instanceId === i.instanceId));
+        startForging(world, nat, victims, fault.forge, world.group.name, until, (attempt) => world.forgeries.push(attempt));
+      });
+      return;
+    }
     case 'flap': {
       const zone = zoneName(world, fault.zone);
       at(fault.at, () => {
@@ -137,6 +161,7 @@ export function faultSettlesAt(fault: Fault): number {
     case 'ec2-impaired':
     case 'planned-replacement':
     case 'reconcile-crash':
+    case 'compromised':
       return fault.at;
     default:
       return fault.until;

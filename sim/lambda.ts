@@ -164,7 +164,7 @@ function summarize(at: number, source: string, outcome: unknown): InvocationReco
  * virtual clock. (middy also arms a real-time timer from it; it is cleared when the handler
  * returns, so only a crashed invocation leaves one behind: the CLIs exit explicitly.)
  */
-function fakeContext(functionName: string, n: number, remaining: () => number): Context {
+export function fakeContext(functionName: string, n: number, remaining: () => number): Context {
   return {
     getRemainingTimeInMillis: remaining,
     functionName,

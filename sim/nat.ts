@@ -2,19 +2,22 @@
  * A NAT instance's life on the virtual clock: it boots, then does what its control scheme's
  * boot does, and (natbeat) runs the real agent loop: agent/run-loop.ts with the agent's own
  * HeartbeatSchedule, HeartbeatPublisher and FailureReporter, publishing through a real
- * CloudWatchClient and reporting failures through a real LambdaClient, both answered by the
- * world. The simulated part is only the probe: it passes when the world says this NAT forwards.
+ * CloudWatchClient and reporting failures through the real SignedUrlSender to the real intake
+ * behind a simulated Function URL (sim/intake.ts), all answered by the world. The simulated part is only the probe: it passes when the world says this NAT forwards.
  */
 import { CreateRouteCommand, DescribeRouteTablesCommand, ModifyInstanceAttributeCommand, ReplaceRouteCommand } from '@aws-sdk/client-ec2';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { FailureReporter, type ReportSender } from '../agent/failure-report';
-import { selfReportEvent } from '../lambdas/core/events';
+import { FailureReporter } from '../agent/failure-report';
+import type { SimIntake } from './intake';
 import { createCloudWatchClient, HeartbeatPublisher, HeartbeatSchedule } from '../agent/publisher';
 import { runLoop } from '../agent/run-loop';
 import type { Logger as AgentLogger } from '../agent/log';
 import { DEFAULT_HEARTBEAT_NAMESPACE } from '../common/heartbeat';
 import { connect, ec2Client, type WorldApi } from './sdk-bridge';
+import type { IntakePeer } from '../common/intake-contract';
+import type { PeerNetwork } from './peers/network';
+import { SimPeerProber, type WitnessBehaviour } from './peers/prober';
 import type { Ec2World, SimInstance } from './world/ec2';
+import { natPrincipal } from './world/iam';
 
 export type ControlMode = 'natbeat' | 'ec2StatusChecksOnly' | 'takeoverAtBoot';
 
@@ -23,13 +26,27 @@ export interface NatEnvironment {
   ec2: Ec2World;
   mode: ControlMode;
   groupName: string;
-  /** The reconcile function the agent reports failures to (--reconcile-function); none: no reports. */
-  reconcileFunction?: string;
+  /** The intake the agent reports to (--report-url); none: no reports. */
+  intake?: SimIntake;
   /** The zone's private route table (the seed's boot script knows it from its user data). */
   privateSubnetOf: (zone: string) => string;
   /** fck-nat: the zone's static ENI that routes point at. */
   staticEniOf: (zone: string) => string | undefined;
+  /** natbeat: the peer probe's network. */
+  peerNetwork?: PeerNetwork;
+  /**
+   * The deployment's other NATs, as the intake's answer lists them. Stand-in until the agent
+   * hands the intake's answer to its WitnessSource itself.
+   */
+  peersOf?: (instanceId: string) => IntakePeer[];
+  instanceOf?: (instanceId: string) => SimInstance | undefined;
 }
+
+/**
+ * Does the agent send its heartbeats to the intake (the report log) rather than PutMetricData?
+ * Decides the NAT role's policy in the world (no PutMetricData once it does, as infra deploys it).
+ */
+export const HEARTBEATS_THROUGH_INTAKE = false;
 
 /** agent/systemd/natbeat-agent.service: Restart=always, RestartSec=2. */
 const AGENT_RESTART_SECONDS = 2;
@@ -42,12 +59,21 @@ export class NatHost {
   private firstBeatSeen = false;
   /** Times the agent process died (an uncaught error in its run loop). */
   agentCrashes = 0;
+  /** The agent's peer prober (natbeat): what this NAT witnesses about its peers. */
+  witness?: SimPeerProber;
+  /** What a compromised agent does as a witness (kept across agent restarts). */
+  witnessBehaviour: WitnessBehaviour = 'honest';
   private bootTimer?: { cancel(): void };
 
   constructor(
     private readonly env: NatEnvironment,
     readonly instance: SimInstance,
   ) {}
+
+  /** The agent process runs (and with it the peer responder). */
+  get agentRunning(): boolean {
+    return this.agent !== undefined && !this.agent.signal.aborted;
+  }
 
   private get ctx() {
     return this.env.world.ctx;
@@ -101,7 +127,7 @@ export class NatHost {
 
   /** The seed's boot script: source/dest check off, then point the zone's route table at itself. */
   private async takeOverRoutes(): Promise<void> {
-    const ec2 = ec2Client(this.env.world);
+    const ec2 = ec2Client(this.env.world, natPrincipal(this.instance.instanceId));
     const zone = this.instance.availabilityZone;
     try {
       await ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: this.instance.instanceId, SourceDestCheck: { Value: false } }));
@@ -131,32 +157,37 @@ export class NatHost {
     this.ctx.clock.after(this.ctx.params.staticEniRetrySeconds * 1000, () => this.attachStaticEni());
   }
 
+  /** The agent's peer prober runs with the agent process and dies with it. */
+  private startWitness(signal: AbortSignal): void {
+    const { peerNetwork, peersOf, instanceOf } = this.env;
+    if (!peerNetwork || !peersOf || !instanceOf) return;
+    const prober = new SimPeerProber(this.ctx, this.instance, peerNetwork, instanceOf, () => peersOf(this.instance.instanceId));
+    prober.behaviour = this.witnessBehaviour;
+    this.witness = prober;
+    prober.start();
+    signal.addEventListener('abort', () => prober.stop(), { once: true });
+  }
+
   private startAgent(): void {
     if (this.agent && !this.agent.signal.aborted) return;
     const { clock, params, timeline } = this.ctx;
     const stop = new AbortController();
     this.agent = stop;
     const i = this.instance;
+    this.startWitness(stop.signal);
     // The agent's own client (maxAttempts 1, compression off), answered by the world.
-    const client = connect(createCloudWatchClient('us-east-1'), 'cloudwatch', this.env.world);
+    const client = connect(createCloudWatchClient('us-east-1'), 'cloudwatch', this.env.world, natPrincipal(i.instanceId));
     const publisher = new HeartbeatPublisher(
       client,
       { namespace: DEFAULT_HEARTBEAT_NAMESPACE, groupName: this.env.groupName, instanceId: i.instanceId, availabilityZone: i.availabilityZone },
       { sleep: (ms, signal) => clock.sleep(ms, signal) },
     );
-    // The agent's failure report. The intake is modelled as a pass-through: what it would send
-    // reconcile after verifying this instance's role session goes straight to the world's async
-    // Invoke (one attempt, like the agent's signed request).
-    const lambda = connect(new LambdaClient({ region: 'us-east-1', maxAttempts: 1 }), 'lambda', this.env.world);
-    const functionName = this.env.reconcileFunction;
-    const viaIntake: ReportSender = {
-      send: async (report, signal) => {
-        const detail = { instanceId: i.instanceId, groupName: this.env.groupName, availabilityZone: i.availabilityZone, failedProbes: report.failedProbes, callerArn: `arn:aws:sts::123456789012:assumed-role/nat/${i.instanceId}` };
-        const payload = new TextEncoder().encode(JSON.stringify(selfReportEvent(detail, clock.date())));
-        await lambda.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: payload }), { abortSignal: signal });
-      },
-    };
-    const reporter = functionName && params.agentFailureReports ? new FailureReporter(viaIntake, { sleep: (ms, signal) => clock.sleep(ms, signal) }) : undefined;
+    // The agent's failure report: the real SignedUrlSender, signing with this instance's role
+    // credentials, POSTs to the intake's Function URL (the world's fetch), where the real intake
+    // handler verifies the caller and wakes reconcile.
+    const intake = this.env.intake;
+    const sender = intake?.senderFor(i.instanceId);
+    const reporter = sender && params.agentFailureReports ? new FailureReporter(sender, { sleep: (ms, signal) => clock.sleep(ms, signal) }) : undefined;
     const intervalMs = params.probeIntervalSeconds * 1000;
     const log: AgentLogger = (_level, message) => {
       if (message.startsWith('routing unhealthy') || message.startsWith('published failing') || message.startsWith('heartbeat') || message.startsWith('failure report')) {

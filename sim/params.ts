@@ -37,6 +37,17 @@ export interface WorldParams {
   scheduleDelivered: boolean;
   /** Lambda: cold start, ms. [3P] Node 22 functions with three SDK clients measure ~0.4–1.7 s; pessimistic 800, optimistic 300. */
   lambdaColdStartMs: number;
+  /**
+   * The intake's Function URL: round trip of a signed HTTPS POST from a NAT in the Region,
+   * without the function's own run (TLS on a kept-alive connection, SigV4 check, routing), ms.
+   * GUESS: AWS publishes no figure (pessimistic 30–300 ms, long tail).
+   */
+  intakeRequestLatencyMs: Latency;
+  /**
+   * The intake's cold start, ms. [3P] as lambdaColdStartMs for a bundle with SDK clients
+   * (pessimistic 800); `npm run -s bench:init` measures the import part of it on a small machine.
+   */
+  intakeColdStartMs: number;
   /** Lambda: invocation overhead when warm. GUESS. */
   lambdaWarmStartMs: number;
   /** Lambda: an environment idle this long is cold again. GUESS. */
@@ -55,8 +66,14 @@ export interface WorldParams {
   lambdaThrottleBackoff: boolean;
   /** Read API calls (Describe*, GetMetricData, PutMetricData): latency, ms. GUESS (tens of ms in-Region). */
   apiLatencyMs: Latency;
-  /** Mutating API calls (ReplaceRoute, SetInstanceHealth, …): latency, ms. GUESS (pessimistic 50–300 ms). */
+  /** Mutating API calls (ReplaceRoute, SetInstanceHealth, DynamoDB PutItem, …): latency, ms. GUESS (pessimistic 50–300 ms). */
   mutatingApiLatencyMs: Latency;
+  /**
+   * DynamoDB: an eventually consistent read may miss a write younger than this, ms. [AWS] copies
+   * are consistent "usually within one second"; the spread is a GUESS (0–1 s). Strongly
+   * consistent reads (what the controller uses) see every completed write [AWS].
+   */
+  dynamoEventualLagMs: Latency;
   /**
    * EC2: seconds from a ReplaceRoute/CreateRoute answer until traffic follows the new route.
    * GUESS: nobody has published a figure (pessimistic 2 s, optimistic 0).
@@ -105,6 +122,14 @@ export interface WorldParams {
   heartbeatPeriodSeconds: number;
   /** Agent: a failing forward-path probe takes its whole timeout: min(1 s, interval/2) (agent/config.ts). */
   probeTimeoutSeconds: number;
+  /**
+   * Peer probe round trip between NATs, ms. [AWS] "single-digit millisecond" latency between
+   * AZs; the spread is a GUESS (pessimistic 0.5–5 ms, long tail).
+   */
+  peerProbeRttMs: Latency;
+  /** Agent: seconds between peer probe rounds, and a probe's timeout (design: 1 s and 1 s). */
+  peerProbeIntervalSeconds: number;
+  peerProbeTimeoutSeconds: number;
   /** EC2 throttling token buckets per account [AWS ec2-api-throttling]: [burst, refill per s]. */
   ec2DescribeBucket: [number, number];
   ec2MutateBucket: [number, number];
@@ -126,8 +151,11 @@ export const OPTIMISTIC_WORLD_PARAMS: WorldParams = {
   lambdaIdleColdSeconds: 600,
   lambdaAsyncInvokeDelayMs: { min: 200, max: 1000 },
   lambdaThrottleBackoff: false,
+  intakeRequestLatencyMs: { min: 15, max: 60 },
+  intakeColdStartMs: 300,
   apiLatencyMs: { min: 20, max: 80 },
   mutatingApiLatencyMs: { min: 20, max: 80 },
+  dynamoEventualLagMs: { min: 0, max: 1000 },
   routePropagationSeconds: 0,
   establishedFlowsPerZone: 1000,
   handoverOnPlannedMoves: false,
@@ -149,6 +177,9 @@ export const OPTIMISTIC_WORLD_PARAMS: WorldParams = {
   ec2DescribeBucket: [100, 20],
   ec2MutateBucket: [50, 5],
   staticEniRetrySeconds: 5,
+  peerProbeRttMs: { min: 0.2, max: 2 },
+  peerProbeIntervalSeconds: 1,
+  peerProbeTimeoutSeconds: 1,
 };
 
 /** The slow end of what is plausible: the published figures. */
@@ -162,6 +193,9 @@ export const PESSIMISTIC_WORLD_PARAMS: WorldParams = {
   lambdaColdStartMs: 800,
   lambdaAsyncInvokeDelayMs: { min: 200, max: 3000 },
   lambdaThrottleBackoff: true,
+  intakeRequestLatencyMs: { min: 30, max: 300, shape: 'tail' },
+  intakeColdStartMs: 800,
+  peerProbeRttMs: { min: 0.5, max: 5, shape: 'tail' },
   mutatingApiLatencyMs: { min: 50, max: 300 },
   routePropagationSeconds: 2,
 };

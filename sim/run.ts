@@ -47,6 +47,18 @@ export interface Invariants {
   marksOfRoutingNats: number;
 }
 
+export interface TrustOutcome {
+  compromised: string[];
+  /** Forgery attempts by kind and outcome ("metrics AccessDenied 403": n). */
+  forgeries: Record<string, number>;
+  /** Unhealthy marks of NATs that were routing and are not compromised. */
+  healthyPeersMarked: number;
+  /** Routes of another zone written to a compromised NAT. */
+  tablesAttracted: number;
+  /** Route writes that took a healthy zone (its NAT routing, not compromised) off its NAT. */
+  healthyZoneMoves: number;
+}
+
 export interface RunResult {
   scenario: string;
   mode: ControlMode;
@@ -73,6 +85,10 @@ export interface RunResult {
   reconcileRuns: number;
   controllerMetrics: Record<string, number>;
   usage: { putMetricData: number; getMetricData: number; metricsRead: number; throttledCalls: number };
+  /** What compromised NATs tried and what it got them (trust-rule clauses a–c). */
+  trust: TrustOutcome;
+  /** Intake requests: how many, cold, throttled, p99 ms. */
+  intake: { requests: number; cold: number; throttled: number; p99Ms: number | null };
   /** Failure reports the agents sent, paging alarms (ZoneSilent → ALARM), agent process crashes. */
   reports: number;
   pages: number;
@@ -164,9 +180,36 @@ export async function runScenario(scenario: Scenario, mode: ControlMode, options
     reconcileRuns: world.reconcileLambda?.records.length ?? 0,
     controllerMetrics: totals,
     usage: { ...world.cloudWatch.usage, throttledCalls: world.throttle.throttledCalls },
+    trust: trustOutcome(world),
+    intake: intakeOutcome(world),
     reports: world.reports.length,
     pages: world.pages.length,
     agentCrashes: [...world.nats.values()].reduce((n, h) => n + h.agentCrashes, 0),
+  };
+}
+
+function trustOutcome(world: SimWorld): TrustOutcome {
+  const compromised = world.compromised;
+  const forgeries: Record<string, number> = {};
+  for (const f of world.forgeries) forgeries[`${f.kind} ${f.outcome}`] = (forgeries[`${f.kind} ${f.outcome}`] ?? 0) + 1;
+  const homeOf = (zone: string) => [...compromised].some((id) => world.ec2.instances.get(id)?.availabilityZone === zone);
+  return {
+    compromised: [...compromised],
+    forgeries,
+    healthyPeersMarked: world.marks.filter((m) => m.routing && !compromised.has(m.instanceId)).length,
+    tablesAttracted: world.routeWrites.filter((w) => w.to !== undefined && compromised.has(w.to) && !homeOf(w.zone)).length,
+    healthyZoneMoves: world.falseMoves.filter((m) => !compromised.has(m.from)).length,
+  };
+}
+
+function intakeOutcome(world: SimWorld): RunResult['intake'] {
+  const requests = world.intake?.requests ?? [];
+  const ms = requests.map((r) => r.ms).sort((a, b) => a - b);
+  return {
+    requests: requests.length,
+    cold: requests.filter((r) => r.cold).length,
+    throttled: requests.filter((r) => r.statusCode === 429).length,
+    p99Ms: ms.length > 0 ? Math.round(ms[Math.min(ms.length - 1, Math.ceil(ms.length * 0.99) - 1)]!) : null,
   };
 }
 

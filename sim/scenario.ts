@@ -29,6 +29,19 @@ export const faultSchema = z.discriminatedUnion('kind', [
     })
     .strict(),
   z.object({ kind: z.literal('reconcile-crash'), at: seconds, afterMutatingCalls: z.number().int().min(1), times: z.number().int().min(1) }).strict(),
+  z.object({ kind: z.literal('partition'), at: seconds, zone, until: seconds }).strict(),
+  z
+    .object({
+      kind: z.literal('compromised'),
+      at: seconds,
+      zone,
+      until: seconds.optional(),
+      /** What it forges about its peers (default: all three). */
+      forge: z.array(z.enum(['bodies', 'metrics', 'log'])).default(['bodies', 'metrics', 'log']),
+      /** Its peer witness: lies (names every peer unreachable), withholds (names none), or is honest. */
+      witness: z.enum(['honest', 'lie', 'withhold']).default('lie'),
+    })
+    .strict(),
   z.object({ kind: z.literal('flap'), at: seconds, zone, until: seconds, downSeconds: z.number().positive(), upSeconds: z.number().positive() }).strict(),
 ]);
 export type Fault = z.infer<typeof faultSchema>;

@@ -10,18 +10,21 @@
  */
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import type { AwsClients } from '../lambdas/core/clients';
 import { invocationStorage } from './lambda';
 import { draw } from './random';
 import type { WorldContext } from './world/context';
+import { CONTROLLER, type Principal } from './world/iam';
 import { awsError, isRetryableCode, isThrottlingCode, THROTTLING_CODE, type Service } from './world/errors';
 import { isMutating, type Throttle } from './world/throttle';
 
 export interface WorldApi {
   ctx: WorldContext;
   throttle: Throttle;
-  handle(service: Service, command: string, input: Record<string, unknown>): unknown;
+  /** Answers one call made as `principal` (IAM is checked before anything happens). */
+  handle(service: Service, command: string, input: Record<string, unknown>, principal: Principal): unknown;
 }
 
 const DEFAULT_BASE_MS = 100;
@@ -36,7 +39,8 @@ interface Bridgeable {
   config: { maxAttempts?: unknown };
 }
 
-export function connect<C extends Bridgeable>(client: C, service: Service, world: WorldApi): C {
+/** `principal`: whose role the client's credentials are (the world applies that role's policy). */
+export function connect<C extends Bridgeable>(client: C, service: Service, world: WorldApi, principal: Principal = CONTROLLER): C {
   const { clock, params, rng } = world.ctx;
   const maxAttempts = async () => {
     const value = client.config.maxAttempts;
@@ -52,7 +56,7 @@ export function connect<C extends Bridgeable>(client: C, service: Service, world
         await clock.sleep(draw(rng, isMutating(command) ? params.mutatingApiLatencyMs : params.apiLatencyMs));
         try {
           if (world.throttle.throttled(service, command)) throw awsError(service, THROTTLING_CODE[service], 'Rate exceeded', service === 'ec2' ? 503 : 400);
-          const output = world.handle(service, command, args.input);
+          const output = world.handle(service, command, args.input, principal);
           const invocation = invocationStorage.getStore();
           // A crash right after the call took effect: the caller never hears back.
           if (invocation && isMutating(command) && invocation.afterMutation()) return new Promise<never>(() => undefined);
@@ -81,13 +85,22 @@ const LOCAL = { region: 'us-east-1', credentials: { accessKeyId: 'SIMULATED', se
 /** The controller's clients, built like createAwsClients builds them, answered by the world. */
 export function controllerClients(world: WorldApi, maxAttempts: number): AwsClients {
   const common = { ...LOCAL, maxAttempts, retryMode: 'standard' };
-  return {
+  // A value, not a literal: the controller reads heartbeats from CloudWatch or from the report
+  // log, depending on its version; it gets both clients and uses its own.
+  const clients = {
     ec2: connect(new EC2Client(common), 'ec2', world),
     autoScaling: connect(new AutoScalingClient(common), 'autoscaling', world),
     cloudWatch: connect(new CloudWatchClient({ ...common, disableRequestCompression: true }), 'cloudwatch', world),
+    dynamoDb: dynamoDbClient(world, CONTROLLER, maxAttempts),
   };
+  return clients;
 }
 
-export function ec2Client(world: WorldApi): EC2Client {
-  return connect(new EC2Client({ ...LOCAL, maxAttempts: 3 }), 'ec2', world);
+export function ec2Client(world: WorldApi, principal: Principal): EC2Client {
+  return connect(new EC2Client({ ...LOCAL, maxAttempts: 3 }), 'ec2', world, principal);
+}
+
+/** A DynamoDB client (the report log), as `principal`, answered by the world. */
+export function dynamoDbClient(world: WorldApi, principal: Principal, maxAttempts = 3): DynamoDBClient {
+  return connect(new DynamoDBClient({ ...LOCAL, maxAttempts }), 'dynamodb', world, principal);
 }

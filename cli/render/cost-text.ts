@@ -12,7 +12,7 @@ export function renderCost(r: CostReport, style: Style): string {
     renderTable(
       [{ header: 'PER AZ-MONTH' }, { header: 'USD', right: true }],
       [
-        ['natbeat controller (CloudWatch, Lambda, KMS)', usd(r.controllerPerAzMonthUsd)],
+        ['natbeat controller (intake, report log, Lambda, alarms)', usd(r.controllerPerAzMonthUsd)],
         ['NAT instance(s) (instance, public IPv4, volume)', usd(r.natInstancePerAzMonthUsd)],
         [style('bold', 'natbeat total'), style('bold', usd(r.natbeatPerAzMonthUsd))],
         [style('bold', 'NAT Gateway (hourly, public IPv4, data)'), style('bold', usd(r.natGatewayPerAzMonthUsd))],

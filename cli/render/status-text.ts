@@ -65,6 +65,7 @@ const VERDICT_STYLE: Record<NatView['verdict'], Parameters<Style>[0]> = {
   booting: 'yellow',
   failing: 'red',
   silent: 'red',
+  unreachable: 'red',
   leaving: 'dim',
   unhealthy: 'yellow',
 };

@@ -4,10 +4,13 @@
  * checkout (or with the `sourceRoot` prop) the same bundles are built from the sources at synth,
  * locally with esbuild, never in Docker.
  */
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { AssetHashType, DockerImage, type BundlingOptions } from 'aws-cdk-lib';
-import { LAMBDA_BUNDLE_OPTIONS, LAMBDA_ENTRIES } from '../../scripts/bundle-options';
+import type { BuildOptions } from 'esbuild';
+import { LAMBDA_BUNDLE_OPTIONS, LAMBDA_ENTRIES, literalSchemaKeys, SDK_SCHEMA_MODULE } from '../../scripts/bundle-options';
 import { fail, NATBEAT_SOURCE_ROOT } from './settings';
 
 /** Set to true by the package build (esbuild `define`); undefined when running from sources. */
@@ -61,11 +64,7 @@ export function assetFrom(
 
 /** esbuild, loaded only when bundling from sources (an installed package does not need it). */
 export function loadEsbuild(): typeof import('esbuild') {
-  try {
-    return createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
-  } catch {
-    return fail('esbuild is not installed; run `npm ci` (natbeat bundles its code locally from sources and never uses Docker)');
-  }
+  return createRequire(import.meta.url)(resolveEsbuild()) as typeof import('esbuild');
 }
 
 /** Directory of a controller Lambda's bundle, in `dist/` and in the sources alike. */
@@ -73,12 +72,54 @@ export function controllerDir(name: ControllerBundle): string {
   return `lambdas/${name}`;
 }
 
-/** Bundles one controller Lambda into `outputDir/index.mjs` (+ source map). */
+/** Bundles one controller Lambda into `outputDir`: `index.mjs` (the handler), its chunks, source maps. */
 export function bundleController(name: ControllerBundle, sourceRoot: string, outputDir: string): void {
-  loadEsbuild().buildSync({
+  buildWithSchemaKeys({
     ...LAMBDA_BUNDLE_OPTIONS,
-    entryPoints: [path.join(sourceRoot, LAMBDA_ENTRIES[name])],
-    outfile: path.join(outputDir, 'index.mjs'),
+    entryPoints: { index: path.join(sourceRoot, LAMBDA_ENTRIES[name]) },
+    outdir: outputDir,
     absWorkingDir: sourceRoot,
   });
+}
+
+/**
+ * esbuild with the SDK schema modules rewritten by `literalSchemaKeys`. That takes a plugin, which
+ * esbuild runs only in its asynchronous API, while CDK bundles synchronously: so the build runs in
+ * a child Node process, and this waits for it. Throws with esbuild's messages when it fails.
+ */
+export function buildWithSchemaKeys(options: Omit<BuildOptions, 'plugins'>): void {
+  const esbuildUrl = pathToFileURL(resolveEsbuild()).href;
+  const script = `
+    import { readFile } from 'node:fs/promises';
+    import { readFileSync } from 'node:fs';
+    const esbuild = await import(${JSON.stringify(esbuildUrl)});
+    const { build } = esbuild.build ? esbuild : esbuild.default;
+    const literalSchemaKeys = ${literalSchemaKeys.toString()};
+    const plugin = {
+      name: 'natbeat-sdk-schema-keys',
+      setup(b) {
+        b.onLoad({ filter: new RegExp(${JSON.stringify(SDK_SCHEMA_MODULE.source)}) }, async (args) => ({
+          contents: literalSchemaKeys(await readFile(args.path, 'utf8')),
+          loader: 'js',
+        }));
+      },
+    };
+    try {
+      await build({ ...JSON.parse(readFileSync(0, 'utf8')), plugins: [plugin] });
+    } catch {
+      process.exit(1); // esbuild has printed its errors (logLevel)
+    }
+  `;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { input: JSON.stringify(options), encoding: 'utf8' });
+  if (child.error) throw child.error;
+  if (child.stderr) process.stderr.write(child.stderr);
+  if (child.status !== 0) throw new Error(`esbuild failed for ${JSON.stringify(options.entryPoints)}:\n${child.stderr}`);
+}
+
+function resolveEsbuild(): string {
+  try {
+    return createRequire(import.meta.url).resolve('esbuild');
+  } catch {
+    return fail('esbuild is not installed; run `npm ci` (natbeat bundles its code locally from sources and never uses Docker)');
+  }
 }

@@ -1,7 +1,7 @@
 /**
  * The controller: the reconcile Lambda (bundled locally with esbuild), its environment, and what
- * triggers it: the one-minute schedule, the Auto Scaling lifecycle events, state changes of the
- * zones' heartbeat alarms, and the intake (intake.ts). It is the only writer of routes: one
+ * triggers it: the one-minute schedule, the Auto Scaling lifecycle events, and the intake
+ * (intake.ts). It is the only writer of routes: one
  * function with reserved concurrency 1, so two runs never write a table from different snapshots.
  */
 import { Duration, Names, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
@@ -19,7 +19,6 @@ import { REPORT_TABLE_ENV } from '../../common/report-store';
 import { DEFAULT_CONFIG, ENV } from '../../lambdas/core/config';
 import { LAUNCH_DETAIL_TYPE, TERMINATE_DETAIL_TYPE } from '../../lambdas/core/events';
 import { grantController } from './controller-permissions';
-import { alarmName } from './monitoring';
 import { assetFrom, bundleController, controllerDir, type CodeSource, type ControllerBundle } from './bundles';
 import { reconcileFunctionName, type Settings } from './settings';
 
@@ -105,33 +104,6 @@ export function createController(scope: Construct, props: ControllerProps): Cont
   return { reconcileFunction, deadLetterQueue };
 }
 
-/** The fast path: a zone heartbeat alarm changing state runs reconcile at once. */
-export function reconcileOnZoneAlarms(
-  scope: Construct,
-  groupName: string,
-  zones: string[],
-  reconcileFunction: lambda.IFunction,
-  deadLetterQueue: sqs.IQueue,
-): events.Rule {
-  return new events.Rule(scope, 'AlarmRule', {
-    // ALARM: a zone missed a heartbeat or reported a failure. OK: a zone's heartbeat is back,
-    // e.g. a launching NAT has proved it routes and can get its routes and CONTINUE without
-    // waiting for the schedule. Only the trigger alarms: the paging ZoneSilent alarms must not
-    // add runs of their own.
-    description: 'natbeat fast path: a zone heartbeat alarm changed state, reconcile now',
-    eventPattern: {
-      source: ['aws.cloudwatch'],
-      detailType: ['CloudWatch Alarm State Change'],
-      detail: {
-        // Literal names (not the alarms' Refs): the pattern reads as what it matches.
-        alarmName: zones.map((zone) => alarmName(groupName, `ZoneHeartbeat-${zone}`)),
-        state: { value: ['ALARM', 'OK'] },
-      },
-    },
-    targets: [new targets.LambdaFunction(reconcileFunction, { retryAttempts: 0, deadLetterQueue })],
-  });
-}
-
 /** The controller's environment, as both Lambdas get it: everything it reads comes from `s`. */
 export function controllerEnvironment(s: Settings, dryRun: boolean): Record<string, string> {
   const elasticIps = Object.entries(s.elasticIps)
@@ -144,6 +116,7 @@ export function controllerEnvironment(s: Settings, dryRun: boolean): Record<stri
     [ENV.routeTableTag]: `${s.routeTableTag.key}=${s.routeTableTag.value}`,
     [ENV.namespace]: s.heartbeatNamespace,
     [ENV.heartbeatPeriodSeconds]: String(s.heartbeatSeconds),
+    [ENV.heartbeatSlackSeconds]: String(s.heartbeatSlackSeconds),
     [ENV.silenceSeconds]: String(s.silenceSeconds),
     [ENV.graceSeconds]: String(s.graceSeconds),
     [ENV.failbackHeartbeats]: String(s.failbackHeartbeats),

@@ -1,6 +1,7 @@
 /**
- * What pages operators and what the fast path listens to: the alarms (fleet-wide and per zone)
- * and the dashboard of one NatBeat deployment.
+ * What pages operators: the alarms of one NatBeat deployment, all fleet-wide, standard resolution
+ * and on what the controller and the Lambdas measure themselves (heartbeats are in the report log,
+ * not in CloudWatch), and the optional dashboard.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -10,8 +11,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { CONTROLLER_NAMESPACE, ControllerMetric, controllerServiceName } from '../../common/controller-metrics';
-import { DIMENSION_GROUP, DIMENSION_ZONE, HEARTBEAT_METRIC } from '../../common/heartbeat';
-import { alarmPeriodFor, type Settings } from './settings';
+import type { Settings } from './settings';
 
 /** The parts of a NatBeat deployment its alarms and dashboard are about. */
 export interface MonitoringTarget {
@@ -34,16 +34,8 @@ export interface NatBeatAlarms {
   readonly safetyValve: cloudwatch.Alarm;
   /** A trigger event no controller run handled (failed, expired or undeliverable). */
   readonly deadLetters: cloudwatch.Alarm;
-  /**
-   * Per AZ, in the order of `availabilityZones`: the high-resolution trigger. ALARM on an explicit
-   * failure (heartbeat 0) or one empty period; its state changes invoke reconcile. Never pages.
-   */
-  readonly zoneHeartbeat: cloudwatch.Alarm[];
-  /**
-   * Per AZ, in the same order: the standard-resolution page. No healthy heartbeat from the zone
-   * for two minutes (or longer than the silence window). Does not invoke reconcile.
-   */
-  readonly zoneSilent: cloudwatch.Alarm[];
+  /** The intake turned heartbeats away for want of concurrency (Lambda throttles). */
+  readonly intakeThrottled: cloudwatch.Alarm;
 }
 
 /** `<group>-<alarm>`: every natbeat alarm name. */
@@ -51,16 +43,24 @@ export function alarmName(groupName: string, suffix: string): string {
   return `${groupName}-${suffix}`;
 }
 
-/** Suffixes of the alarms that page (notify the topic); the zone heartbeat triggers do not. */
-const PAGING_ALARMS = ['ZoneWithoutSameAzNat', 'NoNatAnywhere', 'ControllerErrors', 'ReconcileStopped', 'SafetyValveTripped', 'ControllerDeadLetters'] as const;
+/** Suffixes of the alarms that page (notify the topic): every alarm natbeat creates. */
+const PAGING_ALARMS = [
+  'ZoneWithoutSameAzNat',
+  'NoNatAnywhere',
+  'ControllerErrors',
+  'ReconcileStopped',
+  'SafetyValveTripped',
+  'ControllerDeadLetters',
+  'IntakeThrottled',
+] as const;
 
 /**
  * The exact names of every alarm of one deployment that notifies its topic. The topic's policy
  * lists these and no pattern: `<group>-*` would also match the alarms of a group named
  * `<group>-b`.
  */
-export function pagingAlarmNames(groupName: string, zones: readonly string[]): string[] {
-  return [...PAGING_ALARMS.map((suffix) => alarmName(groupName, suffix)), ...zones.map((zone) => alarmName(groupName, `ZoneSilent-${zone}`))];
+export function pagingAlarmNames(groupName: string): string[] {
+  return PAGING_ALARMS.map((suffix) => alarmName(groupName, suffix));
 }
 
 function controllerMetric(t: MonitoringTarget, name: string, statistic: string, period = Duration.minutes(1)): cloudwatch.Metric {
@@ -70,17 +70,6 @@ function controllerMetric(t: MonitoringTarget, name: string, statistic: string, 
     dimensionsMap: { service: controllerServiceName(t.groupName) },
     statistic,
     period,
-  });
-}
-
-function heartbeatMetric(t: MonitoringTarget, s: Settings, zone: string, statistic: string, periodSeconds: number): cloudwatch.Metric {
-  return new cloudwatch.Metric({
-    // This deployment's own namespace: another deployment's NATs cannot write it.
-    namespace: s.heartbeatNamespace,
-    metricName: HEARTBEAT_METRIC,
-    dimensionsMap: { [DIMENSION_GROUP]: t.groupName, [DIMENSION_ZONE]: zone },
-    statistic,
-    period: Duration.seconds(periodSeconds),
   });
 }
 
@@ -121,14 +110,16 @@ export function createAlarms(t: MonitoringTarget, s: Settings): NatBeatAlarms {
     usingMetrics: {
       controller: controllerMetric(t, ControllerMetric.Errors, 'Sum'),
       reconcile: t.reconcileFunction.metricErrors({ period: Duration.minutes(1), statistic: 'Sum' }),
-      intake: t.intakeFunction.metricErrors({ period: Duration.minutes(1), statistic: 'Sum' }),
+      // The intake's 5xx answers: its crashes and timeouts (Lambda answers 502) and the 500/503 it
+      // answers itself when it cannot check a caller or write the report log, which Errors misses.
+      intake: intakeUrlMetric(t, 'Url5xxCount'),
     },
     period: Duration.minutes(1),
   });
   const controllerErrors = page(
     new cloudwatch.Alarm(t.scope, 'ControllerErrorsAlarm', {
       alarmName: name('ControllerErrors'),
-      alarmDescription: 'The controller failed AWS calls or crashed in 3 of the last 5 minutes. Read the reconcile and intake logs.',
+      alarmDescription: 'The controller failed AWS calls or crashed, or the intake answered heartbeats with 5xx, in 3 of the last 5 minutes. Read the reconcile and intake logs.',
       metric: errors,
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -151,7 +142,7 @@ export function createAlarms(t: MonitoringTarget, s: Settings): NatBeatAlarms {
   const safetyValve = page(
     new cloudwatch.Alarm(t.scope, 'SafetyValveAlarm', {
       alarmName: name('SafetyValveTripped'),
-      alarmDescription: `More than ${s.maxUnhealthyShare * 100}% of the NATs went silent or failing at once: the controller suspects the metric pipeline and replaces nothing. Check the heartbeats by hand.`,
+      alarmDescription: `More than ${s.maxUnhealthyShare * 100}% of the NATs went silent or failing at once: the controller suspects the report path (intake, report log) and replaces nothing. Check the intake's logs and the NATs by hand.`,
       metric: controllerMetric(t, ControllerMetric.SafetyValveTrips, 'Maximum'),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -172,48 +163,39 @@ export function createAlarms(t: MonitoringTarget, s: Settings): NatBeatAlarms {
     }),
   );
 
-  // Per AZ, high resolution: the trigger. It fires after one empty period or one explicit 0, well
-  // before the silence window ends; the reconcile it starts waits for that window itself. It
-  // does not page: a single late heartbeat would be noise. One alarm: $0.30 a month per AZ.
-  const triggerPeriod = alarmPeriodFor(s.heartbeatSeconds);
-  // Per AZ, standard resolution (60 s periods, $0.10): the page. Two periods at least, and a
-  // full period beyond the silence window, so natbeat has had its chance to move the routes.
-  const pagePeriod = Math.max(60, alarmPeriodFor(s.heartbeatSeconds));
-  const pagePeriods = Math.max(2, Math.ceil(s.silenceSeconds / pagePeriod) + 1);
-  const pageMinutes = (pagePeriods * pagePeriod) / 60;
-  const zoneHeartbeat: cloudwatch.Alarm[] = [];
-  const zoneSilent: cloudwatch.Alarm[] = [];
-  t.availabilityZones.forEach((zone, i) => {
-    zoneHeartbeat.push(
-      new cloudwatch.Alarm(t.scope, `ZoneHeartbeatAlarm${i}`, {
-        alarmName: name(`ZoneHeartbeat-${zone}`),
-        alarmDescription: `Trigger only, does not page: a NAT in ${zone} reported a routing failure (heartbeat 0) or sent no heartbeat in the last ${triggerPeriod} s. Each state change invokes natbeat's reconcile.`,
-        metric: heartbeatMetric(t, s, zone, 'Minimum', triggerPeriod),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-      }),
-    );
-    zoneSilent.push(
-      page(
-        new cloudwatch.Alarm(t.scope, `ZoneSilentAlarm${i}`, {
-          alarmName: name(`ZoneSilent-${zone}`),
-          alarmDescription: `No healthy heartbeat from ${zone} for ${pageMinutes} minutes: its NAT is broken or being replaced; natbeat has already moved its routes; act if it persists (see docs/operations.md).`,
-          metric: heartbeatMetric(t, s, zone, 'Maximum', pagePeriod),
-          threshold: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-          evaluationPeriods: pagePeriods,
-          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-        }),
-      ),
-    );
-  });
-  return { zoneWithoutSameAzNat, noNatAnywhere, controllerErrors, reconcileStopped, safetyValve, deadLetters, zoneHeartbeat, zoneSilent };
+  // Throttled heartbeats are lost (the agent sends the next one a period later): a NAT whose beats
+  // keep being turned away looks silent, its tables move and it is replaced. A fleet that beats
+  // normally never throttles (reserved concurrency is sized for it), so a throttle in 3 of 5
+  // minutes means a NAT floods the intake or the fleet outgrew it. Whole-path failures page
+  // without it: every NAT silent trips the safety valve, and 5xx answers count as errors.
+  const intakeThrottled = page(
+    new cloudwatch.Alarm(t.scope, 'IntakeThrottledAlarm', {
+      alarmName: name('IntakeThrottled'),
+      alarmDescription:
+        "The intake turned heartbeats away for want of concurrency in 3 of the last 5 minutes: lost beats make healthy NATs look silent. Find the caller in the intake's logs (a NAT sending far more than one body per heartbeat period is suspect); if every NAT keeps to its period, the intake's reserved concurrency is too small for the fleet.",
+      metric: t.intakeFunction.metricThrottles({ period: Duration.minutes(1), statistic: 'Sum' }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }),
+  );
+  return { zoneWithoutSameAzNat, noNatAnywhere, controllerErrors, reconcileStopped, safetyValve, deadLetters, intakeThrottled };
 }
 
-export function createDashboard(t: MonitoringTarget, alarms: NatBeatAlarms, s: Settings): cloudwatch.Dashboard {
-  const period = alarmPeriodFor(s.heartbeatSeconds);
+/** A metric of the intake's Function URL (AWS/Lambda, per function). */
+function intakeUrlMetric(t: MonitoringTarget, metricName: 'UrlRequestCount' | 'Url4xxCount' | 'Url5xxCount', statistic = 'Sum'): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: 'AWS/Lambda',
+    metricName,
+    dimensionsMap: { FunctionName: t.intakeFunction.functionName },
+    statistic,
+    period: Duration.minutes(1),
+  });
+}
+
+export function createDashboard(t: MonitoringTarget, alarms: NatBeatAlarms): cloudwatch.Dashboard {
   const a = alarms;
   const dashboard = new cloudwatch.Dashboard(t.scope, 'Dashboard', {
     defaultInterval: Duration.hours(3),
@@ -222,23 +204,20 @@ export function createDashboard(t: MonitoringTarget, alarms: NatBeatAlarms, s: S
     new cloudwatch.AlarmStatusWidget({
       title: 'natbeat alarms',
       width: 24,
-      alarms: [a.noNatAnywhere, a.zoneWithoutSameAzNat, a.reconcileStopped, a.controllerErrors, a.deadLetters, a.safetyValve, ...a.zoneSilent],
-    }),
-  );
-  dashboard.addWidgets(
-    new cloudwatch.AlarmStatusWidget({
-      title: 'Zone heartbeat triggers (invoke reconcile, do not page)',
-      width: 24,
-      alarms: a.zoneHeartbeat,
+      alarms: [a.noNatAnywhere, a.zoneWithoutSameAzNat, a.reconcileStopped, a.controllerErrors, a.deadLetters, a.safetyValve, a.intakeThrottled],
     }),
   );
   dashboard.addWidgets(
     new cloudwatch.GraphWidget({
-      // The trigger alarm's view: a 0 or a gap is what invokes reconcile.
-      title: 'Routing heartbeat per zone (min; 1 = healthy, 0 or gap = trigger)',
+      // The report path: one request per NAT per heartbeat period when all is well.
+      title: 'Intake: heartbeats received, refused (4xx), failed (5xx), throttled',
       width: 12,
-      left: t.availabilityZones.map((z) => heartbeatMetric(t, s, z, 'Minimum', period).with({ label: z })),
-      leftYAxis: { min: 0, max: 1.2 },
+      left: [
+        intakeUrlMetric(t, 'UrlRequestCount').with({ label: 'requests' }),
+        intakeUrlMetric(t, 'Url4xxCount').with({ label: '4xx (refused, rate-limited)' }),
+        intakeUrlMetric(t, 'Url5xxCount').with({ label: '5xx (failed)' }),
+        t.intakeFunction.metricThrottles({ label: 'throttles', statistic: 'Sum' }),
+      ],
     }),
     new cloudwatch.GraphWidget({
       title: 'Route tables without a NAT',
@@ -277,7 +256,7 @@ export function createDashboard(t: MonitoringTarget, alarms: NatBeatAlarms, s: S
       left: [t.reconcileFunction, t.intakeFunction].map((f, i) =>
         f.metricDuration({ statistic: 'p99', label: i === 0 ? 'reconcile p99' : 'intake p99' }),
       ),
-      // Schedule (1/min) + alarm triggers + the NATs' failure hints: a NAT flooding hints shows here.
+      // Schedule (1/min), lifecycle events and the intake's wake-ups: a NAT flooding reports shows here.
       right: [
         t.reconcileFunction.metricInvocations({ label: 'reconcile invocations', statistic: 'Sum' }),
         t.reconcileFunction.metricThrottles({ label: 'reconcile throttles', statistic: 'Sum' }),

@@ -11,6 +11,7 @@ import type { Construct } from 'constructs';
 import { DEFAULT_CONFIG } from '../../lambdas/core/config';
 import { FLAGS as AGENT_FLAGS } from '../../agent/config';
 import { HANDOVER_TUNNEL_PORT } from '../../common/handover';
+import { DEFAULT_PEER_PORT } from '../../common/intake-contract';
 import { AGENT_BUNDLE_FILE, AGENT_INSTALL_FILE, AgentAsset } from './agent-asset';
 import type { CodeSource } from './bundles';
 import { GROUP_TAG_KEY, MANAGED_TAG_VALUE, type NatBeatProps, type Settings } from './settings';
@@ -67,6 +68,12 @@ export function createNatGroup(scope: Construct, props: NatGroupProps): NatGroup
       securityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.allTraffic(), 'Traffic to forward from the private ranges');
     });
   }
+  // Peer witnesses: each NAT's agent probes the others' responders (agent --peer-port). The private
+  // ranges' rules above may already cover the port; this one holds when allowedCidrs leaves out the
+  // NATs' own subnets. It is not carved out of those rules: a security group filters forwarded
+  // packets by port too, so that would also stop the private hosts' own UDP to 4799 anywhere, while
+  // the responder gives a private host nothing (an answer no larger than its request, to itself).
+  securityGroup.addIngressRule(securityGroup, ec2.Port.udp(DEFAULT_PEER_PORT), "Peer witness probes between the deployment's own NATs");
   Validations.of(securityGroup).acknowledge({
     id: 'AwsSolutions-EC23',
     reason: 'Ingress is only from the VPC CIDR block or from allowedCidrs, which the construct rejects unless they are private ranges (or allowNonPrivateCidrs is set); cdk-nag cannot evaluate the default because it is a CloudFormation reference (GetAtt of the VPC), so the rule errors instead of passing.',

@@ -1,8 +1,8 @@
 /**
  * NatBeat: highly available NAT instances. One Auto Scaling group with one NAT per Availability
  * Zone, an agent on each NAT publishing a routing heartbeat, and a reconcile Lambda that moves the
- * private route tables' default routes to healthy NATs. Alarms page operators through an
- * encrypted SNS topic.
+ * private route tables' default routes to healthy NATs. Alarms page operators through an SNS
+ * topic.
  *
  * The parts live in their own modules: network.ts (subnets, route table tags), nat-group.ts (the
  * NATs and their agent), controller.ts (the reconcile Lambda and its triggers), intake.ts (the
@@ -22,7 +22,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { createAlarmTopic } from './alarm-topic';
-import { createController, reconcileFunctionNameFor, reconcileOnZoneAlarms } from './controller';
+import { createController, reconcileFunctionNameFor } from './controller';
 import { createIntake } from './intake';
 import { createAlarms, createDashboard, type MonitoringTarget, type NatBeatAlarms } from './monitoring';
 import { createNatGroup, maxNats } from './nat-group';
@@ -55,7 +55,7 @@ export class NatBeat extends Construct {
   public readonly securityGroup: ec2.SecurityGroup;
   /** The NATs' instance role. */
   public readonly instanceRole: iam.Role;
-  /** Reconcile Lambda, the only route writer (schedule, zone heartbeat alarms, lifecycle actions, verified self-reports). */
+  /** Reconcile Lambda, the only route writer (schedule, lifecycle actions, the intake's verified reports). */
   public readonly reconcileFunction: lambda.Function;
   /** Intake Lambda: the NATs' authenticated report path (Function URL, AWS_IAM). */
   public readonly intakeFunction: lambda.Function;
@@ -67,13 +67,13 @@ export class NatBeat extends Construct {
   public readonly deadLetterQueue: sqs.Queue;
   /** Topic every natbeat alarm notifies. */
   public readonly alarmTopic: sns.ITopic;
-  /** Key encrypting the alarm topic, when natbeat created the topic. */
+  /** Key encrypting the alarm topic, when natbeat created the topic with `encryptTopic`. */
   public readonly alarmTopicKey?: kms.Key;
   /** Every alarm, by purpose. */
   public readonly alarms: NatBeatAlarms;
   /** Availability Zones of the NATs. */
   public readonly availabilityZones: string[];
-  /** The dashboard, unless disabled. */
+  /** The dashboard, with `dashboard: true`. */
   public readonly dashboard?: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: NatBeatProps) {
@@ -136,15 +136,14 @@ export class NatBeat extends Construct {
     if (props.alarmTopic) {
       this.alarmTopic = props.alarmTopic;
     } else {
-      const created = createAlarmTopic(this, settings.groupName, this.availabilityZones);
+      const created = createAlarmTopic(this, settings.groupName, props.encryptTopic ?? false);
       this.alarmTopic = created.topic;
       this.alarmTopicKey = created.key;
     }
     if (props.alarmEmail) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     this.alarms = createAlarms(this.monitoringTarget(), settings);
-    reconcileOnZoneAlarms(this, this.groupName, this.availabilityZones, this.reconcileFunction, this.deadLetterQueue);
 
-    if (props.dashboard ?? true) this.dashboard = createDashboard(this.monitoringTarget(), this.alarms, settings);
+    if (props.dashboard ?? false) this.dashboard = createDashboard(this.monitoringTarget(), this.alarms);
   }
 
   private monitoringTarget(): MonitoringTarget {

@@ -17,7 +17,7 @@ import {
   HEARTBEAT_PERIOD_RANGE_SECONDS,
   heartbeatNamespace,
 } from '../../common/heartbeat';
-import { DEFAULT_CONFIG } from '../../lambdas/core/config';
+import { DEFAULT_CONFIG, DEFAULT_HEARTBEAT_SLACK_SECONDS, HEARTBEAT_SLACK_RANGE_SECONDS } from '../../lambdas/core/config';
 import { checkAllowedCidrs } from './allowed-cidrs';
 
 /** Root of the natbeat sources: the Lambda entries, the agent and the lock file live there. */
@@ -171,6 +171,15 @@ export interface NatBeatProps {
   readonly heartbeatPeriod?: Duration;
 
   /**
+   * How late a heartbeat may be (agent jitter, the intake, the write) before it is overdue: a NAT
+   * with no beat for `heartbeatPeriod` + this long that a healthy peer cannot reach loses its
+   * tables (it is not marked unhealthy for that). `heartbeatPeriod` + this must stay below
+   * `silenceWindow`.
+   * @default Duration.seconds(3) (DEFAULT_HEARTBEAT_SLACK_SECONDS)
+   */
+  readonly heartbeatSlack?: Duration;
+
+  /**
    * Seconds between two probe cycles on a NAT.
    * @default Duration.seconds(2)
    */
@@ -253,9 +262,20 @@ export interface NatBeatProps {
 
   /**
    * Topic the alarms notify. When given, it is used as it is (its encryption and policy are yours).
-   * @default - a new topic encrypted with a new KMS key
+   * @default - a new topic that only this deployment's alarms may publish to (see `encryptTopic`)
    */
   readonly alarmTopic?: sns.ITopic;
+
+  /**
+   * Encrypt the alarm topic natbeat creates with a KMS key of its own (rotated yearly), which
+   * CloudWatch may use for this deployment's alarms only: CloudWatch can publish to an encrypted
+   * topic only through a customer managed key. Costs $1 a month, plus $1 for each of the key's
+   * first two rotations. The notifications carry alarm states, nothing secret, and e-mail
+   * delivers them unencrypted anyway; turn it on where a policy requires encryption at rest.
+   * Ignored with `alarmTopic`.
+   * @default false
+   */
+  readonly encryptTopic?: boolean;
 
   /**
    * E-mail address subscribed to the alarm topic.
@@ -284,8 +304,10 @@ export interface NatBeatProps {
   readonly logRetention?: logs.RetentionDays;
 
   /**
-   * Create a CloudWatch dashboard.
-   * @default true
+   * Create a CloudWatch dashboard (alarms, the intake's requests, route tables, controller
+   * actions). Free while the account has no more than 3 dashboards, $3 a month beyond; the alarms
+   * page without it and `natbeat status` shows the fleet.
+   * @default false
    */
   readonly dashboard?: boolean;
 
@@ -307,6 +329,7 @@ export interface Settings {
   readonly vpcId: string;
   readonly routeTableTag: { readonly key: string; readonly value: string };
   readonly heartbeatSeconds: number;
+  readonly heartbeatSlackSeconds: number;
   readonly probeIntervalSeconds: number;
   readonly silenceSeconds: number;
   readonly graceSeconds: number;
@@ -373,6 +396,18 @@ export function resolveSettings(scope: Construct, props: NatBeatProps): Settings
   );
   if (silenceSeconds <= heartbeatSeconds) {
     fail(`silenceWindow (${silenceSeconds} s) must exceed heartbeatPeriod (${heartbeatSeconds} s), or every NAT looks silent between two beats`);
+  }
+  const heartbeatSlackSeconds = inRange(
+    'heartbeatSlack',
+    wholeSeconds('heartbeatSlack', props.heartbeatSlack ?? Duration.seconds(DEFAULT_HEARTBEAT_SLACK_SECONDS)),
+    HEARTBEAT_SLACK_RANGE_SECONDS.min,
+    HEARTBEAT_SLACK_RANGE_SECONDS.max,
+    ' s',
+  );
+  if (heartbeatSeconds + heartbeatSlackSeconds >= silenceSeconds) {
+    fail(
+      `heartbeatPeriod (${heartbeatSeconds} s) + heartbeatSlack (${heartbeatSlackSeconds} s) must stay below silenceWindow (${silenceSeconds} s), or a beat is never overdue before the NAT is silent`,
+    );
   }
   const graceSeconds = inRange(
     'gracePeriod',
@@ -459,6 +494,7 @@ export function resolveSettings(scope: Construct, props: NatBeatProps): Settings
     vpcId: props.vpc.vpcId,
     routeTableTag,
     heartbeatSeconds,
+    heartbeatSlackSeconds,
     probeIntervalSeconds,
     silenceSeconds,
     graceSeconds,

@@ -7,7 +7,7 @@
  * name. The instance id comes from there, never from the request body. Pure and total: any
  * input gives a verdict, never an exception.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_PROBE_NAME_LENGTH, MAX_REPORTED_PROBES, MAX_UNREACHABLE_PEERS, type RoutingStatus } from '../../common/intake-contract';
 
 export interface IntakeIdentity {

@@ -1,12 +1,13 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 
 /** The AWS clients the controller talks through; tests and the simulator pass their own. */
 export interface AwsClients {
   ec2: EC2Client;
   autoScaling: AutoScalingClient;
-  cloudWatch: CloudWatchClient;
+  /** The report log (strongly consistent Queries only). */
+  dynamoDb: DynamoDBClient;
 }
 
 export interface ClientOptions {
@@ -16,15 +17,24 @@ export interface ClientOptions {
 }
 
 /**
- * Builds the clients once. Region, credentials and endpoints come from the SDK's standard chain
- * (AWS_REGION, AWS_ENDPOINT_URL_*…), so the same code runs in Lambda, the CLI and against emulators.
+ * Builds the clients, each on first use and then kept. Region, credentials and endpoints come from
+ * the SDK's standard chain (AWS_REGION, AWS_ENDPOINT_URL_*…), so the same code runs in Lambda, the
+ * CLI and against emulators.
  */
 export function createAwsClients(options: ClientOptions = {}): AwsClients {
   const common = { region: options.region, maxAttempts: options.maxAttempts ?? 5, retryMode: 'standard' };
+  let ec2: EC2Client | undefined;
+  let autoScaling: AutoScalingClient | undefined;
+  let dynamoDb: DynamoDBClient | undefined;
   return {
-    ec2: new EC2Client(common),
-    autoScaling: new AutoScalingClient(common),
-    // Request bodies here are small; compression only trips up some emulators.
-    cloudWatch: new CloudWatchClient({ ...common, disableRequestCompression: true }),
+    get ec2() {
+      return (ec2 ??= new EC2Client(common));
+    },
+    get autoScaling() {
+      return (autoScaling ??= new AutoScalingClient(common));
+    },
+    get dynamoDb() {
+      return (dynamoDb ??= new DynamoDBClient(common));
+    },
   };
 }

@@ -1,7 +1,12 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CONTROLLER_NAMESPACE } from '../../common/controller-metrics';
 import { DEFAULT_HEARTBEAT_NAMESPACE, DEFAULT_HEARTBEAT_PERIOD_SECONDS, HEARTBEAT_PERIOD_RANGE_SECONDS } from '../../common/heartbeat';
 import { ConfigError } from './errors';
+
+/** Default NATBEAT_HEARTBEAT_SLACK_SECONDS: agent jitter + the intake + the write, pessimistically. */
+export const DEFAULT_HEARTBEAT_SLACK_SECONDS = 3;
+/** NATBEAT_HEARTBEAT_SLACK_SECONDS' allowed range; the construct's heartbeatSlack uses it too. */
+export const HEARTBEAT_SLACK_RANGE_SECONDS = { min: 1, max: 60 } as const;
 
 /**
  * Controller settings. Every setting has an environment variable (the name in `ENV`), a default
@@ -15,8 +20,18 @@ export interface ControllerConfig {
   /** Private route tables are found by this tag (`key=value`). */
   routeTableTag: { key: string; value: string };
   namespace: string;
+  /**
+   * The deployment's report log (a DynamoDB table only the intake writes): every NAT's heartbeats
+   * and its peers' witness reports. Required: without it no NAT can be judged.
+   */
+  reportTable: string;
   /** Seconds between healthy heartbeats the agents publish. */
   heartbeatPeriodSeconds: number;
+  /**
+   * A beat is overdue once a heartbeat period and this many seconds (agent jitter, the intake, the
+   * write) have passed without one; an overdue NAT that a healthy peer cannot reach loses its tables.
+   */
+  heartbeatSlackSeconds: number;
   /** A NAT with no heartbeat for this long is silent. */
   silenceSeconds: number;
   /** No NAT is marked during this many seconds after launch (or the group's own grace, if longer). */
@@ -50,7 +65,9 @@ export const ENV = {
   groupNames: 'NATBEAT_GROUP_NAMES',
   routeTableTag: 'NATBEAT_ROUTE_TABLE_TAG',
   namespace: 'NATBEAT_NAMESPACE',
+  reportTable: 'NATBEAT_REPORT_TABLE',
   heartbeatPeriodSeconds: 'NATBEAT_HEARTBEAT_PERIOD_SECONDS',
+  heartbeatSlackSeconds: 'NATBEAT_HEARTBEAT_SLACK_SECONDS',
   silenceSeconds: 'NATBEAT_SILENCE_SECONDS',
   graceSeconds: 'NATBEAT_GRACE_SECONDS',
   failbackHeartbeats: 'NATBEAT_FAILBACK_HEARTBEATS',
@@ -71,7 +88,10 @@ export const DEFAULT_CONFIG: ControllerConfig = {
   groupNames: [],
   routeTableTag: { key: 'network', value: 'private' },
   namespace: DEFAULT_HEARTBEAT_NAMESPACE,
+  // No default: each deployment has its own table (the construct sets it); loadConfig requires it.
+  reportTable: '',
   heartbeatPeriodSeconds: DEFAULT_HEARTBEAT_PERIOD_SECONDS,
+  heartbeatSlackSeconds: DEFAULT_HEARTBEAT_SLACK_SECONDS,
   silenceSeconds: 25,
   graceSeconds: 300,
   failbackHeartbeats: 3,
@@ -100,6 +120,13 @@ const name = z
   .trim()
   .min(1, { error: 'must not be empty' })
   .max(255, { error: 'must be at most 255 characters' });
+
+// DynamoDB table names: 3–255 of letters, digits, `_ . -` (DynamoDB naming rules).
+const tableName = z
+  .string()
+  .trim()
+  .min(1, { error: "must be set to the name of the deployment's report table (the DynamoDB table its intake writes; the construct sets it for the controller)" })
+  .regex(/^[A-Za-z0-9_.-]{3,255}$/, { error: 'must be a DynamoDB table name: 3 to 255 letters, digits, _ . or -' });
 
 const commaList = z
   .string()
@@ -162,7 +189,9 @@ const schema = z
     groupNames: commaList,
     routeTableTag: keyValue,
     namespace: name,
+    reportTable: tableName,
     heartbeatPeriodSeconds: intIn(HEARTBEAT_PERIOD_RANGE_SECONDS.min, HEARTBEAT_PERIOD_RANGE_SECONDS.max),
+    heartbeatSlackSeconds: intIn(HEARTBEAT_SLACK_RANGE_SECONDS.min, HEARTBEAT_SLACK_RANGE_SECONDS.max),
     silenceSeconds: intIn(5, 3600),
     graceSeconds: intIn(0, 7200),
     failbackHeartbeats: intIn(1, 100),
@@ -201,6 +230,12 @@ const schema = z
         code: 'custom',
         path: ['silenceSeconds'],
         message: `must be greater than ${ENV.heartbeatPeriodSeconds} (${c.heartbeatPeriodSeconds}), or every NAT looks silent between two beats`,
+      });
+    } else if (c.heartbeatPeriodSeconds + c.heartbeatSlackSeconds >= c.silenceSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['heartbeatSlackSeconds'],
+        message: `with ${ENV.heartbeatPeriodSeconds} (${c.heartbeatPeriodSeconds}) must stay below ${ENV.silenceSeconds} (${c.silenceSeconds}), or a beat is never overdue before the NAT is silent`,
       });
     }
   });

@@ -2,20 +2,18 @@
  * decide(): the pure heart of the controller. From a snapshot of the world, the settings and the
  * time, it computes every action the controller should take and why. No I/O, no clock.
  */
+import { assessNat, heartbeatLookbackSeconds, overdueAfterMs, type Assessed } from './assess';
 import type { ControllerConfig } from './config';
 import { planHandover } from './handover';
 import { planElasticIps } from './elastic-ips';
 import { describeRouteTarget, routeOwner, type RouteOwner } from './route-target';
+import { applyWitnesses } from './witness';
 import {
   DEFAULT_ROUTE_CIDR,
   LifecycleState,
   type Action,
   type Alert,
-  type HeartbeatSample,
-  type ManagedGroup,
   type NatAssessment,
-  type NatVerdict,
-  type NatInstance,
   type Plan,
   type PrivateRouteTable,
   type RouteAssessment,
@@ -29,30 +27,15 @@ export type DecideConfig = Pick<
   | 'failbackHeartbeats'
   | 'maxUnhealthyShare'
   | 'heartbeatPeriodSeconds'
+  | 'heartbeatSlackSeconds'
   | 'launchHookName'
   | 'terminateHookName'
   | 'launchProofTimeoutSeconds'
   | 'handoverDrainSeconds'
 >;
 
-/** How far back observe must read heartbeats for decide to judge silence and failback. */
-export function heartbeatLookbackSeconds(config: DecideConfig): number {
-  return config.silenceSeconds + (config.failbackHeartbeats + 1) * config.heartbeatPeriodSeconds;
-}
-
-// States in which an instance may carry traffic (launching ones only once proved).
-const SERVING_STATES = new Set<string>([LifecycleState.InService, 'Pending', LifecycleState.PendingWait, 'Pending:Proceed']);
 // EC2 states from which a launching instance will never serve.
 const GONE_EC2_STATES = new Set(['shutting-down', 'terminated', 'stopping', 'stopped']);
-
-interface Assessed extends NatAssessment {
-  instance: NatInstance;
-  /** Past grace with no healthy heartbeat in the silence window: to be replaced. */
-  shouldMark: boolean;
-  /** Healthy now, but failed more than once in the heartbeat window. */
-  flapping: boolean;
-  launchedSecondsAgo?: number;
-}
 
 export function decide(snapshot: Snapshot, config: DecideConfig, now: Date): Plan {
   const alerts: Alert[] = snapshot.failures.map((f) => ({
@@ -61,7 +44,7 @@ export function decide(snapshot: Snapshot, config: DecideConfig, now: Date): Pla
     resourceIds: [f.scope],
   }));
 
-  const assessed = snapshot.groups.flatMap((group) =>
+  const ownWord = snapshot.groups.flatMap((group) =>
     group.instances.map((instance) => assessNat(instance, group, snapshot, config, now)),
   );
 
@@ -75,20 +58,26 @@ export function decide(snapshot: Snapshot, config: DecideConfig, now: Date): Pla
     return {
       actions: [],
       alerts,
-      nats: assessed.map(publicAssessment),
+      nats: ownWord.map(publicAssessment),
       routes: snapshot.routeTables.map((t) => keepAsIs(t, 'heartbeats unknown: left as it is', 'unknown')),
       valveTripped: false,
       overdue: [],
     };
   }
 
-  // Safety valve: many NATs going quiet at once points at the metric pipeline, not the NATs.
+  // What peers say is believed only where the subject's own beat is overdue (see witness.ts).
+  const witnessed = applyWitnesses(ownWord, snapshot.witnesses, config, now);
+  const assessed = witnessed.assessed;
+  alerts.push(...witnessed.alerts);
+
+  // Safety valve: many NATs going quiet at once points at the report pipeline, not the NATs.
   const fleet = assessed.filter(
     (n) => n.lifecycleState === LifecycleState.InService && n.verdict !== 'booting' && n.verdict !== 'leaving' && n.verdict !== 'unhealthy',
   );
   const toMark = fleet.filter((n) => n.shouldMark);
-  const valveTripped = toMark.length > 1 && toMark.length > config.maxUnhealthyShare * fleet.length;
-  if (valveTripped) {
+  const marksHeld = toMark.length > 1 && toMark.length > config.maxUnhealthyShare * fleet.length;
+  const valveTripped = marksHeld || witnessed.withheld.length > 0;
+  if (marksHeld) {
     alerts.push({
       kind: 'SafetyValveTripped',
       message: `${toMark.length} of ${fleet.length} in-service NATs have no healthy heartbeat (limit ${Math.round(config.maxUnhealthyShare * 100)} %): suspecting the metric pipeline, marking none`,
@@ -97,12 +86,12 @@ export function decide(snapshot: Snapshot, config: DecideConfig, now: Date): Pla
   }
 
   const candidates = assessed.filter((n) => n.verdict !== 'leaving' && n.verdict !== 'unhealthy');
-  const { routeActions, routes, routeAlerts } = planRoutes(snapshot, assessed, config);
+  const { routeActions, routes, routeAlerts } = planRoutes(snapshot, assessed, config, witnessed.witnessesOf);
   alerts.push(...routeAlerts);
   // Planned moves: tag the NAT taking the tables first; hold a terminating NAT while it drains.
   const handover = planHandover(assessed, routeActions, planLifecycle(snapshot, assessed, routeActions, config, alerts), config, now);
 
-  const marks: Action[] = valveTripped
+  const marks: Action[] = marksHeld
     ? []
     : toMark.map((n) => ({
         kind: 'SetUnhealthy' as const,
@@ -135,162 +124,16 @@ export function decide(snapshot: Snapshot, config: DecideConfig, now: Date): Pla
   };
 }
 
-// A beat is overdue once a period and some slack for publish jitter and ingestion have passed.
-const OVERDUE_SLACK_SECONDS = 3;
-
 function findOverdue(assessed: Assessed[], config: DecideConfig, now: Date): Plan['overdue'] {
   return assessed
     .filter(
       (n) =>
         n.verdict === 'healthy' &&
         n.lastHeartbeatAt !== undefined &&
-        now.getTime() - n.lastHeartbeatAt.getTime() > (config.heartbeatPeriodSeconds + OVERDUE_SLACK_SECONDS) * 1000,
+        now.getTime() - n.lastHeartbeatAt.getTime() > overdueAfterMs(config),
     )
     .map((n) => ({ instanceId: n.instanceId, silentAt: new Date(n.lastHeartbeatAt!.getTime() + config.silenceSeconds * 1000 + 500) }))
     .sort((a, b) => a.silentAt.getTime() - b.silentAt.getTime());
-}
-
-function assessNat(
-  instance: NatInstance,
-  group: ManagedGroup,
-  snapshot: Snapshot,
-  config: DecideConfig,
-  now: Date,
-): Assessed {
-  const samples = snapshot.heartbeats.get(instance.instanceId) ?? [];
-  const latest = samples.at(-1);
-  const lastHealthy = lastHealthySample(samples);
-  const silenceMs = config.silenceSeconds * 1000;
-  const fresh = latest !== undefined && now.getTime() - latest.at.getTime() <= silenceMs;
-  const healthyRecently = lastHealthy !== undefined && now.getTime() - lastHealthy.at.getTime() <= silenceMs;
-  const launchedSecondsAgo = instance.launchTime ? (now.getTime() - instance.launchTime.getTime()) / 1000 : undefined;
-  const graceSeconds = Math.max(config.graceSeconds, group.healthCheckGracePeriodSeconds);
-  const inGrace = launchedSecondsAgo !== undefined && launchedSecondsAgo < graceSeconds;
-
-  const facts: NatFacts = { instance, lastHeartbeatAt: lastHealthy?.at, launchedSecondsAgo };
-
-  if (instance.ec2State !== 'running') {
-    return judged(facts, 'leaving', false, false, false, `EC2 state is ${instance.ec2State ?? 'unknown (instance not found)'}`);
-  }
-  if (!SERVING_STATES.has(instance.lifecycleState)) {
-    return judged(facts, 'leaving', false, false, false, `lifecycle state ${instance.lifecycleState}`);
-  }
-  if (instance.healthStatus !== 'Healthy') {
-    return judged(facts, 'unhealthy', false, false, false, `marked ${instance.healthStatus} in ${instance.groupName}, awaiting replacement`);
-  }
-
-  const launching = instance.lifecycleState !== LifecycleState.InService;
-  const trailing = trailingHealthyRun(samples, silenceMs);
-  // Stable = may take traffic for good: enough healthy beats in a row since its last failure, or
-  // no failure in sight at all (a fresh NAT has no history to flap on: its first beat is enough).
-  const episodes = failureEpisodes(samples, launching || inGrace, config, now);
-  const stable = fresh && latest.value >= 1 && (trailing >= config.failbackHeartbeats || episodes === 0);
-  // Failed, recovered and failed again within the window: keeps costing traffic if it keeps its tables.
-  const flapping = fresh && latest.value >= 1 && !stable && episodes >= 2;
-  const hasEni = instance.networkInterfaceId !== undefined && instance.vpcId !== undefined;
-
-  if (fresh && latest.value >= 1) {
-    facts.flapping = flapping;
-    return judged(
-      facts,
-      'healthy',
-      hasEni,
-      stable,
-      false,
-      hasEni
-        ? `healthy heartbeat ${ago(now, latest.at)} ago (${trailing} in a row)`
-        : 'healthy heartbeat, but no primary network interface to route to',
-    );
-  }
-  // Replacement is destructive, so only a NAT that has not proved itself for a whole silence
-  // window is marked; its routes move away at the first explicit failure already.
-  const shouldMark = !launching && !inGrace && !healthyRecently;
-  if (fresh) {
-    const since = lastHealthy ? `; last healthy heartbeat ${ago(now, lastHealthy.at)} ago` : '';
-    return judged(facts, 'failing', false, false, shouldMark, `agent reports a failed probe ${ago(now, latest.at)} ago${since}`);
-  }
-  if (launching || inGrace) {
-    const launched = launchedSecondsAgo === undefined ? '?' : Math.round(launchedSecondsAgo);
-    const waiting = launching ? 'waiting for proof in its launch hook' : `grace period ${graceSeconds} s`;
-    return judged(facts, 'booting', false, false, false, `launched ${launched} s ago, no heartbeat yet (${waiting})`);
-  }
-  return judged(
-    facts,
-    'silent',
-    false,
-    false,
-    shouldMark,
-    lastHealthy
-      ? `no heartbeat for ${ago(now, lastHealthy.at)} (silence window ${config.silenceSeconds} s)`
-      : `no heartbeat since launch ${Math.round(launchedSecondsAgo ?? 0)} s ago (silence window ${config.silenceSeconds} s)`,
-  );
-}
-
-interface NatFacts {
-  instance: NatInstance;
-  lastHeartbeatAt?: Date;
-  launchedSecondsAgo?: number;
-  flapping?: boolean;
-}
-
-// One object literal with a fixed shape per NAT, built by a module-level function: this runs
-// for every NAT of every fleet, so no closures or spreads per call.
-function judged(
-  facts: NatFacts,
-  verdict: NatVerdict,
-  routable: boolean,
-  stable: boolean,
-  shouldMark: boolean,
-  reason: string,
-): Assessed {
-  const { instance } = facts;
-  return {
-    instance,
-    instanceId: instance.instanceId,
-    groupName: instance.groupName,
-    availabilityZone: instance.availabilityZone,
-    vpcId: instance.vpcId,
-    lifecycleState: instance.lifecycleState,
-    verdict,
-    routable,
-    stable,
-    lastHeartbeatAt: facts.lastHeartbeatAt,
-    reason,
-    shouldMark,
-    flapping: facts.flapping ?? false,
-    launchedSecondsAgo: facts.launchedSecondsAgo,
-  };
-}
-
-/**
- * Failure episodes in the heartbeat window: runs of explicit 0s, gaps longer than the silence
- * window between beats, and — unless the NAT is still booting — a silence before its first beat.
- */
-function failureEpisodes(samples: HeartbeatSample[], booting: boolean, config: DecideConfig, now: Date): number {
-  const silenceMs = config.silenceSeconds * 1000;
-  let previous = booting ? undefined : now.getTime() - heartbeatLookbackSeconds(config) * 1000;
-  let episodes = 0;
-  let failing = false;
-  for (const sample of samples) {
-    const gap = previous !== undefined && sample.at.getTime() - previous > silenceMs;
-    if ((gap || sample.value < 1) && !failing) episodes++;
-    failing = sample.value < 1;
-    previous = sample.at.getTime();
-  }
-  return episodes;
-}
-
-/** Healthy samples at the end of the series with no gap longer than the silence window. */
-function trailingHealthyRun(samples: HeartbeatSample[], silenceMs: number): number {
-  let run = 0;
-  for (let i = samples.length - 1; i >= 0; i--) {
-    const sample = samples[i]!;
-    if (sample.value < 1) break;
-    const next = samples[i + 1];
-    if (next && next.at.getTime() - sample.at.getTime() > silenceMs) break;
-    run++;
-  }
-  return run;
 }
 
 /** Source/dest check off for every NAT that is or may soon be serving. */
@@ -312,7 +155,7 @@ function byPreference(a: Assessed, b: Assessed): number {
   return at - bt || byCodeUnit(a.instanceId, b.instanceId);
 }
 
-function planRoutes(snapshot: Snapshot, assessed: Assessed[], config: DecideConfig) {
+function planRoutes(snapshot: Snapshot, assessed: Assessed[], config: DecideConfig, witnessesOf: Map<string, Set<string>>) {
   const heartbeatLookback = heartbeatLookbackSeconds(config);
   const routeActions: Action[] = [];
   const routes: RouteAssessment[] = [];
@@ -401,15 +244,22 @@ function planRoutes(snapshot: Snapshot, assessed: Assessed[], config: DecideConf
     // Pass 2: a new target for each remaining table: own AZ first, then the least-loaded peer.
     for (const { table, current, why, need } of pending) {
       const zones = table.availabilityZones;
+      const pick = (candidates: Assessed[]) => {
+        const home = candidates.filter((n) => zones.includes(n.availabilityZone));
+        const away = need === 'stable-home' ? [] : candidates.filter((n) => !zones.includes(n.availabilityZone));
+        const stable = (list: Assessed[]) => list.filter((n) => n.stable);
+        // Stable NATs first, own AZ before another; a table without any NAT takes an unstable one too.
+        return (
+          leastLoaded(stable(home), load) ??
+          leastLoaded(stable(away), load) ??
+          (need === 'any' ? (leastLoaded(home, load) ?? leastLoaded(away, load)) : undefined)
+        );
+      };
       const candidates = routable.filter((n) => n !== current);
-      const home = candidates.filter((n) => zones.includes(n.availabilityZone));
-      const away = need === 'stable-home' ? [] : candidates.filter((n) => !zones.includes(n.availabilityZone));
-      const stable = (list: Assessed[]) => list.filter((n) => n.stable);
-      // Stable NATs first, own AZ before another; a table without any NAT takes an unstable one too.
-      const chosen =
-        leastLoaded(stable(home), load) ??
-        leastLoaded(stable(away), load) ??
-        (need === 'any' ? (leastLoaded(home, load) ?? leastLoaded(away, load)) : undefined);
+      // Tables leaving an unreachable NAT go to one that did not name it, where there is one: a
+      // witness gains nothing by its word.
+      const witnesses = current ? witnessesOf.get(current.instanceId) : undefined;
+      const chosen = (witnesses ? pick(candidates.filter((n) => !witnesses.has(n.instanceId))) : undefined) ?? pick(candidates);
       if (!chosen) {
         routeAlerts.push({
           kind: 'NoHealthyNat',
@@ -596,13 +446,4 @@ function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
     else out.set(k, [item]);
   }
   return out;
-}
-
-function lastHealthySample(samples: HeartbeatSample[]): HeartbeatSample | undefined {
-  for (let i = samples.length - 1; i >= 0; i--) if (samples[i]!.value >= 1) return samples[i];
-  return undefined;
-}
-
-function ago(now: Date, at: Date): string {
-  return `${Math.max(0, Math.round((now.getTime() - at.getTime()) / 1000))} s`;
 }

@@ -2,7 +2,7 @@
  * The event shapes natbeat's Lambdas accept, validated with zod. Samples follow the AWS event
  * reference (EventBridge events from aws.events, aws.cloudwatch and aws.autoscaling).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * EventBridge rule schedule:

@@ -1,12 +1,11 @@
 /**
  * observe(): reads everything decide() needs in as few, parallel AWS calls as possible.
  *   layer 1: managed groups ‖ private route tables
- *   layer 2: instances ‖ subnets (for AZs and VPCs) ‖ heartbeats ‖ pinned Elastic IPs
+ *   layer 2: instances ‖ subnets (for AZs and VPCs) ‖ the report log (heartbeats, witnesses) ‖ pinned Elastic IPs
  * A read that fails for some groups removes exactly those groups (and their VPCs' routes) from
  * this run; a read nothing can be decided without (groups, route tables, subnets) throws.
  */
 import { paginateDescribeAutoScalingGroups, type AutoScalingGroup } from '@aws-sdk/client-auto-scaling';
-import { paginateGetMetricData, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import {
   DescribeAddressesCommand,
   paginateDescribeInstances,
@@ -16,16 +15,17 @@ import {
   type RouteTable,
 } from '@aws-sdk/client-ec2';
 import { HANDOVER_TAG_KEY, parseHandoverTag } from '../../common/handover';
-import { HEARTBEAT_METRIC, instanceDimensions } from '../../common/heartbeat';
 import type { AwsClients } from './clients';
 import type { ControllerConfig } from './config';
-import { heartbeatLookbackSeconds, type DecideConfig } from './decide';
+import { heartbeatLookbackSeconds, overdueAfterMs } from './assess';
+import type { DecideConfig } from './decide';
 import { ObserveError, awsErrorCode, errorMessage } from './errors';
+import { readReportLog, type ReportLog } from './observe-report-log';
 import { findFormerNats } from './observe-route-owners';
+import { WITNESS_WINDOW_SECONDS } from './witness';
 import {
   DEFAULT_ROUTE_CIDR,
   type ElasticIpAssociation,
-  type HeartbeatSample,
   type ManagedGroup,
   type NatInstance,
   type ObservationFailure,
@@ -33,8 +33,6 @@ import {
   type Snapshot,
 } from './types';
 
-/** GetMetricData accepts at most 500 queries per call (API_GetMetricData). */
-export const MAX_QUERIES_PER_GET_METRIC_DATA = 500;
 /** Ids per DescribeInstances / filter values per Describe* filter: kept well inside EC2's limits. */
 const IDS_PER_CALL = 200;
 /** DescribeAutoScalingGroups: MaxRecords ≤ 100; names per call likewise. */
@@ -42,7 +40,7 @@ const GROUPS_PER_CALL = 100;
 
 // What decide needs (the heartbeat window) plus where to look.
 type ObserveConfig = DecideConfig &
-  Pick<ControllerConfig, 'groupTagKey' | 'groupNames' | 'routeTableTag' | 'namespace' | 'elasticIps' | 'elasticIpTagPrefix'>;
+  Pick<ControllerConfig, 'groupTagKey' | 'groupNames' | 'routeTableTag' | 'reportTable' | 'elasticIps' | 'elasticIpTagPrefix'>;
 
 export async function observe(clients: AwsClients, config: ObserveConfig, now: Date): Promise<Snapshot> {
   const failures: ObservationFailure[] = [];
@@ -54,10 +52,10 @@ export async function observe(clients: AwsClients, config: ObserveConfig, now: D
   const groupSubnetIds = rawGroups.flatMap((g) => splitSubnets(g.VPCZoneIdentifier));
   const tableSubnetIds = rawTables.flatMap((t) => (t.Associations ?? []).flatMap((a) => (a.SubnetId ? [a.SubnetId] : [])));
 
-  const [subnets, instancesResult, heartbeats, addresses, formerNats] = await Promise.all([
+  const [subnets, instancesResult, reports, addresses, formerNats] = await Promise.all([
     required('subnets', () => describeSubnets(clients, unique([...groupSubnetIds, ...tableSubnetIds]))),
     describeInstancesByGroup(clients, rawGroups),
-    readHeartbeats(clients, config, rawGroups, now).catch((error: unknown) => {
+    readReports(clients, config, rawGroups, now).catch((error: unknown) => {
       failures.push({ scope: 'heartbeats', message: `${awsErrorCode(error)}: ${errorMessage(error)}` });
       return undefined;
     }),
@@ -113,8 +111,9 @@ export async function observe(clients: AwsClients, config: ObserveConfig, now: D
   return {
     observedAt: now,
     groups,
-    heartbeats: heartbeats ?? new Map(),
-    heartbeatsObserved: heartbeats !== undefined,
+    heartbeats: reports?.heartbeats ?? new Map(),
+    heartbeatsObserved: reports !== undefined,
+    witnesses: reports?.witnesses ?? new Map(),
     routeTables,
     unobservedVpcIds: [...unobservedVpcIds].sort(),
     elasticIps: addresses ?? [],
@@ -210,49 +209,18 @@ async function describeInstancesByGroup(clients: AwsClients, groups: AutoScaling
 // Launching and serving NATs are judged by heartbeats; leaving ones are not worth a query.
 const HEARTBEAT_STATES = new Set(['InService', 'Pending', 'Pending:Wait', 'Pending:Proceed']);
 
-async function readHeartbeats(
-  clients: AwsClients,
-  config: ObserveConfig,
-  groups: AutoScalingGroup[],
-  now: Date,
-): Promise<Map<string, HeartbeatSample[]>> {
-  const targets = groups.flatMap((g) =>
-    (g.Instances ?? [])
-      .filter((i) => i.InstanceId && HEARTBEAT_STATES.has(i.LifecycleState ?? ''))
-      .map((i) => ({ groupName: g.AutoScalingGroupName!, instanceId: i.InstanceId! })),
+function readReports(clients: AwsClients, config: ObserveConfig, groups: AutoScalingGroup[], now: Date): Promise<ReportLog> {
+  const instanceIds = groups.flatMap((g) =>
+    (g.Instances ?? []).filter((i) => i.InstanceId && HEARTBEAT_STATES.has(i.LifecycleState ?? '')).map((i) => i.InstanceId!),
   );
-  const samples = new Map<string, HeartbeatSample[]>(targets.map((t) => [t.instanceId, []]));
-  const startTime = new Date(now.getTime() - heartbeatLookbackSeconds(config) * 1000);
-  await Promise.all(
-    chunk(targets, MAX_QUERIES_PER_GET_METRIC_DATA).map(async (batch) => {
-      const queries: MetricDataQuery[] = batch.map((t, index) => ({
-        Id: `q${index}`,
-        ReturnData: true,
-        MetricStat: {
-          Metric: { Namespace: config.namespace, MetricName: HEARTBEAT_METRIC, Dimensions: instanceDimensions(t.groupName, t.instanceId) },
-          Period: 1,
-          // Minimum: one failing probe within a second outweighs a healthy beat.
-          Stat: 'Minimum',
-        },
-      }));
-      const pages = paginateGetMetricData(
-        { client: clients.cloudWatch },
-        { MetricDataQueries: queries, StartTime: startTime, EndTime: now, ScanBy: 'TimestampAscending' },
-      );
-      for await (const page of pages) {
-        for (const result of page.MetricDataResults ?? []) {
-          const target = batch[Number(result.Id?.slice(1))];
-          if (!target) continue;
-          const series = samples.get(target.instanceId)!;
-          const timestamps = result.Timestamps ?? [];
-          const values = result.Values ?? [];
-          timestamps.forEach((at, k) => series.push({ at, value: values[k] ?? 0 }));
-        }
-      }
-    }),
-  );
-  for (const series of samples.values()) series.sort((a, b) => a.at.getTime() - b.at.getTime());
-  return samples;
+  const toMs = now.getTime();
+  return readReportLog(clients, instanceIds, {
+    table: config.reportTable,
+    beatsFromMs: toMs - heartbeatLookbackSeconds(config) * 1000,
+    witnessesFromMs: toMs - WITNESS_WINDOW_SECONDS * 1000,
+    overdueAfterMs: overdueAfterMs(config),
+    toMs,
+  });
 }
 
 /** Pinned allocations of a group: configuration first (group-specific, then `*`), then group tags. */

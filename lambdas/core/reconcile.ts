@@ -84,6 +84,7 @@ function countOutcome(snapshot: Snapshot, plan: Plan, results: ActionResult[]): 
     [ControllerMetric.ReconcileRuns]: 1,
     [ControllerMetric.SilentNats]: plan.nats.filter((n) => n.verdict === 'silent').length,
     [ControllerMetric.FailingNats]: plan.nats.filter((n) => n.verdict === 'failing').length,
+    [ControllerMetric.UnreachableNats]: plan.nats.filter((n) => n.verdict === 'unreachable').length,
     [ControllerMetric.UnhealthyMarks]: applied('SetUnhealthy'),
     [ControllerMetric.RouteChanges]: applied('SetRoute'),
     [ControllerMetric.TablesWithoutSameAzNat]: zoned.filter((r) => r.serving === 'cross-az' || r.serving === 'none').length,

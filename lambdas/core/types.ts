@@ -49,6 +49,14 @@ export interface HeartbeatSample {
   value: number;
 }
 
+/** A peer's word that it cannot reach a NAT: a hint, believed only with the NAT's own beat overdue. */
+export interface WitnessReport {
+  /** The NAT that said so (the intake's verified caller). */
+  witnessId: string;
+  /** When the intake received it. */
+  at: Date;
+}
+
 /** Where a 0.0.0.0/0 route can lead, as DescribeRouteTables reports it (one of the ids is set). */
 export interface RouteTarget {
   instanceId?: string;
@@ -94,6 +102,11 @@ export interface Snapshot {
   heartbeats: Map<string, HeartbeatSample[]>;
   /** False when the heartbeat query failed: then nothing may be marked Unhealthy. */
   heartbeatsObserved: boolean;
+  /**
+   * Recent witness reports by the NAT they name (the subject), oldest first. Absent or missing a
+   * subject: no peer named it.
+   */
+  witnesses?: Map<string, WitnessReport[]>;
   routeTables: PrivateRouteTable[];
   /** VPCs whose route tables could not be read completely; no route is written there. */
   unobservedVpcIds: string[];
@@ -114,6 +127,7 @@ export type NatVerdict =
   | 'healthy' // latest heartbeat is 1 and recent
   | 'failing' // the agent says a probe failed (latest value 0)
   | 'silent' // past grace, no heartbeat in the silence window
+  | 'unreachable' // its beat is overdue and a healthy peer cannot reach it: tables move, never marked
   | 'booting' // in grace and not yet proved
   | 'leaving' // terminating, stopped or otherwise out of service
   | 'unhealthy'; // already marked Unhealthy in its group, waiting for replacement

@@ -1,7 +1,8 @@
 /**
  * The controller, and the only writer of routes. Invoked by the EventBridge schedule (the
  * backstop, every minute), by natbeat's zone heartbeat alarms changing state, by the group's
- * lifecycle actions, and by the intake with a NAT's verified report of its own failure; all run
+ * lifecycle actions, and by the intake with a NAT's verified report of its own failure or of a peer
+ * it cannot reach (both already in the report log when the run starts); all run
  * the same reconcile, one at a time (reserved concurrency 1), so two runs never write the same
  * table from different snapshots and no hook is released while another run routes to its NAT.
  */
@@ -10,7 +11,16 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { ConfigError } from '../core/errors';
-import { describeIssues, isTestNotification, reconcileTrigger, type ReconcileTrigger } from '../core/events';
+import { overdueAfterMs } from '../core/assess';
+import type { ControllerConfig } from '../core/config';
+import {
+  describeIssues,
+  isTestNotification,
+  reconcileTrigger,
+  SELF_REPORT_DETAIL_TYPE,
+  WITNESS_REPORT_DETAIL_TYPE,
+  type ReconcileTrigger,
+} from '../core/events';
 import { foreignHook, lifecycleOutcome, type LifecycleOutcome } from '../core/lifecycle-outcome';
 import { reconcile, type ReconcileReport } from '../core/reconcile';
 import { actionLog, createRuntime, failOnConfigError, failRun, metricsSink, type Runtime } from '../core/runtime';
@@ -18,10 +28,10 @@ import { MIN_RUN_INTERVAL_MS, TriggerLimiter } from '../core/trigger-limits';
 
 /** At most this many extra looks per alarm, each waiting for the next overdue NAT. */
 const MAX_ALARM_FOLLOW_UPS = 3;
-/** After a self-report: look again this often until CloudWatch shows the failure… */
-const REPORT_POLL_MS = 2_000;
-/** …but no longer than this (the NAT may already have recovered). */
-const REPORT_WAIT_MS = 20_000;
+/** At most this many extra looks per witness report, each when a named NAT's beat would be overdue. */
+const MAX_WITNESS_FOLLOW_UPS = 2;
+/** Looks a little after the moment a beat becomes overdue, so that moment has surely passed. */
+const OVERDUE_MARGIN_MS = 500;
 /** At most one report-triggered run per this interval: one run covers the whole fleet. */
 export const REPORT_MIN_INTERVAL_MS = MIN_RUN_INTERVAL_MS['self-report'];
 /** Time kept back for the last run itself before Lambda's timeout. */
@@ -32,21 +42,28 @@ function remainingMs(context: Partial<Context> | undefined): number {
 }
 
 /**
- * How long to wait before looking again, or undefined to stop. Both fast paths can fire before
- * CloudWatch shows what they announce: an alarm's first empty period comes before the silence
- * window ends; a self-report comes before its explicit 0 is visible in GetMetricData.
+ * How long to wait before looking again, or undefined to stop. A self-report needs no second look:
+ * the intake wrote the NAT's `0` to the report log before it woke this run, so the run saw it. Two
+ * triggers can come before what they announce is decidable: an alarm's first empty period before
+ * the silence window ends; a witness report before the named NAT's own beat is overdue (until then
+ * its last beat overrules the witness).
  */
-function nextLookInMs(trigger: ReconcileTrigger, report: ReconcileReport, looks: number, elapsedMs: number, now: Date): number | undefined {
+function nextLookInMs(trigger: ReconcileTrigger, report: ReconcileReport, looks: number, config: ControllerConfig, now: Date): number | undefined {
   if (trigger.source === 'aws.cloudwatch' && trigger.detail.state.value === 'ALARM') {
     const next = report.plan.overdue[0];
     if (!next || looks > MAX_ALARM_FOLLOW_UPS) return undefined;
     return Math.max(0, next.silentAt.getTime() - now.getTime());
   }
-  if (trigger.source === 'natbeat.intake') {
-    const reported = report.plan.nats.find((n) => n.instanceId === trigger.detail.instanceId);
-    // Seen failing (or gone) — acted on; or not ours at all: nothing more to wait for.
-    if (!reported || reported.verdict !== 'healthy' || elapsedMs + REPORT_POLL_MS > REPORT_WAIT_MS) return undefined;
-    return REPORT_POLL_MS;
+  if (trigger.source === 'natbeat.intake' && trigger['detail-type'] === WITNESS_REPORT_DETAIL_TYPE && looks <= MAX_WITNESS_FOLLOW_UPS) {
+    const reportedAt = Date.parse(trigger.time);
+    const due = trigger.detail.unreachablePeers.flatMap((id) => {
+      const nat = report.plan.nats.find((n) => n.instanceId === id);
+      // Only a NAT still judged healthy on a beat from before the report can turn unreachable.
+      if (nat?.verdict !== 'healthy' || !nat.lastHeartbeatAt || nat.lastHeartbeatAt.getTime() > reportedAt) return [];
+      const overdueAt = nat.lastHeartbeatAt.getTime() + overdueAfterMs(config) + OVERDUE_MARGIN_MS;
+      return overdueAt > now.getTime() ? [overdueAt] : [];
+    });
+    return due.length === 0 ? undefined : Math.min(...due) - now.getTime();
   }
   return undefined;
 }
@@ -69,7 +86,7 @@ export function createReconcileHandler(runtime: Runtime) {
     }
     const parsed = reconcileTrigger.safeParse(event);
     if (!parsed.success) {
-      const message = `not a schedule, alarm, lifecycle action, verified self-report or reconcile request: ${describeIssues(parsed.error)}`;
+      const message = `not a schedule, alarm, lifecycle action, verified self-report or witness report, or reconcile request: ${describeIssues(parsed.error)}`;
       logger.warn('event ignored', { reason: message });
       return { status: 'ignored', message };
     }
@@ -77,7 +94,12 @@ export function createReconcileHandler(runtime: Runtime) {
     logger.appendKeys({
       trigger: trigger['detail-type'],
       ...(trigger.source === 'aws.cloudwatch' ? { alarmName: trigger.detail.alarmName, alarmState: trigger.detail.state.value } : {}),
-      ...(trigger.source === 'natbeat.intake' ? { reportedBy: trigger.detail.instanceId, failedProbes: trigger.detail.failedProbes } : {}),
+      ...(trigger.source === 'natbeat.intake' && trigger['detail-type'] === SELF_REPORT_DETAIL_TYPE
+        ? { reportedBy: trigger.detail.instanceId, failedProbes: trigger.detail.failedProbes }
+        : {}),
+      ...(trigger.source === 'natbeat.intake' && trigger['detail-type'] === WITNESS_REPORT_DETAIL_TYPE
+        ? { witness: trigger.detail.witnessId, unreachablePeers: trigger.detail.unreachablePeers }
+        : {}),
       ...(trigger.source === 'aws.autoscaling'
         ? { instanceId: trigger.detail.EC2InstanceId, groupName: trigger.detail.AutoScalingGroupName, hookName: trigger.detail.LifecycleHookName }
         : {}),
@@ -93,10 +115,9 @@ export function createReconcileHandler(runtime: Runtime) {
         limiter.observed(runtime.now().getTime());
         return reconcile({ clients: runtime.clients(), config, log: actionLog(logger), metrics: metricsSink(metrics), now: runtime.now, sleep: runtime.sleep });
       };
-      const startedAt = runtime.now().getTime();
       let report = await runOnce();
       for (let looks = 1; ; looks++) {
-        const waitMs = nextLookInMs(trigger, report, looks, runtime.now().getTime() - startedAt, runtime.now());
+        const waitMs = nextLookInMs(trigger, report, looks, config, runtime.now());
         if (waitMs === undefined || waitMs + FOLLOW_UP_MARGIN_MS > remainingMs(context)) break;
         logger.info('looking again shortly', { waitMs, looks });
         await runtime.sleep(waitMs);

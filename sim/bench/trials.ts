@@ -12,9 +12,10 @@ import { runScenario, type RunResult } from '../run';
 import { gapStats, type GapStats } from '../stats';
 import { parseScenario, type Scenario } from '../scenario';
 
-export const CLASSES: Record<string, { fault: Scenario['faults'][number]; description: string; seconds: number; baselineSeconds: number }> = {
+export const CLASSES: Record<string, { fault: Scenario['faults'][number]; description: string; seconds: number; baselineSeconds: number; zones?: number }> = {
   'routing-failure': { fault: { kind: 'stop-forwarding', at: 0, zone: 'a' }, description: 'agent-detected routing failure', seconds: 180, baselineSeconds: 600 },
   'silent-death': { fault: { kind: 'hang', at: 0, zone: 'a' }, description: 'instance hangs, agent gone', seconds: 180, baselineSeconds: 600 },
+  'silent-death-2az': { fault: { kind: 'hang', at: 0, zone: 'a' }, description: 'instance hangs, agent gone, 2 AZs (one peer witness)', seconds: 180, baselineSeconds: 600, zones: 2 },
   'ec2-instance-loss': { fault: { kind: 'ec2-impaired', at: 0, zone: 'a' }, description: 'EC2-visible instance loss', seconds: 180, baselineSeconds: 600 },
   'planned-termination': { fault: { kind: 'planned-replacement', at: 0, zone: 'a' }, description: 'instance refresh / max lifetime', seconds: 300, baselineSeconds: 400 },
 };
@@ -66,7 +67,7 @@ function perTrial(c: Counters, trials: number): Counters {
 
 function scenarioFor(name: string, durationSeconds: number): Scenario {
   const c = CLASSES[name]!;
-  return parseScenario({ name, description: c.description, durationSeconds, faults: [c.fault] }, name);
+  return parseScenario({ name, description: c.description, durationSeconds, faults: [c.fault], ...(c.zones ? { zones: c.zones } : {}) }, name);
 }
 
 /** `count` trials of one class: each its own seed and a fault time uniform within one schedule period. */
@@ -93,10 +94,13 @@ export async function trials(profile: ProfileName, name: string, mode: ControlMo
   return { ...gapStats(gaps), routeWrittenP50: writtenStats.p50, routeWrittenP99: writtenStats.p99, ...perTrial(counters, count) };
 }
 
-/** A healthy fleet in runs of 30 min: what goes wrong with no fault at all. */
-export async function quiet(profile: ProfileName, runs: number, rng: Random, overrides: Overrides): Promise<Counters & { natHours: number }> {
-  // The one fault comes after the end of the run: nothing happens.
-  const scenario = parseScenario({ name: 'quiet', description: 'no fault', durationSeconds: 1800, faults: [{ kind: 'hang', at: 100_000, zone: 'a' }] }, 'quiet');
+/**
+ * A healthy fleet in runs of 30 min: what goes wrong with no fault at all, or (`faults`) with
+ * faults that must change nothing (a partition between the NATs).
+ */
+export async function quiet(profile: ProfileName, runs: number, rng: Random, overrides: Overrides, faults?: Scenario['faults']): Promise<Counters & { natHours: number }> {
+  // Without faults, the one fault comes after the end of the run: nothing happens.
+  const scenario = parseScenario({ name: 'quiet', description: 'no fault', durationSeconds: 1800, faults: faults ?? [{ kind: 'hang', at: 100_000, zone: 'a' }] }, 'quiet');
   const counters = zeroCounters();
   for (let k = 0; k < runs; k++) {
     tally(counters, await runScenario(scenario, 'natbeat', { seed: rng.int(2 ** 31), timeline: false, profile, world: overrides.world, controller: overrides.controller }));

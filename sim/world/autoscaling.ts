@@ -216,6 +216,8 @@ export class AutoScalingWorld {
     switch (command) {
       case 'DescribeAutoScalingGroups':
         return this.describeGroups(input);
+      case 'DescribeAutoScalingInstances':
+        return this.describeInstances(input);
       case 'SetInstanceHealth':
         return this.setInstanceHealth(input);
       case 'CompleteLifecycleAction':
@@ -257,6 +259,25 @@ export class AutoScalingWorld {
         Tags: Object.entries(g.tags).map(([Key, Value]) => ({ Key, Value, ResourceId: g.name, ResourceType: 'auto-scaling-group', PropagateAtLaunch: true })),
       })),
       NextToken: nextToken,
+    };
+  }
+
+  /** DescribeAutoScalingInstances by InstanceIds (what the intake asks about a caller). */
+  private describeInstances(input: Input) {
+    const ids = input.InstanceIds as string[] | undefined;
+    if (ids && ids.length > 50) throw awsError('autoscaling', 'ValidationError', 'The number of instance ids that may be passed in is limited to 50');
+    const rows = [...this.groups.values()].flatMap((g) => g.instances.filter((i) => !ids || ids.includes(i.instanceId)).map((i) => ({ g, i })));
+    const { items, nextToken } = page(rows, input.MaxRecords ?? 50, input.NextToken);
+    return {
+      AutoScalingInstances: items.map(({ g, i }) => ({
+        InstanceId: i.instanceId,
+        AutoScalingGroupName: g.name,
+        AvailabilityZone: i.availabilityZone,
+        LifecycleState: i.lifecycleState,
+        HealthStatus: i.healthStatus.toUpperCase(),
+        ProtectedFromScaleIn: false,
+      })),
+      ...(nextToken ? { NextToken: nextToken } : {}),
     };
   }
 

@@ -97,6 +97,7 @@ function instanceView(ec2: Ec2World, i: SimInstance) {
     SubnetId: i.state === 'terminated' ? undefined : i.subnetId,
     Placement: { AvailabilityZone: i.availabilityZone },
     SourceDestCheck: i.state === 'terminated' ? undefined : (primary?.sourceDestCheck ?? true),
+    PrivateIpAddress: i.state === 'terminated' ? undefined : i.privateIp,
     NetworkInterfaces: enis.map((e) => ({
       NetworkInterfaceId: e.networkInterfaceId,
       SubnetId: e.subnetId,

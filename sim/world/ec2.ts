@@ -27,6 +27,8 @@ export interface SimInstance {
   hung: boolean;
   /** An EC2-visible failure: status checks fail, nothing runs. */
   impairedSince?: number;
+  /** Primary private IPv4 address (where its peer responder listens). */
+  privateIp: string;
 }
 
 export interface SimEni {
@@ -123,6 +125,7 @@ export class Ec2World {
       configured: false,
       forwarding: true,
       hung: false,
+      privateIp: `10.0.${[...this.subnets.keys()].indexOf(subnetId)}.${10 + this.instances.size}`,
     };
     eni.attachedTo = instance.instanceId;
     eni.deviceIndex = 0;

@@ -5,16 +5,18 @@
  */
 import { AutoScalingServiceException } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchServiceException } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
 import { EC2ServiceException } from '@aws-sdk/client-ec2';
 import { LambdaServiceException } from '@aws-sdk/client-lambda';
 
-export type Service = 'ec2' | 'autoscaling' | 'cloudwatch' | 'lambda';
+export type Service = 'ec2' | 'autoscaling' | 'cloudwatch' | 'lambda' | 'dynamodb';
 
 const EXCEPTIONS = {
   ec2: EC2ServiceException,
   autoscaling: AutoScalingServiceException,
   cloudwatch: CloudWatchServiceException,
   lambda: LambdaServiceException,
+  dynamodb: DynamoDBServiceException,
 } as const;
 
 export function awsError(service: Service, code: string, message: string, httpStatusCode = 400): Error {
@@ -33,6 +35,7 @@ export const THROTTLING_CODE: Record<Service, string> = {
   autoscaling: 'Throttling',
   cloudwatch: 'Throttling',
   lambda: 'TooManyRequestsException',
+  dynamodb: 'ThrottlingException',
 };
 
 export function isRetryableCode(code: string, httpStatusCode: number | undefined): boolean {

@@ -34,7 +34,7 @@ export interface ThrottlingStorm {
   services: Service[];
 }
 
-const MUTATING = new Set(['ModifyInstanceAttribute', 'AssociateAddress', 'CreateRoute', 'ReplaceRoute', 'CompleteLifecycleAction', 'SetInstanceHealth']);
+const MUTATING = new Set(['ModifyInstanceAttribute', 'AssociateAddress', 'CreateRoute', 'ReplaceRoute', 'CompleteLifecycleAction', 'SetInstanceHealth', 'PutItem']);
 
 export function isMutating(command: string): boolean {
   return MUTATING.has(command);

@@ -8,13 +8,18 @@
 import { DEFAULT_CONFIG, type ControllerConfig } from '../../lambdas/core/config';
 import { createRuntime } from '../../lambdas/core/runtime';
 import { createReconcileHandler } from '../../lambdas/reconcile/handler';
-import { LAUNCH_DETAIL_TYPE, TERMINATE_DETAIL_TYPE } from '../../lambdas/core/events';
+import { LAUNCH_DETAIL_TYPE, TERMINATE_DETAIL_TYPE, WITNESS_REPORT_DETAIL_TYPE } from '../../lambdas/core/events';
 import { HEARTBEAT_METRIC, DEFAULT_HEARTBEAT_NAMESPACE, zoneDimensions } from '../../common/heartbeat';
+import { REPORT_KEY } from '../../common/report-store';
 import { VirtualClock } from '../clock';
 import { EgressTracker } from '../egress';
 import { FlowLedger } from '../flows';
 import { invocationStorage, SimLambda } from '../lambda';
-import { NatHost, type ControlMode } from '../nat';
+import type { ForgeryAttempt } from '../compromised';
+import { SimIntake } from '../intake';
+import { HEARTBEATS_THROUGH_INTAKE, NatHost, type ControlMode } from '../nat';
+import { PeerNetwork } from '../peers/network';
+import type { IntakePeer } from '../../common/intake-contract';
 import type { WorldParams } from '../params';
 import { CapturingMetrics, quietLogger } from '../powertools';
 import { draw, Random } from '../random';
@@ -22,6 +27,8 @@ import { controllerClients, type WorldApi } from '../sdk-bridge';
 import { Timeline } from '../timeline';
 import { AutoScalingWorld, type SimGroup } from './autoscaling';
 import { CloudWatchWorld } from './cloudwatch';
+import { DynamoWorld } from './dynamodb';
+import { Iam, type Principal } from './iam';
 import { IdFactory, type Input, type WorldContext } from './context';
 import { Ec2World, type SimRouteTable } from './ec2';
 import { awsError, type Service } from './errors';
@@ -31,6 +38,8 @@ import { Throttle } from './throttle';
 export const GROUP_NAME = 'natbeat-nat';
 /** The reconcile function's fixed name (infra: `<group>-reconcile`), given to the agents. */
 export const RECONCILE_FUNCTION = `${GROUP_NAME}-reconcile`;
+/** The report log's table (infra: one per deployment). */
+export const REPORT_TABLE = `${GROUP_NAME}-reports`;
 
 export interface WorldOptions {
   mode: ControlMode;
@@ -61,6 +70,9 @@ export class SimWorld implements WorldApi {
   readonly ec2: Ec2World;
   readonly autoScaling: AutoScalingWorld;
   readonly cloudWatch: CloudWatchWorld;
+  /** The report log (common/report-store.ts). */
+  readonly dynamo: DynamoWorld;
+  readonly iam: Iam;
   readonly events: EventBus;
   readonly throttle: Throttle;
   /** Egress as traffic sees it (routes once propagated). */
@@ -74,6 +86,10 @@ export class SimWorld implements WorldApi {
   readonly config: ControllerConfig;
   reconcileLambda?: SimLambda;
   lifecycleLambda?: SimLambda;
+  /** The intake behind its Function URL (natbeat only). */
+  readonly intake?: SimIntake;
+  /** Who reaches whom on the NATs' peer port (partitions cut it). */
+  readonly peerNetwork: PeerNetwork;
   readonly metrics: CapturingMetrics[] = [];
   /** Unhealthy marks made through the API, with whether the NAT was routing then and what invoked the run. */
   readonly marks: { at: number; instanceId: string; routing: boolean; lastBrokenAt?: number; source: string }[] = [];
@@ -82,8 +98,13 @@ export class SimWorld implements WorldApi {
    * service, and not being replaced: failovers nothing called for.
    */
   readonly falseMoves: { at: number; zone: string; from: string; to: string; source: string }[] = [];
-  /** Failure reports the agents sent (async Invoke accepted). */
-  readonly reports: { at: number; instanceId: string }[] = [];
+  /** Reports the intake passed on to reconcile (async Invoke accepted): about whom, and what kind. */
+  readonly reports: { at: number; instanceId: string; kind: string }[] = [];
+  /** Every default route written to a zone's private table, and the instance it points at. */
+  readonly routeWrites: { at: number; zone: string; to?: string }[] = [];
+  /** NATs an attacker controls (scenarios), and what they tried. */
+  readonly compromised = new Set<string>();
+  readonly forgeries: ForgeryAttempt[] = [];
   /** Paging alarms (ZoneSilent) that went to ALARM. */
   readonly pages: { at: number; alarm: string }[] = [];
   /** Last time each instance was seen not routing (for the "never mark a routing NAT" check). */
@@ -100,10 +121,20 @@ export class SimWorld implements WorldApi {
     const ids = new IdFactory();
     this.ec2 = new Ec2World(this.ctx, ids);
     this.cloudWatch = new CloudWatchWorld(this.ctx);
+    this.dynamo = new DynamoWorld(this.ctx);
+    this.dynamo.createTable(REPORT_TABLE, REPORT_KEY.partition, REPORT_KEY.sort);
+    this.iam = new Iam(
+      { natMayPutMetricData: !HEARTBEATS_THROUGH_INTAKE, natMayInvokeReconcile: false, natMayWriteRoutes: options.mode === 'takeoverAtBoot' },
+      () => clock.now(),
+    );
     this.events = new EventBus(this.ctx);
     this.throttle = new Throttle(this.ctx);
-    this.config = { ...DEFAULT_CONFIG, heartbeatPeriodSeconds: options.params.heartbeatPeriodSeconds, ...options.controller };
+    // The report log's table, for controllers that read it (a spread: older configs have no such field).
+    const reportLog = { reportTable: REPORT_TABLE };
+    this.config = { ...DEFAULT_CONFIG, ...reportLog, heartbeatPeriodSeconds: options.params.heartbeatPeriodSeconds, ...options.controller };
     const natbeat = options.mode === 'natbeat';
+    this.peerNetwork = new PeerNetwork(this.ctx, (id) => this.nats.get(id)?.agentRunning ?? false);
+    if (natbeat) this.intake = new SimIntake(this, { reconcileFunction: RECONCILE_FUNCTION, groupNames: [GROUP_NAME], reportTable: REPORT_TABLE });
 
     const vpcId = ids.next('vpc');
     const publicSubnets: string[] = [];
@@ -118,6 +149,7 @@ export class SimWorld implements WorldApi {
     this.ec2.onRouteWritten = (table, route) => {
       const target = this.ec2.routeTargetInstance(route);
       const zone = [...this.privateTables].find(([, t]) => t === table)?.[0];
+      if (zone) this.routeWrites.push({ at: this.ctx.clock.now(), zone, to: target?.instanceId });
       this.ctx.timeline.record('route', `${table.routeTableId} 0.0.0.0/0 → ${target?.instanceId ?? route.networkInterfaceId} (${target?.availabilityZone ?? '?'})`, zone);
     };
 
@@ -212,7 +244,8 @@ export class SimWorld implements WorldApi {
           ec2: this.ec2,
           mode: this.options.mode,
           groupName: GROUP_NAME,
-          reconcileFunction: this.options.mode === 'natbeat' ? RECONCILE_FUNCTION : undefined,
+          intake: this.intake,
+          ...(this.options.mode === 'natbeat' ? { peerNetwork: this.peerNetwork, peersOf: (id: string) => this.peersOf(id), instanceOf: (id: string) => this.ec2.instances.get(id) } : {}),
           privateSubnetOf: (zone) => this.privateSubnets.get(zone)!,
           staticEniOf: (zone) => this.staticEnis.get(zone),
         },
@@ -286,7 +319,8 @@ export class SimWorld implements WorldApi {
     this.events.schedule(startAt + phase(this.options.schedulePhaseMs, schedulePeriod), (e) => reconcile.invoke(e, 'schedule'));
   }
 
-  handle(service: Service, command: string, input: Input): unknown {
+  handle(service: Service, command: string, input: Input, principal: Principal): unknown {
+    this.iam.check(principal, service, command, input);
     switch (service) {
       case 'ec2':
         if (command === 'ReplaceRoute' || command === 'CreateRoute') {
@@ -312,6 +346,8 @@ export class SimWorld implements WorldApi {
         return this.autoScaling.handle(command, input);
       case 'cloudwatch':
         return this.cloudWatch.handle(command, input);
+      case 'dynamodb':
+        return this.dynamo.handle(command, input);
     }
   }
 
@@ -331,7 +367,7 @@ export class SimWorld implements WorldApi {
   }
 
   /**
-   * Lambda Invoke, asynchronous only (the agent's failure report): accepted at once (202), handed
+   * Lambda Invoke, asynchronous only (the intake waking reconcile): accepted at once (202), handed
    * to the function after the async invoke delay; the function's reserved concurrency makes it
    * wait behind a running invocation (its queue), like every other async source.
    */
@@ -351,10 +387,22 @@ export class SimWorld implements WorldApi {
     } catch {
       throw awsError('lambda', 'InvalidRequestContentException', 'Could not parse request body into json');
     }
-    const instanceId = String((event as { detail?: { instanceId?: unknown } }).detail?.instanceId ?? '?');
-    this.reports.push({ at: this.ctx.clock.now(), instanceId });
-    this.ctx.clock.after(draw(this.ctx.rng, this.ctx.params.lambdaAsyncInvokeDelayMs), () => lambda.invoke(event, `report from ${instanceId}`));
+    const e = event as { 'detail-type'?: unknown; detail?: { instanceId?: unknown; witnessId?: unknown } };
+    const instanceId = String(e.detail?.instanceId ?? e.detail?.witnessId ?? '?');
+    const kind = e['detail-type'] === WITNESS_REPORT_DETAIL_TYPE ? 'witness' : 'report';
+    this.reports.push({ at: this.ctx.clock.now(), instanceId, kind });
+    this.ctx.clock.after(draw(this.ctx.rng, this.ctx.params.lambdaAsyncInvokeDelayMs), () => lambda.invoke(event, `${kind} from ${instanceId}`));
     return { StatusCode: 202 };
+  }
+
+  /** The group's other instances in service or launching, as the intake lists them for an agent. */
+  peersOf(instanceId: string): IntakePeer[] {
+    return this.group.instances
+      .filter((m) => m.instanceId !== instanceId && /^(InService|Pending)/.test(m.lifecycleState))
+      .flatMap((m) => {
+        const i = this.ec2.instances.get(m.instanceId);
+        return i && i.state !== 'terminated' ? [{ instanceId: i.instanceId, address: i.privateIp, availabilityZone: i.availabilityZone }] : [];
+      });
   }
 
   /** Every private table written to a working NAT, or no NAT in the VPC works at all. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_HEARTBEAT_PERIOD_SECONDS, DEFAULT_PROBE_INTERVAL_SECONDS, DEFAULT_HEARTBEAT_NAMESPACE } from '../../common/heartbeat';
 import { formatCidr } from '../../agent/cidr';
+import { DEFAULT_PEER_PORT } from '../../common/intake-contract';
 import { FLAGS, parseCli, usage, type AgentConfig } from '../../agent/config';
 import { ConfigError } from '../../agent/errors';
 import { main } from '../../agent/main';
@@ -32,6 +33,8 @@ describe('Function: parseCli', () => {
       imdsEndpoint: 'http://169.254.169.254',
     });
     expect(formatCidr(parsed.probeCidr)).toBe('169.254.100.0/30');
+    // Unset: read from instance metadata.
+    expect(parsed.subnetCidr).toBeUndefined();
     expect(parsed.probeTargets).toEqual([{ host: '192.0.2.1', port: 443 }]);
   });
 
@@ -50,6 +53,7 @@ describe('Function: parseCli', () => {
       NATBEAT_GROUP_NAME: 'nat-asg',
       NATBEAT_NAMESPACE: 'Custom/NatBeat',
       NATBEAT_JSON: 'true',
+      NATBEAT_SUBNET_CIDR: '10.0.4.0/24',
     });
     expect(parsed).toMatchObject({
       json: true,
@@ -69,6 +73,7 @@ describe('Function: parseCli', () => {
       metricNamespace: 'Custom/NatBeat',
     });
     expect(parsed.vpcCidrs.map(formatCidr)).toEqual(['10.0.0.0/16', '10.1.0.0/16']);
+    expect(formatCidr(parsed.subnetCidr!)).toBe('10.0.4.0/24');
   });
 
   it('lets a flag win over its environment twin, repeated flags included', () => {
@@ -114,6 +119,26 @@ describe('Function: parseCli', () => {
     expect(config(['run', '--report-url', URL.slice(0, -1), ...TARGET]).reportUrl).toBe(URL.slice(0, -1));
   });
 
+  it('probes peers by default on UDP 4799 every second, 3 misses, from the metadata address; every setting has a twin', () => {
+    expect(config(['run', ...TARGET, ...INTAKE])).toMatchObject({ peerProbe: true, peerAddress: undefined, peerPort: DEFAULT_PEER_PORT, peerProbeIntervalSeconds: 1, peerMisses: 3 });
+    expect(
+      config(['run', ...TARGET, ...INTAKE], { NATBEAT_NO_PEER_PROBE: 'yes', NATBEAT_PEER_ADDRESS: '10.0.1.5', NATBEAT_PEER_PORT: '5000', NATBEAT_PEER_PROBE_INTERVAL: '0.5', NATBEAT_PEER_MISSES: '5' }),
+    ).toMatchObject({ peerProbe: false, peerAddress: '10.0.1.5', peerPort: 5000, peerProbeIntervalSeconds: 0.5, peerMisses: 5 });
+    expect(config(['run', '--no-peer-probe', '--peer-port', '6000', ...TARGET, ...INTAKE], { NATBEAT_PEER_PORT: '5000' })).toMatchObject({ peerProbe: false, peerPort: 6000 });
+  });
+
+  it.each([
+    [['--peer-port', '80'], '--peer-port must be a whole number from 1024 to 65535'],
+    [['--peer-port', '4799.5'], '--peer-port must be a whole number from 1024 to 65535'],
+    [['--peer-port', 'udp'], '--peer-port must be a UDP port'],
+    [['--peer-misses', '0'], '--peer-misses must be a whole number from 1 to 60'],
+    [['--peer-probe-interval', '0.1'], '--peer-probe-interval must be between 0.2 and 60 seconds'],
+    [['--peer-address', '10.0.0.256'], '--peer-address must be an IPv4 address'],
+    [['--peer-address', '0.0.0.0/0'], '--peer-address must be an IPv4 address'],
+  ])('rejects peer probe setting %j', (argv, message) => {
+    expect(() => parseCli(['run', ...argv, ...TARGET], {})).toThrow(message);
+  });
+
   it('returns help for --help', () => {
     expect(parseCli(['--help'], {})).toEqual({ kind: 'help' });
   });
@@ -134,6 +159,7 @@ describe('Function: parseCli', () => {
     [['check', '--probe-target', 'a:70000'], 'port 1–65535'],
     [['setup', '--vpc-cidr', '10.0.0.1/16'], '--vpc-cidr "10.0.0.1/16" is not an IPv4 CIDR block'],
     [['setup', '--probe-cidr', '169.254.1.0/29'], '--probe-cidr must be a /30'],
+    [['setup', '--subnet-cidr', '10.0.1.3/24'], '--subnet-cidr "10.0.1.3/24" is not an IPv4 CIDR block'],
     [['setup', '--egress-interface', 'a-very-long-interface-name'], '--egress-interface must be an interface name'],
     [['setup', '--probe-namespace', 'bad name'], '--probe-namespace must be'],
     [['run', '--instance-id', 'abc', ...TARGET, ...INTAKE], '--instance-id must be an instance id'],

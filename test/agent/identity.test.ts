@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { formatCidr } from '../../agent/cidr';
 import { IdentityError } from '../../agent/errors';
-import { ImdsClient, resolveIdentity, vpcCidrsFromMetadata } from '../../agent/identity';
+import { ImdsClient, primaryPrivateAddress, resolveIdentity, subnetCidrFromMetadata, vpcCidrsFromMetadata } from '../../agent/identity';
 
 const DOCUMENT = JSON.stringify({ instanceId: 'i-0123456789abcdef0', availabilityZone: 'eu-west-1a', region: 'eu-west-1', privateIp: '10.0.1.10' });
 const MAC = '0a:1b:2c:3d:4e:5f';
@@ -83,9 +83,54 @@ describe('Function: vpcCidrsFromMetadata', () => {
     expect((await vpcCidrsFromMetadata(imds)).map(formatCidr)).toEqual(['10.0.0.0/16', '100.64.0.0/16']);
   });
 
+  it('fails on a malformed block, naming it', async () => {
+    const { imds } = fakeImds({ 'meta-data/mac': MAC, [`meta-data/network/interfaces/macs/${MAC}/vpc-ipv4-cidr-blocks`]: '10.0.0.0/16\nnope' });
+    await expect(vpcCidrsFromMetadata(imds)).rejects.toThrow('instance metadata returned an invalid VPC CIDR "nope"');
+  });
+
   it('fails when metadata lists none', async () => {
     const { imds } = fakeImds({ 'meta-data/mac': MAC });
     await expect(vpcCidrsFromMetadata(imds)).rejects.toThrow('lists no VPC IPv4 CIDR blocks; pass --vpc-cidr');
+  });
+});
+
+describe('Function: primaryPrivateAddress', () => {
+  it('reads local-ipv4, where the peer responder listens', async () => {
+    const { imds } = fakeImds({ 'meta-data/local-ipv4': '10.0.3.17' });
+    expect(await primaryPrivateAddress(imds)).toBe('10.0.3.17');
+  });
+
+  it('fails, naming the flags, when metadata has no usable address', async () => {
+    await expect(primaryPrivateAddress(fakeImds({}).imds)).rejects.toThrow('pass --peer-address or --no-peer-probe');
+    await expect(primaryPrivateAddress(fakeImds({ 'meta-data/local-ipv4': 'none' }).imds)).rejects.toThrow('no primary private IPv4 address');
+  });
+});
+
+describe('Function: subnetCidrFromMetadata', () => {
+  it("reads the primary interface's subnet range", async () => {
+    const { imds, calls } = fakeImds({ 'meta-data/mac': MAC, [`meta-data/network/interfaces/macs/${MAC}/subnet-ipv4-cidr-block`]: '10.0.1.0/24\n' });
+    expect(formatCidr(await subnetCidrFromMetadata(imds))).toBe('10.0.1.0/24');
+    expect(calls).toEqual(['PUT /latest/api/token', 'GET /latest/meta-data/mac', `GET /latest/meta-data/network/interfaces/macs/${MAC}/subnet-ipv4-cidr-block`]);
+  });
+
+  it.each<{ name: string; paths: Record<string, string>; message: string }>([
+    { name: 'no MAC address', paths: {}, message: 'instance metadata has no primary MAC address; pass --subnet-cidr' },
+    { name: 'no subnet block', paths: { 'meta-data/mac': MAC }, message: `instance metadata has no subnet IPv4 CIDR block for interface ${MAC}; pass --subnet-cidr` },
+    {
+      name: 'a malformed block',
+      paths: { 'meta-data/mac': MAC, [`meta-data/network/interfaces/macs/${MAC}/subnet-ipv4-cidr-block`]: '10.0.1.7/24' },
+      message: 'instance metadata returned an invalid subnet CIDR "10.0.1.7/24"',
+    },
+  ])('fails clearly on $name', async ({ paths, message }) => {
+    const { imds } = fakeImds(paths);
+    const error = await subnetCidrFromMetadata(imds).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IdentityError);
+    expect((error as Error).message).toBe(message);
+  });
+
+  it('says which flag to pass when instance metadata cannot be reached', async () => {
+    const imds = new ImdsClient({ baseUrl: 'http://imds.test', timeoutMs: 1000, fetch: (async () => Promise.reject(new Error('connect ECONNREFUSED'))) as typeof fetch });
+    await expect(subnetCidrFromMetadata(imds)).rejects.toThrow('instance metadata unreachable at http://imds.test/latest/api/token (connect ECONNREFUSED); pass the values as flags when not on EC2');
   });
 });
 

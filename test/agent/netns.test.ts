@@ -18,9 +18,12 @@ import { UnixBridge } from './helpers/moto';
 import {
   EGRESS_INTERFACE,
   INTERNET_GATEWAY_IP,
+  NAT_PRIVATE_IP,
   NAT_PUBLIC_IP,
+  NAT_SUBNET,
   NatTopology,
   netnsUnavailableReason,
+  PROBE_SOURCE,
   SERVER_IP,
   SERVER_PORT,
   sh,
@@ -70,7 +73,19 @@ const BRIDGE_PORT = 4566;
  * needs Docker): the agent's failure reports are read back from it.
  */
 const LAMBDA_BRIDGE_PORT = 4567;
+/** A part of the VPC range that does not contain the NAT's subnet. */
+const NARROWED_RANGE = '10.77.2.0/24';
 const REPORT_URL = 'https://nbtintake0123456789.lambda-url.us-east-1.on.aws/';
+
+interface Fault {
+  name: string;
+  mustFail: string[];
+  mustPass: string[];
+  inject: () => Promise<unknown>;
+  repair: () => Promise<unknown>;
+  /** The fault also cuts the private host's egress (checked, so the probe is shown to see what private hosts see). */
+  cutsPrivateEgress?: boolean;
+}
 
 interface CliResult {
   code: number;
@@ -92,14 +107,18 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
   let cloudWatch: CloudWatchClient | undefined;
   const testStart = new Date(Date.now() - 5_000);
 
-  const commonFlags = ['--vpc-cidr', VPC_CIDR, '--probe-namespace', topology.probe, '--probe-target', `${SERVER_IP}:${SERVER_PORT}`, '--interval', String(INTERVAL_S)];
+  const commonFlags = [
+    ...['--vpc-cidr', VPC_CIDR, '--subnet-cidr', NAT_SUBNET, '--probe-namespace', topology.probe],
+    ...['--probe-target', `${SERVER_IP}:${SERVER_PORT}`, '--interval', String(INTERVAL_S)],
+  ];
 
   function agentCli(args: string[]): Promise<CliResult> {
     return topology.run(topology.nat, [process.execPath, bundle, ...args]);
   }
 
   async function check(): Promise<{ code: number; healthy: boolean; failing: string[]; report: unknown }> {
-    const result = await agentCli(['check', '--json', ...commonFlags]);
+    // A one-off check has no interval to keep: a generous probe timeout keeps a busy machine from failing healthy probes.
+    const result = await agentCli(['check', '--json', ...commonFlags, '--interval', '30', '--probe-timeout', '3']);
     if (result.stdout.trim() === '') throw new Error(`check printed no report (exit ${result.code}): ${result.stderr}`);
     const report = JSON.parse(result.stdout) as { healthy: boolean; probes: { name: string; ok: boolean }[] };
     return { code: result.code, healthy: report.healthy, failing: report.probes.filter((p) => !p.ok).map((p) => p.name), report };
@@ -117,6 +136,7 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
       topology.in(topology.nat, ['ip', '-br', 'addr', 'show', 'natbeat-host']),
       sh(['ip', '-n', topology.probe, '-br', 'addr', 'show']),
       sh(['ip', '-n', topology.probe, 'route', 'show']),
+      topology.in(topology.nat, ['ip', 'route', 'show', 'dev', 'natbeat-host']),
     ]);
   }
 
@@ -145,6 +165,9 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
     bundleDir = await mkdtemp(join(tmpdir(), 'natbeat-agent-'));
     bundle = await buildAgentBundle(join(bundleDir, 'natbeat-agent.mjs'));
     await topology.create();
+    // Strict reverse-path filtering in the NAT (as some images set it): the probe's VPC source
+    // arriving on the veth must pass it, which it does because the host routes that source back there.
+    await topology.in(topology.nat, ['sh', '-c', 'echo 1 > /proc/sys/net/ipv4/conf/all/rp_filter && echo 1 > /proc/sys/net/ipv4/conf/default/rp_filter']);
     server = await topology.startServer();
     if (!motoReason) {
       moto = await startMoto();
@@ -177,11 +200,15 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
     const first = await agentCli(['setup', ...commonFlags]);
     expect(first.code).toBe(0);
     const before = await natState();
-    const [table, sysctls, , probeAddresses] = before;
-    expect(table).toContain(`oifname "${EGRESS_INTERFACE}" ip saddr { ${VPC_CIDR}, 169.254.100.0/30 } masquerade`);
+    const [table, sysctls, , probeAddresses, probeRoutes, hostRoutes] = before;
+    expect(table).toContain(`oifname "${EGRESS_INTERFACE}" ip saddr ${VPC_CIDR} masquerade`);
+    expect(table).toContain(`ip saddr ${PROBE_SOURCE} drop`);
     // ip_forward, conntrack timeout, then send_redirects (all, default, egress) all off.
     expect(sysctls?.split('\n').slice(0, 5)).toEqual(['1', '350', '0', '0', '0']);
     expect(probeAddresses).toContain('169.254.100.2/30');
+    expect(probeAddresses).toContain(`${PROBE_SOURCE}/32`);
+    expect(probeRoutes).toContain(`default via 169.254.100.1 dev natbeat-probe src ${PROBE_SOURCE}`);
+    expect(hostRoutes).toContain(`${PROBE_SOURCE} via 169.254.100.2`);
 
     const second = await agentCli(['setup', ...commonFlags]);
     expect(second.code).toBe(0);
@@ -189,13 +216,93 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
     expect(await natState()).toEqual(before);
   });
 
-  it('lets the private host reach the internet server, masqueraded behind the NAT address', async () => {
-    const seen = await topology.in(topology.private, [
+  /** Narrows our masquerade rule to a part of the VPC that excludes the NAT's subnet (as a hand edit would); returns the table as it was. */
+  async function narrowMasquerade(): Promise<string> {
+    const table = await topology.in(topology.nat, ['nft', 'list', 'table', 'ip', 'natbeat']);
+    expect(table).toContain(VPC_CIDR);
+    await topology.in(topology.nat, ['nft', '-f', '-'], { input: `delete table ip natbeat\n${table.replaceAll(VPC_CIDR, NARROWED_RANGE)}` });
+    return table;
+  }
+
+  /** The address the internet server saw a request from `ns` (the private host's by default) come from; undefined when it got no answer. */
+  async function privateHostSeenAs(ns = topology.private): Promise<string | undefined> {
+    const result = await topology.run(ns, [
       process.execPath,
       '-e',
-      `require('http').get('http://${SERVER_IP}:${SERVER_PORT}/', (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => console.log(b)); })`,
+      `require('http').get({ host: '${SERVER_IP}', port: ${SERVER_PORT}, timeout: 2000 }, (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => console.log(b)); }).on('timeout', () => process.exit(3)).on('error', () => process.exit(4))`,
     ]);
-    expect(seen.trim()).toBe(NAT_PUBLIC_IP);
+    return result.code === 0 ? result.stdout.trim() : undefined;
+  }
+
+  it('lets the private host reach the internet server, masqueraded behind the NAT address', async () => {
+    expect(await privateHostSeenAs()).toBe(NAT_PUBLIC_IP);
+  });
+
+  it("sends the probe from the subnet's reserved address, masqueraded behind the NAT address like the private host", async () => {
+    expect(await sh(['ip', '-n', topology.probe, 'route', 'get', SERVER_IP])).toContain(`src ${PROBE_SOURCE} `);
+    expect(await privateHostSeenAs(topology.probe)).toBe(NAT_PUBLIC_IP);
+  });
+
+  it('never lets the probe source out untranslated: with the masquerade narrowed, the guard drops it even where a route back exists', async () => {
+    // A network that would carry the VPC range back (the internet does not; a peering or VPN could).
+    await topology.in(topology.internet, ['ip', 'route', 'add', VPC_CIDR, 'via', NAT_PUBLIC_IP]);
+    let table = '';
+    try {
+      table = await narrowMasquerade();
+      expect(await privateHostSeenAs(topology.probe)).toBeUndefined();
+      // What the guard prevents: without it the reserved address reaches the server.
+      await topology.in(topology.nat, ['nft', 'delete', 'chain', 'ip', 'natbeat', 'probe_guard']);
+      expect(await privateHostSeenAs(topology.probe)).toBe(PROBE_SOURCE);
+    } finally {
+      await topology.in(topology.internet, ['ip', 'route', 'del', VPC_CIDR]);
+      expect((await agentCli(['setup', ...commonFlags])).code).toBe(0);
+    }
+    expect(await topology.in(topology.nat, ['nft', 'list', 'table', 'ip', 'natbeat'])).toBe(table);
+  });
+
+  /**
+   * Faults keyed on the VPC's ranges: they hit private hosts only, so the probe sees them only because it
+   * sends from a VPC address (the link-local source of earlier versions walked past both).
+   */
+  const vpcKeyedFaults: Fault[] = [
+    {
+      // Keyed on the VPC's range, so only traffic from private hosts is hit: the probe's source
+      // must be in that range for it to see this (a link-local source walked past it).
+      name: `a forward rule dropping the VPC range (ip saddr ${VPC_CIDR} drop)`,
+      mustFail: ['forward-path'],
+      mustPass: ['forwarding', 'nat-rule', 'egress'],
+      cutsPrivateEgress: true,
+      inject: () =>
+        topology.in(topology.nat, ['nft', '-f', '-'], {
+          input: `table inet nbt_fault {\n  chain forward {\n    type filter hook forward priority 0; policy accept;\n    ip saddr ${VPC_CIDR} drop\n  }\n}\n`,
+        }),
+      repair: () => topology.in(topology.nat, ['nft', 'delete', 'table', 'inet', 'nbt_fault']),
+    },
+    {
+      // Someone narrows the masquerade rule to another part of the VPC: this subnet's traffic
+      // leaves untranslated and gets no answer.
+      name: 'the masquerade rule narrowed to a range that excludes the subnet',
+      mustFail: ['nat-rule', 'forward-path'],
+      mustPass: ['forwarding', 'egress'],
+      cutsPrivateEgress: true,
+      inject: narrowMasquerade,
+      repair: () => agentCli(['setup', ...commonFlags]),
+    },
+  ];
+
+  it.each(vpcKeyedFaults)('check sees what private hosts see: $name', async (fault) => {
+    await fault.inject();
+    try {
+      const failed = await check();
+      expect(failed).toMatchObject({ code: 1, healthy: false });
+      expect(failed.failing).toEqual(expect.arrayContaining(fault.mustFail));
+      for (const name of fault.mustPass) expect(failed.failing).not.toContain(name);
+      expect(await privateHostSeenAs()).toBeUndefined();
+    } finally {
+      await fault.repair();
+    }
+    expect(await check()).toMatchObject({ code: 0, healthy: true, failing: [] });
+    expect(await privateHostSeenAs()).toBe(NAT_PUBLIC_IP);
   });
 
   it('check --json reports every probe healthy and exits 0', async () => {
@@ -219,12 +326,13 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
     expect(result.stderr).toContain('--probe-target "nope" must be HOST:PORT');
   });
 
-  it('run survives an unreachable intake, keeps probing, and stops on SIGINT', async () => {
+  it('run survives an unreachable intake, keeps probing, starts its peer witness, and stops on SIGINT', async () => {
     const lonely = topology.spawnIn(topology.nat, [process.execPath, bundle, 'run', ...commonFlags, '--heartbeat-period', '1'], {
       ...process.env,
       NATBEAT_INSTANCE_ID: INSTANCE,
       NATBEAT_AVAILABILITY_ZONE: ZONE,
       NATBEAT_GROUP_NAME: GROUP,
+      NATBEAT_PEER_ADDRESS: NAT_PRIVATE_IP,
       AWS_REGION: 'us-east-1',
       AWS_ENDPOINT_URL: 'http://127.0.0.1:9', // nothing listens: every body fails
       NATBEAT_REPORT_URL: REPORT_URL,
@@ -236,6 +344,8 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
     await new Promise((resolve) => setTimeout(resolve, 3_500));
     expect(lonely.exitCode).toBeNull();
     expect(log.match(/(ok|failing) heartbeat not sent after \d attempt\(s\).*carrying on/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
+    // The peer witness started with run, on the configured address only.
+    expect(log).toContain(`peer witness listening on ${NAT_PRIVATE_IP}:4799/udp`);
     lonely.kill('SIGINT');
     expect(await waitForExit(lonely, 5_000)).toBe(0);
     expect(log).toContain('SIGINT received, stopping');
@@ -248,6 +358,7 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
         NATBEAT_INSTANCE_ID: INSTANCE,
         NATBEAT_AVAILABILITY_ZONE: ZONE,
         NATBEAT_GROUP_NAME: GROUP,
+        NATBEAT_PEER_ADDRESS: NAT_PRIVATE_IP,
         AWS_REGION: 'us-east-1',
         AWS_ENDPOINT_URL: `http://127.0.0.1:${BRIDGE_PORT}`,
         AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${LAMBDA_BRIDGE_PORT}/`,
@@ -267,7 +378,7 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
       expect(JSON.stringify(first.body)).not.toContain(INSTANCE);
     });
 
-    const faults: { name: string; mustFail: string[]; mustPass: string[]; inject: () => Promise<unknown>; repair: () => Promise<unknown> }[] = [
+    const faults: Fault[] = [
       {
         name: 'forwarding turned off',
         mustFail: ['forwarding', 'forward-path'],
@@ -292,6 +403,7 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
           }),
         repair: () => topology.in(topology.nat, ['nft', 'delete', 'table', 'inet', 'nbt_fault']),
       },
+      ...vpcKeyedFaults,
       {
         name: 'egress link down',
         mustFail: ['egress', 'forward-path'],
@@ -328,6 +440,7 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
           expect(failed.healthy).toBe(false);
           expect(failed.failing).toEqual(expect.arrayContaining(fault.mustFail));
           for (const name of fault.mustPass) expect(failed.failing).not.toContain(name);
+          if (fault.cutsPrivateEgress) expect(await privateHostSeenAs()).toBeUndefined();
 
           // Signed with the agent's credentials (the intake refuses anything else), naming no instance.
           const report = await waitFor('a signed failing heartbeat', async () =>
@@ -350,6 +463,7 @@ describe.skipIf(netnsReason !== undefined)('Agent on a real kernel', () => {
         const repairedAt = Date.now();
         const recovered = await check();
         expect(recovered).toMatchObject({ code: 0, healthy: true, failing: [] });
+        if (fault.cutsPrivateEgress) expect(await privateHostSeenAs()).toBe(NAT_PUBLIC_IP);
         await waitFor('a healthy heartbeat after repair', async () =>
           (await heartbeats(new Date(repairedAt))).some((b) => b.max === 1 && b.at >= Math.floor(repairedAt / 1000) * 1000) ? true : undefined,
         );

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatCidr, parseCidr, rangeCovers, cidrRange, type Ipv4Cidr } from '../../agent/cidr';
-import { defaultRouteDevices, linkStatus, namespaceNames } from '../../agent/ip-json';
+import { defaultRouteDevices, interfaceWithAddress, linkStatus, namespaceNames } from '../../agent/ip-json';
 import { sourceNatRules, uncoveredRanges } from '../../agent/nft-json';
 import { assessEgress } from '../../agent/probes/egress';
 import { assessIpForward } from '../../agent/probes/forwarding';
@@ -66,6 +66,18 @@ describe('Parsers of ip -j', () => {
   it('reads link status and IPv4 addresses only', () => {
     expect(linkStatus(ADDR_JSON, 'ens5')).toEqual({ exists: true, up: true, lowerUp: true, ipv4Addresses: ['10.0.1.10/24'] });
     expect(linkStatus(ADDR_JSON, 'nope').exists).toBe(false);
+  });
+
+  it('finds the interface holding an IPv4 address, not one holding it as IPv6 or as another address', () => {
+    expect(interfaceWithAddress(ADDR_JSON, '10.0.1.10')).toBe('ens5');
+    expect(interfaceWithAddress(ADDR_JSON, '10.0.1.3')).toBeUndefined();
+    const listing = [
+      { ifname: 'lo', addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8 }] },
+      { ifname: 'v6', addr_info: [{ family: 'inet6', local: '10.0.1.3', prefixlen: 64 }] },
+      { ifname: 'ens6', addr_info: [{ family: 'inet', local: '10.0.2.9', prefixlen: 24 }, { family: 'inet', local: '10.0.1.3', prefixlen: 24 }] },
+    ];
+    expect(interfaceWithAddress(listing, '10.0.1.3')).toBe('ens6');
+    expect(interfaceWithAddress('garbage', '10.0.1.3')).toBeUndefined();
   });
 
   it('lists namespace names', () => {

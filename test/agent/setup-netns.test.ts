@@ -26,7 +26,7 @@ describe.skipIf(reason !== undefined)('Function: ensureProbeNamespace on a real 
   const hostNs = `nbt-shost-${id}`;
   const probeNs = `nbt-sprobe-${id}`;
   const elsewhere = `nbt-sother-${id}`;
-  const plan = { probeNamespace: probeNs, probeCidr: parseCidr('169.254.100.0/30') as Ipv4Cidr };
+  const plan = { probeNamespace: probeNs, probeCidr: parseCidr('169.254.100.0/30') as Ipv4Cidr, probeSource: '10.0.0.3' };
   // Every command of setup runs inside hostNs (nsenter keeps the host's mounts, so `ip netns add` lasts).
   const exec: Exec = (file, args, options) => execCommand('nsenter', [`--net=/run/netns/${hostNs}`, '--', file, ...args], options);
   const system: System = { ...realSystem, exec };
@@ -44,21 +44,26 @@ describe.skipIf(reason !== undefined)('Function: ensureProbeNamespace on a real 
     const hostLinks = parseIpJson(await inHost(['-j', 'addr', 'show']));
     const probeLinks = parseIpJson(await inProbe(['-j', 'addr', 'show']));
     const routes = parseIpJson(await inProbe(['-j', '-4', 'route', 'show', 'default'])) as Record<string, unknown>[];
+    const hostRoutes = parseIpJson(await inHost(['-j', '-4', 'route', 'show', 'dev', 'natbeat-host'])) as Record<string, unknown>[];
     const host = linkStatus(hostLinks, 'natbeat-host');
     const probe = linkStatus(probeLinks, 'natbeat-probe');
     return {
       host: { exists: host.exists, up: host.up, addresses: host.ipv4Addresses },
-      probe: { exists: probe.exists, up: probe.up, addresses: probe.ipv4Addresses },
+      probe: { exists: probe.exists, up: probe.up, addresses: [...probe.ipv4Addresses].sort() },
       lo: linkStatus(probeLinks, 'lo').up,
-      routes: routes.map((r) => `${String(r.dst)} via ${String(r.gateway)} dev ${String(r.dev)}`),
+      routes: routes.map((r) => `${String(r.dst)} via ${String(r.gateway)} dev ${String(r.dev)} src ${String(r.prefsrc)}`),
+      hostRoutes: hostRoutes.map((r) => `${String(r.dst)} via ${String(r.gateway)}`).sort(),
     };
   }
   const HEALTHY = {
     host: { exists: true, up: true, addresses: ['169.254.100.1/30'] },
-    probe: { exists: true, up: true, addresses: ['169.254.100.2/30'] },
+    probe: { exists: true, up: true, addresses: ['10.0.0.3/32', '169.254.100.2/30'] },
     lo: true,
-    routes: ['default via 169.254.100.1 dev natbeat-probe'],
+    routes: ['default via 169.254.100.1 dev natbeat-probe src 10.0.0.3'],
+    hostRoutes: ['10.0.0.3 via 169.254.100.2', '169.254.100.0/30 via undefined'],
   };
+  const SOURCE_ROUTE = `${probeNs} default route via 169.254.100.1 from 10.0.0.3`;
+  const HOST_ROUTE = 'route 10.0.0.3/32 via 169.254.100.2 into the probe namespace';
 
   beforeAll(async () => {
     await sh(['ip', 'netns', 'add', hostNs]);
@@ -75,14 +80,29 @@ describe.skipIf(reason !== undefined)('Function: ensureProbeNamespace on a real 
       'natbeat-host address 169.254.100.1/30',
       'natbeat-host up',
       `${probeNs}/natbeat-probe address 169.254.100.2/30`,
+      `${probeNs}/natbeat-probe address 10.0.0.3/32`,
       `${probeNs}/natbeat-probe up`,
       `${probeNs}/lo up`,
-      `${probeNs} default route via 169.254.100.1`,
+      SOURCE_ROUTE,
+      HOST_ROUTE,
     ]);
     expect(await observed()).toEqual(HEALTHY);
     expect(await ensure()).toEqual([]);
-    // Traffic from the probe namespace leaves by the pair, towards the host end.
-    expect(await inProbe(['route', 'get', '192.0.2.1'])).toMatch(/^192\.0\.2\.1 via 169\.254\.100\.1 dev natbeat-probe src 169\.254\.100\.2/);
+    // Traffic from the probe namespace leaves by the pair, towards the host end, from the probe's VPC source.
+    expect(await inProbe(['route', 'get', '192.0.2.1'])).toMatch(/^192\.0\.2\.1 via 169\.254\.100\.1 dev natbeat-probe src 10\.0\.0\.3 /);
+    // And the host sends what is addressed to that source back into the namespace.
+    expect(await inHost(['route', 'get', '10.0.0.3'])).toMatch(/^10\.0\.0\.3 via 169\.254\.100\.2 dev natbeat-host /);
+  });
+
+  it('refuses to go on when the host itself holds the probe source', async () => {
+    // (This kernel has no dummy devices: the host namespace's loopback stands in.)
+    await inHost(['addr', 'add', '10.0.0.3/24', 'dev', 'lo']);
+    try {
+      await expect(ensure()).rejects.toThrow("10.0.0.3, the probe's source (network+3 of this NAT's subnet, which AWS reserves and never assigns), is assigned to lo on this host");
+    } finally {
+      await inHost(['addr', 'del', '10.0.0.3/24', 'dev', 'lo']);
+    }
+    expect(await ensure()).toEqual([]);
   });
 
   it.each([
@@ -95,8 +115,10 @@ describe.skipIf(reason !== undefined)('Function: ensureProbeNamespace on a real 
         'natbeat-host address 169.254.100.1/30',
         'natbeat-host up',
         `${probeNs}/natbeat-probe address 169.254.100.2/30`,
+        `${probeNs}/natbeat-probe address 10.0.0.3/32`,
         `${probeNs}/natbeat-probe up`,
-        `${probeNs} default route via 169.254.100.1`,
+        SOURCE_ROUTE,
+        HOST_ROUTE,
       ],
     },
     {
@@ -105,8 +127,8 @@ describe.skipIf(reason !== undefined)('Function: ensureProbeNamespace on a real 
         await inHost(['addr', 'flush', 'dev', 'natbeat-host']);
         await inHost(['addr', 'add', '169.254.100.9/30', 'dev', 'natbeat-host']);
       },
-      // The host end's route to the /30 went with its address; the namespace's default route stays.
-      changes: ['addresses of natbeat-host flushed', 'natbeat-host address 169.254.100.1/30'],
+      // The host end's routes went with its address (the /32 too); the namespace's default route stays.
+      changes: ['addresses of natbeat-host flushed', 'natbeat-host address 169.254.100.1/30', HOST_ROUTE],
     },
     {
       name: 'a wrong address on the probe end (its default route goes with it)',
@@ -117,13 +139,28 @@ describe.skipIf(reason !== undefined)('Function: ensureProbeNamespace on a real 
       changes: [
         `addresses of ${probeNs}/natbeat-probe flushed`,
         `${probeNs}/natbeat-probe address 169.254.100.2/30`,
-        `${probeNs} default route via 169.254.100.1`,
+        `${probeNs}/natbeat-probe address 10.0.0.3/32`,
+        SOURCE_ROUTE,
       ],
+    },
+    {
+      name: 'the link-local layout of earlier versions (no probe source, no route back)',
+      breakIt: async () => {
+        await inHost(['route', 'del', '10.0.0.3/32']);
+        await inProbe(['addr', 'del', '10.0.0.3/32', 'dev', 'natbeat-probe']);
+        await inProbe(['route', 'replace', 'default', 'via', '169.254.100.1', 'dev', 'natbeat-probe']);
+      },
+      changes: [`${probeNs}/natbeat-probe address 10.0.0.3/32`, SOURCE_ROUTE, HOST_ROUTE],
+    },
+    {
+      name: 'a stale route into the namespace for another address',
+      breakIt: () => inHost(['route', 'add', '10.9.0.3/32', 'via', '169.254.100.2', 'dev', 'natbeat-host']),
+      changes: ['stale route 10.9.0.3 into the probe namespace deleted'],
     },
     {
       name: 'a default route without the gateway',
       breakIt: () => inProbe(['route', 'replace', 'default', 'dev', 'natbeat-probe']),
-      changes: [`${probeNs} default route via 169.254.100.1`],
+      changes: [SOURCE_ROUTE],
     },
     {
       name: 'the namespace’s loopback down',

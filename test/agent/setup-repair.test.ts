@@ -14,6 +14,7 @@ const PLAN: SetupPlan = {
   vpcCidrs: [cidr('10.0.0.0/16')],
   probeNamespace: 'natbeat-probe',
   probeCidr: cidr('169.254.100.0/30'),
+  probeSource: '10.0.0.3',
   // The handover tunnel has its own fake host in handover.test.ts and runs for real in the netns tests.
   tunnel: false,
 };
@@ -34,9 +35,13 @@ const NEW_PAIR = [
   'ip addr add 169.254.100.1/30 dev natbeat-host',
   'ip link set natbeat-host up',
   `ip -n ${NS} addr add 169.254.100.2/30 dev natbeat-probe`,
+  `ip -n ${NS} addr add 10.0.0.3/32 dev natbeat-probe`,
   `ip -n ${NS} link set natbeat-probe up`,
-  `ip -n ${NS} route replace default via 169.254.100.1 dev natbeat-probe`,
+  `ip -n ${NS} route replace default via 169.254.100.1 dev natbeat-probe src 10.0.0.3`,
+  'ip route replace 10.0.0.3/32 via 169.254.100.2 dev natbeat-host',
 ];
+const DEFAULT_ROUTE = `ip -n ${NS} route replace default via 169.254.100.1 dev natbeat-probe src 10.0.0.3`;
+const HOST_ROUTE = 'ip route replace 10.0.0.3/32 via 169.254.100.2 dev natbeat-host';
 
 describe('Function: setupNat repairs only what is broken', () => {
   it.each([
@@ -54,18 +59,20 @@ describe('Function: setupNat repairs only what is broken', () => {
         h.state.host.delete('natbeat-host');
         probeLinks(h).delete('natbeat-probe');
         h.state.routes.delete(NS);
+        h.state.hostRoutes = [];
       },
       mutations: NEW_PAIR,
     },
     {
       name: 'the host end has a wrong address: flushed and set',
       breakIt: (h: Host) => (h.state.host.get('natbeat-host')!.addresses = ['169.254.100.5/30']),
-      mutations: ['ip addr flush dev natbeat-host', 'ip addr add 169.254.100.1/30 dev natbeat-host'],
+      // The kernel takes the device's routes with its last address: the probe source's /32 comes back.
+      mutations: ['ip addr flush dev natbeat-host', 'ip addr add 169.254.100.1/30 dev natbeat-host', HOST_ROUTE],
     },
     {
       name: 'the host end has an extra address: flushed and set',
       breakIt: (h: Host) => h.state.host.get('natbeat-host')!.addresses.push('10.9.9.9/24'),
-      mutations: ['ip addr flush dev natbeat-host', 'ip addr add 169.254.100.1/30 dev natbeat-host'],
+      mutations: ['ip addr flush dev natbeat-host', 'ip addr add 169.254.100.1/30 dev natbeat-host', HOST_ROUTE],
     },
     {
       name: 'the host end has no address: set, nothing flushed',
@@ -74,27 +81,65 @@ describe('Function: setupNat repairs only what is broken', () => {
     },
     {
       name: 'the probe end has a wrong address: flushed and set',
-      breakIt: (h: Host) => (probeLinks(h).get('natbeat-probe')!.addresses = ['169.254.100.1/30']),
-      mutations: [`ip -n ${NS} addr flush dev natbeat-probe`, `ip -n ${NS} addr add 169.254.100.2/30 dev natbeat-probe`],
+      breakIt: (h: Host) => (probeLinks(h).get('natbeat-probe')!.addresses = ['169.254.100.1/30', '10.0.0.3/32']),
+      mutations: [`ip -n ${NS} addr flush dev natbeat-probe`, `ip -n ${NS} addr add 169.254.100.2/30 dev natbeat-probe`, `ip -n ${NS} addr add 10.0.0.3/32 dev natbeat-probe`],
     },
     {
-      name: 'the probe end has no address: set, nothing flushed',
+      name: 'the probe end has no address: both set, nothing flushed',
       breakIt: (h: Host) => (probeLinks(h).get('natbeat-probe')!.addresses = []),
-      mutations: [`ip -n ${NS} addr add 169.254.100.2/30 dev natbeat-probe`],
+      mutations: [`ip -n ${NS} addr add 169.254.100.2/30 dev natbeat-probe`, `ip -n ${NS} addr add 10.0.0.3/32 dev natbeat-probe`],
+    },
+    {
+      name: 'the probe end lacks the probe source (the link-local layout): added, nothing flushed',
+      breakIt: (h: Host) => (probeLinks(h).get('natbeat-probe')!.addresses = ['169.254.100.2/30']),
+      mutations: [`ip -n ${NS} addr add 10.0.0.3/32 dev natbeat-probe`],
+    },
+    {
+      name: 'the probe end holds another source too: flushed and set',
+      breakIt: (h: Host) => probeLinks(h).get('natbeat-probe')!.addresses.push('10.0.0.4/32'),
+      mutations: [`ip -n ${NS} addr flush dev natbeat-probe`, `ip -n ${NS} addr add 169.254.100.2/30 dev natbeat-probe`, `ip -n ${NS} addr add 10.0.0.3/32 dev natbeat-probe`],
+    },
+    {
+      name: 'the host has no route to the probe source: added',
+      breakIt: (h: Host) => (h.state.hostRoutes = []),
+      mutations: [HOST_ROUTE],
+    },
+    {
+      name: 'the host routes the probe source via another next hop: replaced',
+      breakIt: (h: Host) => (h.state.hostRoutes = [{ dst: '10.0.0.3', gateway: '169.254.100.1', dev: 'natbeat-host' }]),
+      mutations: [HOST_ROUTE],
+    },
+    {
+      name: 'the host routes another address into the namespace (an earlier source): deleted',
+      breakIt: (h: Host) => h.state.hostRoutes.unshift({ dst: '10.5.0.3', gateway: '169.254.100.2', dev: 'natbeat-host' }),
+      mutations: ['ip route del 10.5.0.3 dev natbeat-host'],
+    },
+    {
+      name: 'proxy ARP is on for the VPC interface',
+      breakIt: (h: Host) => h.state.files.set('/proc/sys/net/ipv4/conf/ens5/proxy_arp', '1\n'),
+      mutations: ['write /proc/sys/net/ipv4/conf/ens5/proxy_arp'],
     },
     { name: 'the host end is down', breakIt: (h: Host) => (h.state.host.get('natbeat-host')!.up = false), mutations: ['ip link set natbeat-host up'] },
     { name: 'the probe end is down', breakIt: (h: Host) => (probeLinks(h).get('natbeat-probe')!.up = false), mutations: [`ip -n ${NS} link set natbeat-probe up`] },
     { name: 'the namespace’s loopback is down', breakIt: (h: Host) => (probeLinks(h).get('lo')!.up = false), mutations: [`ip -n ${NS} link set lo up`] },
     ...[
       { what: 'is missing', routes: [] },
-      { what: 'goes via another gateway', routes: [{ gateway: '169.254.100.5', dev: 'natbeat-probe' }] },
-      { what: 'leaves by another device', routes: [{ gateway: '169.254.100.1', dev: 'eth0' }] },
-      { what: 'is not the only one', routes: [{ gateway: '169.254.100.1', dev: 'natbeat-probe' }, { gateway: '169.254.100.6', dev: 'natbeat-probe' }] },
-      { what: 'is not a default route', routes: [{ gateway: '169.254.100.1', dev: 'natbeat-probe', dst: '10.0.0.0/8' }] },
+      { what: 'goes via another gateway', routes: [{ gateway: '169.254.100.5', dev: 'natbeat-probe', prefsrc: '10.0.0.3' }] },
+      { what: 'leaves by another device', routes: [{ gateway: '169.254.100.1', dev: 'eth0', prefsrc: '10.0.0.3' }] },
+      { what: 'sends from the link address (the link-local layout)', routes: [{ gateway: '169.254.100.1', dev: 'natbeat-probe' }] },
+      { what: 'sends from another address', routes: [{ gateway: '169.254.100.1', dev: 'natbeat-probe', prefsrc: '10.0.0.4' }] },
+      {
+        what: 'is not the only one',
+        routes: [
+          { gateway: '169.254.100.1', dev: 'natbeat-probe', prefsrc: '10.0.0.3' },
+          { gateway: '169.254.100.6', dev: 'natbeat-probe' },
+        ],
+      },
+      { what: 'is not a default route', routes: [{ gateway: '169.254.100.1', dev: 'natbeat-probe', dst: '10.0.0.0/8', prefsrc: '10.0.0.3' }] },
     ].map(({ what, routes }) => ({
       name: `the namespace’s default route ${what}: replaced`,
       breakIt: (h: Host) => h.state.routes.set(NS, routes),
-      mutations: [`ip -n ${NS} route replace default via 169.254.100.1 dev natbeat-probe`],
+      mutations: [DEFAULT_ROUTE],
     })),
     { name: 'IP forwarding is off', breakIt: (h: Host) => h.state.files.set('/proc/sys/net/ipv4/ip_forward', '0\n'), mutations: ['write /proc/sys/net/ipv4/ip_forward'] },
     { name: 'the nft table is gone', breakIt: (h: Host) => (h.state.table = undefined), mutations: ['nft -f -'] },
@@ -134,7 +179,8 @@ describe('Function: setupNat repairs only what is broken', () => {
       'addresses of natbeat-host flushed',
       'natbeat-host address 169.254.100.1/30',
       `${NS}/natbeat-probe up`,
-      `${NS} default route via 169.254.100.1`,
+      `${NS} default route via 169.254.100.1 from 10.0.0.3`,
+      'route 10.0.0.3/32 via 169.254.100.2 into the probe namespace',
     ]);
   });
 });
@@ -175,14 +221,14 @@ describe('Function: setupNat fails clearly', () => {
 });
 
 describe('Function: masqueradeSources and renderNftTable', () => {
-  it('sorts by network, then by prefix length, and drops duplicates', () => {
+  it('sorts by network, then by prefix length, and drops duplicates; the probe link is not a source (the probe sends from a VPC address)', () => {
     const plan = { vpcCidrs: [cidr('10.1.0.0/16'), cidr('10.0.0.0/16'), cidr('10.0.0.0/8'), cidr('10.1.0.0/16')], probeCidr: cidr('169.254.100.0/30') };
-    expect(masqueradeSources(plan)).toEqual(['10.0.0.0/8', '10.0.0.0/16', '10.1.0.0/16', '169.254.100.0/30']);
+    expect(masqueradeSources(plan)).toEqual(['10.0.0.0/8', '10.0.0.0/16', '10.1.0.0/16']);
   });
 
   it('writes a single source without a set', () => {
-    const plan = { egressInterface: 'ens5', vpcCidrs: [cidr('169.254.100.0/30')], probeCidr: cidr('169.254.100.0/30') };
-    expect(renderNftTable(plan)).toContain('\t\toifname "ens5" ip saddr 169.254.100.0/30 masquerade\n');
+    const plan = { egressInterface: 'ens5', vpcCidrs: [cidr('10.0.0.0/16')], probeSource: '10.0.0.3' };
+    expect(renderNftTable(plan)).toContain('\t\toifname "ens5" ip saddr 10.0.0.0/16 masquerade\n');
   });
 });
 

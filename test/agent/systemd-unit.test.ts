@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { agentSources, AGENT_UNIT_FILE } from '../../infra/lib/agent-asset';
 import { NATBEAT_SOURCE_ROOT } from '../../infra/lib/settings';
+import { DEFAULT_PEER_PORT } from '../../common/intake-contract';
 import { netnsUnavailableReason } from './helpers/topology';
 
 const unitText = readFileSync(agentSources(NATBEAT_SOURCE_ROOT).unit, 'utf8');
@@ -134,5 +135,26 @@ describe.skipIf(netnsReason !== undefined)('natbeat-agent.service sandbox on a r
 
     const withoutSysAdmin = sandboxed(kept.filter((c) => c !== 'CAP_SYS_ADMIN'), enter);
     expect(withoutSysAdmin.status).not.toBe(0);
+  });
+
+  it('lets `run` bind the peer responder’s UDP port with those capabilities: above 1023, so no CAP_NET_BIND_SERVICE', () => {
+    expect(DEFAULT_PEER_PORT).toBeGreaterThan(1023);
+    expect(words(one('RestrictAddressFamilies'))).toContain('AF_INET');
+    const dir = mkdtempSync(path.join(tmpdir(), 'natbeat-unit-udp-'));
+    const probe = path.join(dir, 'bind.mjs');
+    writeFileSync(probe, "import { createSocket } from 'node:dgram';\nconst s = createSocket('udp4');\ns.on('error', (e) => { console.log('bind-failed', e.code); process.exit(1); });\ns.bind(Number(process.argv[2]), '127.0.0.1', () => { console.log('bound'); s.close(); });\n");
+    try {
+      spawnSync('ip', ['netns', 'add', ns]); // made by the test above unless run alone
+      expect(spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']).status).toBe(0);
+      const kept = words(one('CapabilityBoundingSet'));
+      const peerPort = sandboxed(kept, `ip netns exec ${ns} ${process.execPath} ${probe} ${DEFAULT_PEER_PORT}`);
+      expect(peerPort.output).toContain('bound');
+      expect(peerPort.status).toBe(0);
+      // The same sandbox cannot bind a privileged port: the check above is the sandbox's, not a formality.
+      const privileged = sandboxed(kept, `ip netns exec ${ns} ${process.execPath} ${probe} 479`);
+      expect(privileged.output).toContain('bind-failed EACCES');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -49,6 +49,19 @@ describe('Benchmarks (smoke runs)', { timeout: 600_000 }, () => {
     expect(r.stderr).toMatch(/controller \$[\d.]+ per AZ-month/);
   });
 
+  it('bench:init', async () => {
+    const r = await bench('bench:init', ['--runs', '1']);
+    expect(exitOk(r)).toBe('exit 0');
+    const out = expectOneJsonObject(r.stdout) as { bundles: { name: string; lambda: boolean; bytes: number; importMs: number }[] };
+    expect(out.bundles.map((b) => [b.name, b.lambda])).toEqual([
+      ['reconcile', true],
+      ['intake', true],
+      ['agent', false],
+    ]);
+    for (const b of out.bundles) expect(b).toMatchObject({ bytes: expect.any(Number) as number, importMs: expect.any(Number) as number });
+    expect(r.stderr).toMatch(/^reconcile +\d+ KiB in \d+ file\(s\), import \d+ ms median of 1/m);
+  });
+
   const agentReason = netnsUnavailableReason() ?? motoSkipReason();
   const requireNetns = process.env.NATBEAT_REQUIRE_NETNS === '1';
   if (agentReason && !requireNetns) console.warn(`bench:agent smoke run skipped: ${agentReason}`);

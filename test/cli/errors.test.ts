@@ -1,5 +1,5 @@
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
-import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeRouteTablesCommand } from '@aws-sdk/client-ec2';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,14 +36,14 @@ describe('natbeat errors and exit codes', () => {
     expect(io.err()).toContain('access denied: the credentials lack the permission ec2:DescribeRouteTables (UnauthorizedOperation');
   });
 
-  it('reports a denied heartbeat read as an alert naming cloudwatch:GetMetricData', async () => {
+  it('reports a denied report-log read as an alert naming dynamodb:Query', async () => {
     world = mockWorld([A], TABLES);
-    world.cloudWatch.on(GetMetricDataCommand).rejects(awsError('AccessDenied', 'User is not authorized to perform: cloudwatch:GetMetricData'));
+    world.dynamoDb.on(QueryCommand).rejects(awsError('AccessDeniedException', 'User is not authorized to perform: dynamodb:Query'));
     const io = captureIo();
     expect(await run(['status', '--json'], io)).toBe(1);
     const view = JSON.parse(io.out()) as FleetView;
     const alert = view.alerts.find((a) => a.message.includes('heartbeats'))!;
-    expect(alert.message).toContain('the credentials lack the permission cloudwatch:GetMetricData');
+    expect(alert.message).toContain('the credentials lack the permission dynamodb:Query');
   });
 
   it('reports throttling that outlasted the retries', async () => {
@@ -70,6 +70,12 @@ describe('natbeat errors and exit codes', () => {
     const io = captureIo({ env: { NATBEAT_SILENCE_SECONDS: 'soon' } });
     expect(await run(['status'], io)).toBe(2);
     expect(io.err()).toContain('NATBEAT_SILENCE_SECONDS="soon"');
+  });
+
+  it('exits 2 without the report table, saying what to set', async () => {
+    const io = captureIo({ env: { NATBEAT_REPORT_TABLE: undefined } });
+    expect(await run(['plan'], io)).toBe(2);
+    expect(io.err()).toContain(`NATBEAT_REPORT_TABLE="": must be set to the name of the deployment's report table`);
   });
 
   it.each([
@@ -171,9 +177,25 @@ describe('natbeat cost', () => {
     expect(out).toContain('2 AZ(s) · 1 NAT per AZ · heartbeat every 30 s');
     // NAT Gateway per AZ: 730 h × ($0.045 + $0.005) + 100 GB × $0.045 = $41.00
     expect(out).toMatch(/NAT Gateway \(hourly, public IPv4, data\)\s+\$41\.00/);
-    // 2 NATs × 730 h × 3600 s / 30 s = 175,200 heartbeat requests
-    expect(out).toMatch(/Heartbeat PutMetricData.*175,200 requests/);
+    // 2 NATs × 730 h × 3600 s / 30 s = 175,200 intake requests and report log writes, plus 86
+    // witness items (2 NATs × 30/14 replacements × 1 peer × 600 s / 30 s)
+    expect(out).toMatch(/Intake requests.*175,200 requests/);
+    expect(out).toMatch(/Report log writes.*175,286 write request units/);
+    expect(out).not.toMatch(/PutMetricData|GetMetricData/);
     expect(out).toContain('Assumptions');
+  });
+
+  it('prices the dashboard and the encrypted topic when asked, as the construct creates them', async () => {
+    const json = async (args: string[]) => {
+      const io = captureIo();
+      expect(await run(['cost', '--json', ...args], io)).toBe(0);
+      return JSON.parse(io.out()) as { controllerMonthUsd: number; lines: { item: string; monthlyUsd: number }[] };
+    };
+    const plain = await json([]);
+    const both = await json(['--dashboard', '--encrypt-topic']);
+    expect(plain.lines.some((l) => l.item.startsWith('KMS'))).toBe(false);
+    // $3 for a dashboard beyond the free ones; $1 for the key, $2 for its two paid rotations, its requests.
+    expect(both.controllerMonthUsd - plain.controllerMonthUsd).toBeCloseTo(3 + 3 + 100 * (0.03 / 10_000), 8);
   });
 
   it('emits the report as JSON', async () => {

@@ -1,9 +1,9 @@
 /**
  * An AWS world for the CLI behind aws-sdk-client-mock: one managed group with a NAT per AZ,
- * private route tables per AZ, heartbeats answered from the GetMetricData queries themselves.
+ * private route tables per AZ, heartbeats and witness reports answered from the report log's Queries.
  */
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
-import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import {
   DescribeAddressesCommand,
   DescribeInstancesCommand,
@@ -14,6 +14,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { createAwsClients } from '../../lambdas/core/clients';
 import type { CliIo } from '../../cli/io';
+import { answerReportQuery } from '../support/report-log';
 
 export const NOW = new Date('2026-06-01T12:00:00Z');
 export const GROUP = 'nat-asg';
@@ -25,6 +26,8 @@ export interface MockNat {
   /** Seconds ago of each heartbeat (value 1 unless listed in failing). */
   beatsAgo?: number[];
   failingAgo?: number[];
+  /** Peers that reported they cannot reach it, seconds ago. */
+  namedBy?: { by: string; ago: number }[];
   launchedAgo?: number;
   lifecycle?: string;
   health?: string;
@@ -51,7 +54,7 @@ export const beating = (last = 3) => Array.from({ length: 6 }, (_, i) => last + 
 export function mockWorld(nats: MockNat[], tables: MockTable[]) {
   const ec2 = mockClient(EC2Client);
   const autoScaling = mockClient(AutoScalingClient);
-  const cloudWatch = mockClient(CloudWatchClient);
+  const dynamoDb = mockClient(DynamoDBClient);
   const azs = [...new Set([...nats.map((n) => n.az), ...tables.flatMap((t) => (t.az ? [t.az] : []))])].sort();
 
   autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({
@@ -126,18 +129,16 @@ export function mockWorld(nats: MockNat[], tables: MockTable[]) {
       .filter((n) => n.publicIp)
       .map((n) => ({ InstanceId: n.id, PublicIp: n.publicIp, AllocationId: `eipalloc-${n.id.slice(2)}` })),
   });
-  cloudWatch.on(GetMetricDataCommand).callsFake((input: { MetricDataQueries: { Id: string; MetricStat: { Metric: { Dimensions: { Name: string; Value: string }[] } } }[] }) => ({
-    MetricDataResults: input.MetricDataQueries.map((q) => {
-      const id = q.MetricStat.Metric.Dimensions.find((d) => d.Name === 'InstanceId')?.Value;
-      const nat = nats.find((n) => n.id === id);
-      const samples = [
-        ...(nat?.beatsAgo ?? []).map((s) => ({ s, v: 1 })),
-        ...(nat?.failingAgo ?? []).map((s) => ({ s, v: 0 })),
-      ].sort((a, b) => b.s - a.s);
-      return { Id: q.Id, Timestamps: samples.map((x) => ago(x.s)), Values: samples.map((x) => x.v), StatusCode: 'Complete' };
+  dynamoDb.on(QueryCommand).callsFake((input: QueryCommandInput) =>
+    answerReportQuery(input, {
+      beats: (id) => {
+        const nat = nats.find((n) => n.id === id);
+        return [...(nat?.beatsAgo ?? []).map((s) => ({ at: ago(s), value: 1 })), ...(nat?.failingAgo ?? []).map((s) => ({ at: ago(s), value: 0 }))];
+      },
+      witnesses: (id) => (nats.find((n) => n.id === id)?.namedBy ?? []).map((w) => ({ witnessId: w.by, at: ago(w.ago) })),
     }),
-  }));
-  return { ec2, autoScaling, cloudWatch, restore: () => [ec2, autoScaling, cloudWatch].forEach((m) => m.restore()) };
+  );
+  return { ec2, autoScaling, dynamoDb, restore: () => [ec2, autoScaling, dynamoDb].forEach((m) => m.restore()) };
 }
 
 export interface CapturedIo extends CliIo {
@@ -151,7 +152,7 @@ export function captureIo(options: { env?: Record<string, string | undefined>; i
   return {
     stdout: { write: (s: string) => (out += s), isTTY: options.isTTY ?? false },
     stderr: { write: (s: string) => (err += s) },
-    env: { AWS_REGION: 'us-east-1', ...options.env },
+    env: { AWS_REGION: 'us-east-1', NATBEAT_REPORT_TABLE: 'natbeat-reports', ...options.env },
     now: () => NOW,
     clients: (o) => createAwsClients({ region: o.region ?? 'us-east-1', maxAttempts: 1 }),
     out: () => out,

@@ -12,6 +12,7 @@ import type { CliIo } from '../../cli/io';
 import { run } from '../../cli/run';
 import type { AwsClients } from '../../lambdas/core/clients';
 import { motoClients, motoSkipReason, startMoto, type MotoServer } from '../support/moto';
+import { MOTO_REPORT_TABLE } from '../support/moto-network';
 import { blackhole, createFleet, MOTO_GROUP, publishHeartbeats, routeTo, type MotoFleet } from './moto-world';
 
 const skip = motoSkipReason();
@@ -23,7 +24,7 @@ function motoIo(endpoint: string): CliIo & { out: () => string; err: () => strin
     stdout: { write: (s: string) => (out += s), isTTY: false },
     stderr: { write: (s: string) => (err += s) },
     // moto stamps instances with the launch time "now": no grace period, or every NAT is booting.
-    env: { NATBEAT_GRACE_SECONDS: '0' },
+    env: { NATBEAT_GRACE_SECONDS: '0', NATBEAT_REPORT_TABLE: MOTO_REPORT_TABLE },
     now: () => new Date(),
     clients: () => motoClients(endpoint),
     out: () => out,

@@ -52,6 +52,7 @@ describe('natbeat CLI process', { timeout: 60_000 }, () => {
       AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-credentials'),
       AWS_ENDPOINT_URL: endpoint,
       NATBEAT_MAX_ATTEMPTS: '1',
+      NATBEAT_REPORT_TABLE: 'natbeat-reports',
       ...env,
     };
     return new Promise((resolve) => {

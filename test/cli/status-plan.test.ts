@@ -26,9 +26,9 @@ function expectNothingChanged(w: ReturnType<typeof mockWorld>) {
   expect(w.autoScaling).not.toHaveReceivedCommand(SetInstanceHealthCommand);
   expect(w.autoScaling).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
   // Every call sent was a read.
-  for (const mock of [w.ec2, w.autoScaling, w.cloudWatch]) {
+  for (const mock of [w.ec2, w.autoScaling, w.dynamoDb]) {
     for (const call of mock.calls()) {
-      expect((call.args[0] as { schema: unknown[] }).schema[2]).toMatch(/^(Describe|Get|List)/);
+      expect((call.args[0] as { schema: unknown[] }).schema[2]).toMatch(/^(Describe|Get|List|Query$)/);
     }
   }
 }

@@ -7,9 +7,10 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { describe, expect, it } from 'vitest';
 import { CONTROLLER_NAMESPACE } from '../../common/controller-metrics';
-import { DIMENSION_GROUP, heartbeatNamespace } from '../../common/heartbeat';
+import { heartbeatNamespace } from '../../common/heartbeat';
 import { REPORT_TABLE_ENV } from '../../common/report-store';
 import { ENV } from '../../lambdas/core/config';
+import { pagingAlarmNames } from '../../infra/lib/monitoring';
 import { NatBeat } from '../../infra/lib/natbeat';
 import { DEPLOYMENT_TAG_KEY } from '../../infra/lib/settings';
 
@@ -27,9 +28,10 @@ const vpc = new ec2.Vpc(stack, 'Vpc', {
     { name: 'private-b', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
   ],
 });
+// Encrypted topics: the key policies must keep the deployments apart as well as the topic policies.
 const deployments = {
-  nat: new NatBeat(stack, 'A', { vpc, groupName: 'nat', privateSubnets: { subnetGroupName: 'private-a' } }),
-  'nat-b': new NatBeat(stack, 'B', { vpc, groupName: 'nat-b', privateSubnets: { subnetGroupName: 'private-b' } }),
+  nat: new NatBeat(stack, 'A', { vpc, groupName: 'nat', privateSubnets: { subnetGroupName: 'private-a' }, encryptTopic: true }),
+  'nat-b': new NatBeat(stack, 'B', { vpc, groupName: 'nat-b', privateSubnets: { subnetGroupName: 'private-b' }, encryptTopic: true }),
 };
 const template = Template.fromStack(stack).toJSON();
 const resources = template.Resources as Record<string, { Type: string; Properties: Json }>;
@@ -71,20 +73,16 @@ describe('Two deployments in one app and one VPC', () => {
     }
   });
 
-  it.each(names)('%s: its zone alarms read its own namespace and group only; its controller alarms its own service', (name) => {
-    const own = ofType('AWS::CloudWatch::Alarm').filter(([, a]) => /-Zone(Heartbeat|Silent)-/.test(String(a.Properties.AlarmName)));
+  it.each(names)('%s: its alarms read its own controller service and its own intake only', (name) => {
     // nat-b's alarm names also start with "nat-": keep only this deployment's by its construct path.
-    const mine = own.filter(([logicalId]) => logicalId.startsWith(name === 'nat' ? 'A' : 'B'));
-    expect(mine.length).toBeGreaterThanOrEqual(4);
-    for (const [, alarm] of mine) {
-      expect(alarm.Properties.Namespace).toBe(heartbeatNamespace(name));
-      expect(alarm.Properties.Dimensions).toContainEqual({ Name: DIMENSION_GROUP, Value: name });
-    }
-    const controllerAlarms = ofType('AWS::CloudWatch::Alarm').filter(
-      ([logicalId, a]) => logicalId.startsWith(name === 'nat' ? 'A' : 'B') && a.Properties.Namespace === CONTROLLER_NAMESPACE,
-    );
+    const mine = ofType('AWS::CloudWatch::Alarm').filter(([logicalId]) => logicalId.startsWith(name === 'nat' ? 'A' : 'B'));
+    expect(mine.map(([, a]) => a.Properties.AlarmName as string).sort()).toEqual(pagingAlarmNames(name).sort());
+    const controllerAlarms = mine.filter(([, a]) => a.Properties.Namespace === CONTROLLER_NAMESPACE);
     expect(controllerAlarms.length).toBeGreaterThan(0);
     for (const [, alarm] of controllerAlarms) expect(alarm.Properties.Dimensions).toEqual([{ Name: 'service', Value: `natbeat-controller-${name}` }]);
+    const intakeAlarms = mine.filter(([, a]) => a.Properties.Namespace === 'AWS/Lambda');
+    expect(intakeAlarms.length).toBeGreaterThan(0);
+    for (const [, alarm] of intakeAlarms) expect(alarm.Properties.Dimensions).toEqual([{ Name: 'FunctionName', Value: { Ref: id(deployments[name].intakeFunction) } }]);
   });
 
   it.each(names)('%s: its controller reads its own namespace and group, and selects its own tagged tables', (name) => {
@@ -142,13 +140,9 @@ describe('Two deployments in one app and one VPC', () => {
     }
   });
 
-  it.each(names)('%s: its fast path and lifecycle rules match its own alarms and group only', (name) => {
+  it.each(names)('%s: its lifecycle rules match its own group only', (name) => {
     const rules = ofType('AWS::Events::Rule').filter(([logicalId, r]) => logicalId.startsWith(name === 'nat' ? 'A' : 'B') && r.Properties.EventPattern);
-    expect(rules).toHaveLength(3);
-    for (const [, rule] of rules) {
-      const detail = rule.Properties.EventPattern.detail;
-      if (detail.alarmName) for (const alarm of detail.alarmName as string[]) expect(alarm).toMatch(new RegExp(`^${name}-ZoneHeartbeat-us-east-1[ab]$`));
-      else expect(detail.AutoScalingGroupName).toEqual([name]);
-    }
+    expect(rules).toHaveLength(2);
+    for (const [, rule] of rules) expect(rule.Properties.EventPattern.detail.AutoScalingGroupName).toEqual([name]);
   });
 });

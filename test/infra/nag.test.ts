@@ -50,6 +50,12 @@ describe('cdk-nag AwsSolutions', { timeout: 90_000 }, () => {
     expect(nagFindings(app)).toEqual([]);
   });
 
+  it('reports none with an encrypted alarm topic and the dashboard, and acknowledges nothing about the topic then', () => {
+    const { app, stack } = buildExample({ props: { natBeat: { encryptTopic: true, dashboard: true } } });
+    expect(nagFindings(app)).toEqual([]);
+    expect(acknowledgements(stack.natBeat).filter((a) => a.id.includes('SNS'))).toEqual([]);
+  });
+
   it('reports none in an environment-agnostic stack, whose zones and ARNs are tokens', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     const stack = new Stack(app, 'Agnostic');
@@ -77,6 +83,8 @@ describe('cdk-nag AwsSolutions', { timeout: 90_000 }, () => {
         'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:us-east-1:<AWS::AccountId>:instance/*]',
         'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:us-east-1:<AWS::AccountId>:route-table/*]',
         'AwsSolutions-L1',
+        // The unencrypted alarm topic (encryptTopic: false, the default), with its reason.
+        'AwsSolutions-SNS2',
       ].sort(),
     );
   });

@@ -5,9 +5,11 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONTROLLER_NAMESPACE, ControllerMetric, controllerServiceName } from '../../common/controller-metrics';
 import { HEARTBEAT_METRIC, heartbeatNamespace } from '../../common/heartbeat';
+import { DEFAULT_PEER_PORT } from '../../common/intake-contract';
 import { REPORT_KEY, REPORT_TABLE_ENV, REPORT_TTL_ATTRIBUTE } from '../../common/report-store';
 import { DEFAULT_CONFIG, ENV } from '../../lambdas/core/config';
 import type { ExampleStack } from '../../infra/lib/example-stack';
+import { pagingAlarmNames } from '../../infra/lib/monitoring';
 import { DEPLOYMENT_TAG_KEY } from '../../infra/lib/settings';
 import { buildExample, GROUP, ZONES } from './fixtures';
 
@@ -133,7 +135,7 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
     expect(JSON.stringify(lt)).not.toContain(logicalId(stack.natBeat.reconcileFunction));
   });
 
-  it('lets traffic into the NATs from the VPC range only, VXLAN (handover) only from its own NATs, and no SSH from anywhere', () => {
+  it('lets traffic into the NATs from the VPC range only, VXLAN (handover) and peer probes from its own NATs, and no SSH from anywhere', () => {
     const groups = ofType('AWS::EC2::SecurityGroup').filter(([id]) => id.startsWith('NatBeat'));
     expect(groups).toHaveLength(1);
     const ingress = groups[0]![1].Properties.SecurityGroupIngress as Record<string, unknown>[];
@@ -144,9 +146,14 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
       { CidrIp: vpcCidr, IpProtocol: 'udp', FromPort: 4790, ToPort: 65535 },
       { CidrIp: vpcCidr, IpProtocol: 'icmp', FromPort: -1, ToPort: -1 },
     ]);
-    const self = ofType('AWS::EC2::SecurityGroupIngress');
-    expect(self).toHaveLength(1);
-    expect(self[0]![1].Properties).toMatchObject({ IpProtocol: 'udp', FromPort: 4789, ToPort: 4789, GroupId: { 'Fn::GetAtt': [groups[0]![0], 'GroupId'] }, SourceSecurityGroupId: { 'Fn::GetAtt': [groups[0]![0], 'GroupId'] } });
+    // From the group itself (its own NATs), never from a CIDR: VXLAN (handover) and the peer witness's UDP 4799.
+    const itself = { 'Fn::GetAtt': [groups[0]![0], 'GroupId'] };
+    const self = ofType('AWS::EC2::SecurityGroupIngress').map(([, rule]) => rule.Properties as Record<string, unknown>);
+    expect(self).toEqual([
+      expect.objectContaining({ IpProtocol: 'udp', FromPort: 4789, ToPort: 4789, GroupId: itself, SourceSecurityGroupId: itself }),
+      expect.objectContaining({ IpProtocol: 'udp', FromPort: DEFAULT_PEER_PORT, ToPort: DEFAULT_PEER_PORT, GroupId: itself, SourceSecurityGroupId: itself }),
+    ]);
+    for (const rule of self) expect(Object.keys(rule).filter((key) => key.startsWith('Cidr'))).toEqual([]);
   });
 
   it('deploys the reconcile Lambda as a Node.js 22 arm64 ESM bundle with the controller settings', () => {
@@ -198,38 +205,16 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
     expect(existsSync(path.join(agent, 'natbeat-agent.service'))).toBe(true);
   });
 
-  it('reconciles every minute and on heartbeat alarm state changes', () => {
+  it('reconciles every minute; no alarm invokes it (heartbeats are not in CloudWatch)', () => {
     const reconcileArn = { 'Fn::GetAtt': [logicalId(stack.natBeat.reconcileFunction), 'Arn'] };
     assertHas('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 minute)',
       Targets: [Match.objectLike({ Arn: reconcileArn })],
     });
-    assertHas('AWS::Events::Rule', {
-      EventPattern: {
-        source: ['aws.cloudwatch'],
-        'detail-type': ['CloudWatch Alarm State Change'],
-        detail: {
-          alarmName: ZONES.map((z) => `${GROUP}-ZoneHeartbeat-${z}`),
-          state: { value: ['ALARM', 'OK'] },
-        },
-      },
-      Targets: [Match.objectLike({ Arn: reconcileArn })],
-    });
-    assertCount('AWS::Events::Rule', 4);
-  });
-
-  it('invokes reconcile on the trigger alarms only, never on the paging ones', () => {
+    // The schedule and the two lifecycle rules: nothing listens to alarm state changes.
+    assertCount('AWS::Events::Rule', 3);
     const alarmRules = ofType('AWS::Events::Rule').filter(([, r]) => JSON.stringify(r.Properties.EventPattern ?? {}).includes('aws.cloudwatch'));
-    expect(alarmRules).toHaveLength(1);
-    const pattern = alarmRules[0]![1].Properties.EventPattern;
-    // Matched by name only: no resources/prefix clause that could let other alarms through.
-    expect(Object.keys(pattern).sort()).toEqual(['detail', 'detail-type', 'source']);
-    const names = pattern.detail.alarmName as string[];
-    const alarmNames = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties.AlarmName as string);
-    // Every matched name is a deployed alarm, and every one of them is a ZoneHeartbeat trigger.
-    for (const n of names) expect(alarmNames).toContain(n);
-    expect(names.filter((n) => !n.startsWith(`${GROUP}-ZoneHeartbeat-`))).toEqual([]);
-    expect(names.some((n) => n.includes('ZoneSilent'))).toBe(false);
+    expect(alarmRules).toEqual([]);
   });
 
   it('sends the group’s lifecycle actions to the reconcile Lambda: one serialized route writer', () => {
@@ -249,22 +234,10 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
     }
   });
 
-  it('pages through an SNS topic encrypted with a rotating KMS key CloudWatch may use', () => {
+  it('pages through an SNS topic only its own alarms may publish to, unencrypted by default', () => {
     assertCount('AWS::SNS::Topic', 1);
-    assertHas('AWS::KMS::Key', { EnableKeyRotation: true });
-    assertHas('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
-    assertHas('AWS::KMS::Key', {
-      KeyPolicy: {
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Principal: { Service: 'cloudwatch.amazonaws.com' },
-            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-            // Only for this deployment's own alarms (the confused-deputy guard).
-            Condition: { ArnEquals: { 'aws:SourceArn': Match.anyValue() }, StringEquals: { 'aws:SourceAccount': Match.anyValue() } },
-          }),
-        ]),
-      },
-    });
+    assertCount('AWS::KMS::Key', 0);
+    expect(ofType('AWS::SNS::Topic')[0]![1].Properties.KmsMasterKeyId).toBeUndefined();
     assertHas('AWS::SNS::TopicPolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
@@ -279,6 +252,27 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
     });
   });
 
+  it('with encryptTopic, encrypts the topic with a rotating KMS key CloudWatch may use for its own alarms only', () => {
+    const { stack: encrypted } = buildExample({ props: { natBeat: { groupName: GROUP, encryptTopic: true } } });
+    const t = Template.fromStack(encrypted);
+    t.resourceCountIs('AWS::KMS::Key', 1);
+    t.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    t.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            // Only for this deployment's own alarms (the confused-deputy guard).
+            Condition: { ArnEquals: { 'aws:SourceArn': Match.anyValue() }, StringEquals: { 'aws:SourceAccount': Match.anyValue() } },
+          }),
+        ]),
+      },
+    });
+    expect(encrypted.natBeat.alarmTopicKey).toBeDefined();
+  });
+
   describe('alarms', () => {
     const topicRef = () => ({ Ref: logicalId(stack.natBeat.alarmTopic as never) });
     const alarm = (name: string) => {
@@ -287,34 +281,24 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
       return found![1].Properties;
     };
 
-    const isTrigger = (a: Resource) => String(a.Properties.AlarmName).startsWith(`${GROUP}-ZoneHeartbeat-`);
-
-    it('has six controller alarms and two per AZ; all but the zone triggers page the topic on ALARM and OK', () => {
-      assertCount('AWS::CloudWatch::Alarm', 6 + 2 * ZONES.length);
-      const all = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a);
-      const paging = all.filter((a) => !isTrigger(a));
-      expect(paging).toHaveLength(6 + ZONES.length);
-      for (const a of paging) {
-        expect(a.Properties.AlarmActions).toEqual([topicRef()]);
-        expect(a.Properties.OKActions).toEqual([topicRef()]);
-      }
-      // The triggers fire at the first missed heartbeat: paging on them would be noise.
-      const triggers = all.filter(isTrigger);
-      expect(triggers).toHaveLength(ZONES.length);
-      for (const a of triggers) {
-        expect(a.Properties.AlarmActions ?? []).toEqual([]);
-        expect(a.Properties.OKActions ?? []).toEqual([]);
-        expect(a.Properties.InsufficientDataActions ?? []).toEqual([]);
+    it('has seven fleet-wide alarms, none per zone, and every one pages the topic on ALARM and OK', () => {
+      assertCount('AWS::CloudWatch::Alarm', 7);
+      const all = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+      expect(all.map((a) => a.AlarmName as string).sort()).toEqual(pagingAlarmNames(GROUP).sort());
+      for (const a of all) {
+        expect(a.AlarmActions).toEqual([topicRef()]);
+        expect(a.OKActions).toEqual([topicRef()]);
+        expect(ZONES.some((z) => String(a.AlarmName).includes(z))).toBe(false);
       }
     });
 
-    it('has exactly one high-resolution (sub-minute) alarm per AZ: each costs $0.30 a month', () => {
-      const highResolution = ofType('AWS::CloudWatch::Alarm').filter(([, a]) => (a.Properties.Period as number | undefined) !== undefined && a.Properties.Period < 60);
-      expect(highResolution).toHaveLength(ZONES.length);
-      const perZone = ZONES.map((z) => highResolution.filter(([, a]) => a.Properties.AlarmName === `${GROUP}-ZoneHeartbeat-${z}`).length);
-      expect(perZone).toEqual(ZONES.map(() => 1));
-      // Metric-math alarms (controller errors) carry their periods inside Metrics: all 60 s.
+    it('reads no heartbeat metric and has no high-resolution alarm: each would cost $0.30 a month', () => {
+      const text = JSON.stringify(ofType('AWS::CloudWatch::Alarm'));
+      expect(text).not.toContain(HEARTBEAT_METRIC);
+      expect(text).not.toContain(HEARTBEAT_NAMESPACE);
       for (const [, a] of ofType('AWS::CloudWatch::Alarm')) {
+        if (a.Properties.Period !== undefined) expect(a.Properties.Period).toBeGreaterThanOrEqual(60);
+        // Metric-math alarms (controller errors) carry their periods inside Metrics.
         for (const m of (a.Properties.Metrics ?? []) as { MetricStat?: { Period: number } }[]) {
           if (m.MetricStat) expect(m.MetricStat.Period).toBeGreaterThanOrEqual(60);
         }
@@ -367,58 +351,32 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
       });
     });
 
-    it('pages on controller errors: the Errors metric or either Lambda failing', () => {
+    it('pages on controller errors: the Errors metric, reconcile failing, or the intake answering 5xx', () => {
       const a = alarm('ControllerErrors');
       expect(a).toMatchObject({ Threshold: 1, EvaluationPeriods: 5, DatapointsToAlarm: 3, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
-      const names = (a.Metrics as { MetricStat?: { Metric: { MetricName: string } } }[])
-        .flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric.MetricName] : []))
-        .sort();
-      expect(names).toEqual([ControllerMetric.Errors, 'Errors', 'Errors'].sort());
+      const metrics = (a.Metrics as { MetricStat?: { Metric: { MetricName: string; Namespace: string; Dimensions: Json[] } } }[]).flatMap((m) =>
+        m.MetricStat ? [m.MetricStat.Metric] : [],
+      );
+      expect(metrics.map((m) => m.MetricName).sort()).toEqual([ControllerMetric.Errors, 'Errors', 'Url5xxCount'].sort());
+      // The 5xx count is the intake's (its own 500/503 answers are no Lambda error).
+      const url5xx = metrics.find((m) => m.MetricName === 'Url5xxCount')!;
+      expect(url5xx.Namespace).toBe('AWS/Lambda');
+      expect(url5xx.Dimensions).toEqual([{ Name: 'FunctionName', Value: { Ref: logicalId(stack.natBeat.intakeFunction) } }]);
     });
 
-    const dimensionsOf = (zone: string) => [
-      { Name: 'AutoScalingGroupName', Value: GROUP },
-      { Name: 'AvailabilityZone', Value: zone },
-    ];
-
-    it('triggers on each zone’s heartbeat at 10 s: one empty period or an explicit 0 alarms', () => {
-      for (const zone of ZONES) {
-        expect(alarm(`ZoneHeartbeat-${zone}`)).toMatchObject({
-          Namespace: HEARTBEAT_NAMESPACE,
-          MetricName: HEARTBEAT_METRIC,
-          Dimensions: dimensionsOf(zone),
-          Period: 10,
-          Statistic: 'Minimum',
-          Threshold: 1,
-          ComparisonOperator: 'LessThanThreshold',
-          // The first empty period, not the whole silence window: reconcile waits for that itself.
-          EvaluationPeriods: 1,
-          TreatMissingData: 'breaching',
-        });
-      }
-    });
-
-    it('pages per zone after 2 minutes without a healthy heartbeat, at standard resolution', () => {
-      for (const zone of ZONES) {
-        const a = alarm(`ZoneSilent-${zone}`);
-        expect(a).toMatchObject({
-          Namespace: HEARTBEAT_NAMESPACE,
-          MetricName: HEARTBEAT_METRIC,
-          Dimensions: dimensionsOf(zone),
-          Period: 60,
-          Statistic: 'Maximum',
-          Threshold: 1,
-          ComparisonOperator: 'LessThanThreshold',
-          EvaluationPeriods: 2,
-          TreatMissingData: 'breaching',
-          AlarmActions: [topicRef()],
-          OKActions: [topicRef()],
-        });
-        expect(a.AlarmDescription).toContain(`No healthy heartbeat from ${zone} for 2 minutes`);
-        expect(a.AlarmDescription).toMatch(/natbeat has already moved its routes/);
-      }
-      // The old per-zone pair is gone.
-      expect(ofType('AWS::CloudWatch::Alarm').filter(([, r]) => String(r.Properties.AlarmName).includes('ZoneFailing'))).toEqual([]);
+    it('pages when the intake throttles heartbeats in 3 of 5 minutes', () => {
+      expect(alarm('IntakeThrottled')).toMatchObject({
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Throttles',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(stack.natBeat.intakeFunction) } }],
+        Statistic: 'Sum',
+        Period: 60,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 5,
+        DatapointsToAlarm: 3,
+        TreatMissingData: 'notBreaching',
+      });
     });
   });
 
@@ -428,9 +386,9 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
     // The reconcile function (every trigger, the intake's included): a failed (thrown) or
     // expired asynchronous invocation lands there…
     expect(resources[logicalId(stack.natBeat.reconcileFunction)]!.Properties.DeadLetterConfig).toEqual({ TargetArn: queue });
-    // …and so does every event EventBridge could not deliver: schedule, alarm fast path, both hooks.
+    // …and so does every event EventBridge could not deliver: the schedule and both hooks.
     const rules = ofType('AWS::Events::Rule');
-    expect(rules).toHaveLength(4);
+    expect(rules).toHaveLength(3);
     for (const [, rule] of rules) {
       for (const target of rule.Properties.Targets as Json[]) expect(target.DeadLetterConfig).toEqual({ Arn: queue });
     }
@@ -445,8 +403,16 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
     });
   });
 
-  it('has a dashboard', () => {
-    assertCount('AWS::CloudWatch::Dashboard', 1);
+  it('has no dashboard unless asked: an account’s fourth dashboard costs $3 a month', () => {
+    assertCount('AWS::CloudWatch::Dashboard', 0);
+    const { stack: withDashboard } = buildExample({ props: { natBeat: { groupName: GROUP, dashboard: true } } });
+    const body = JSON.stringify(Template.fromStack(withDashboard).findResources('AWS::CloudWatch::Dashboard'));
+    expect(withDashboard.natBeat.dashboard).toBeDefined();
+    // It shows the report path and every paging alarm, and no heartbeat metric.
+    const alarmIds = Object.values(withDashboard.natBeat.alarms).map((a) => withDashboard.getLogicalId(a.node.defaultChild as Parameters<ExampleStack['getLogicalId']>[0]));
+    expect(alarmIds).toHaveLength(pagingAlarmNames(GROUP).length);
+    for (const shown of ['UrlRequestCount', 'Url5xxCount', 'Throttles', ...alarmIds]) expect(body).toContain(shown);
+    expect(body).not.toContain(HEARTBEAT_METRIC);
   });
 
   describe('IAM', () => {
@@ -466,7 +432,10 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
     });
 
     it('has key policies (where "*" is the key itself) open only to the account and CloudWatch', () => {
-      const keyStatements = policyStatements(template.toJSON()).filter((f) => f.kind === 'key');
+      // The only key is the alarm topic's, with encryptTopic.
+      expect(policyStatements(template.toJSON()).filter((f) => f.kind === 'key')).toEqual([]);
+      const { stack: encrypted } = buildExample({ props: { natBeat: { groupName: GROUP, encryptTopic: true } } });
+      const keyStatements = policyStatements(Template.fromStack(encrypted).toJSON()).filter((f) => f.kind === 'key');
       expect(keyStatements.length).toBeGreaterThan(0);
       for (const { statement } of keyStatements) {
         const principal = JSON.stringify(statement.Principal);
@@ -516,7 +485,7 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
       expect(invokers[0]!.roles).toContain('IntakeRole');
       const permissions = ofType('AWS::Lambda::Permission').filter(([, p]) => JSON.stringify(p.Properties.FunctionName).includes(reconcile));
       expect(permissions.map(([, p]) => p.Properties.Principal)).toEqual(permissions.map(() => 'events.amazonaws.com'));
-      expect(permissions).toHaveLength(4);
+      expect(permissions).toHaveLength(3);
     });
 
     it('gives the intake read-only look-ups, append-only access to the report log and the reconcile wake-up, nothing more', () => {

@@ -2,6 +2,7 @@ import { App, type CfnElement, Duration, Lazy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_PEER_PORT } from '../../common/intake-contract';
 import { alarmPeriodFor, NatBeat, type NatBeatProps, reconcileFunctionName } from '../../infra/lib/natbeat';
 
 function vpcStack(subnets?: ec2.SubnetConfiguration[]) {
@@ -34,6 +35,8 @@ describe('Construct: NatBeat prop validation', () => {
     ['a fractional heartbeat period', { heartbeatPeriod: Duration.millis(1500) }, /heartbeatPeriod must be a whole number of seconds/],
     ['a probe interval longer than the heartbeat period', { probeInterval: Duration.seconds(20) }, /probeInterval must be from 0.2 to 10 s, at most the heartbeat period \(got 20 s\)$/],
     ['a probe interval of 50 ms', { probeInterval: Duration.millis(50) }, /^NatBeat: probeInterval must be from 0.2 to 10 s, at most the heartbeat period \(got 0.05 s\)$/],
+    ['a heartbeat slack that reaches the silence window', { heartbeatPeriod: Duration.seconds(10), heartbeatSlack: Duration.seconds(15) }, /heartbeatPeriod \(10 s\) \+ heartbeatSlack \(15 s\) must stay below silenceWindow \(25 s\)/],
+    ['a heartbeat slack of 0', { heartbeatSlack: Duration.seconds(0) }, /heartbeatSlack must be from 1 to 60 s \(got 0 s\)/],
     ['a heartbeat period beyond what the controller accepts', { heartbeatPeriod: Duration.seconds(301), silenceWindow: Duration.seconds(900) }, /heartbeatPeriod must be from 1 to 300 s \(got 301 s\)/],
     ['a lifetime under one day', { maxInstanceLifetime: Duration.hours(12) }, /maxInstanceLifetime must be from 1 to 365 days/],
     ['an unhealthy share above 1', { maxUnhealthyShare: 1.5 }, /maxUnhealthyShare must be from 0 to 1/],
@@ -134,18 +137,11 @@ describe('Construct: NatBeat settings', { timeout: 90_000 }, () => {
     expect([1, 10, 11, 20, 25, 30, 31, 60, 61].map(alarmPeriodFor)).toEqual([10, 10, 20, 20, 30, 30, 60, 60, 120]);
   });
 
-  it('derives the zone alarms and the controller settings from the heartbeat props', () => {
+  it('derives the controller settings from the heartbeat props, and no alarm from them', () => {
     const { stack } = build({ heartbeatPeriod: Duration.seconds(30), silenceWindow: Duration.seconds(90), dryRun: true });
     const template = Template.fromStack(stack);
-    // Trigger: one 30 s period. Page: 60 s periods covering the 90 s silence window plus one.
-    const trigger = template.findResources('AWS::CloudWatch::Alarm', {
-      Properties: { AlarmName: 'g-ZoneHeartbeat-us-east-1a', Period: 30, EvaluationPeriods: 1 },
-    });
-    expect(Object.keys(trigger)).toHaveLength(1);
-    const page = template.findResources('AWS::CloudWatch::Alarm', {
-      Properties: { AlarmName: 'g-ZoneSilent-us-east-1a', Period: 60, EvaluationPeriods: 3, AlarmDescription: Match.stringLikeRegexp('for 3 minutes') },
-    });
-    expect(Object.keys(page)).toHaveLength(1);
+    // Heartbeats are in the report log: no alarm reads them, whatever their period.
+    expect(JSON.stringify(template.findResources('AWS::CloudWatch::Alarm'))).not.toMatch(/ZoneHeartbeat|ZoneSilent/);
     const functions = template.findResources('AWS::Lambda::Function', {
       Properties: {
         Environment: {
@@ -156,14 +152,12 @@ describe('Construct: NatBeat settings', { timeout: 90_000 }, () => {
     expect(Object.keys(functions)).toHaveLength(1); // the reconcile function, the only one with controller settings
   });
 
-  it('pages on a slow heartbeat only after whole periods that hold one beat', () => {
-    const { stack } = build({ heartbeatPeriod: Duration.seconds(90), silenceWindow: Duration.seconds(200) });
-    const template = Template.fromStack(stack);
-    // 90 s beats: 120 s periods (a 60 s one could be empty while healthy); 200 s of silence → 2 + 1.
-    const page = template.findResources('AWS::CloudWatch::Alarm', {
-      Properties: { AlarmName: 'g-ZoneSilent-us-east-1b', Period: 120, EvaluationPeriods: 3 },
+  it('passes the heartbeat slack to the controller', () => {
+    const { stack } = build({ heartbeatSlack: Duration.seconds(5) });
+    const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function', {
+      Properties: { Environment: { Variables: Match.objectLike({ NATBEAT_HEARTBEAT_SLACK_SECONDS: '5' }) } },
     });
-    expect(Object.keys(page)).toHaveLength(1);
+    expect(Object.keys(functions)).toHaveLength(1);
   });
 
   it('names the reconcile function after the group, within Lambda’s 64 characters', () => {
@@ -228,7 +222,7 @@ describe('Construct: NatBeat settings', { timeout: 90_000 }, () => {
     expect(JSON.stringify(template.findResources('AWS::EC2::LaunchTemplate'))).not.toContain('NATBEAT_NO_HANDOVER');
   });
 
-  it('with handoverDrain 0: no tagging, the agents told so, all traffic from the VPC and no VXLAN rule', () => {
+  it('with handoverDrain 0: no tagging, the agents told so, all traffic from the VPC and no VXLAN rule (the peer probe rule stays)', () => {
     const template = Template.fromStack(build({ handoverDrain: Duration.seconds(0) }).stack);
     template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { NATBEAT_HANDOVER_DRAIN_SECONDS: '0' } } });
     template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
@@ -236,7 +230,9 @@ describe('Construct: NatBeat settings', { timeout: 90_000 }, () => {
     });
     expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain('ec2:CreateTags');
     expect(JSON.stringify(template.findResources('AWS::EC2::LaunchTemplate'))).toContain('NATBEAT_NO_HANDOVER=true');
-    template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+    // The one rule from the group itself is the peer witness's, not VXLAN.
+    template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 1);
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { IpProtocol: 'udp', FromPort: DEFAULT_PEER_PORT, ToPort: DEFAULT_PEER_PORT, SourceSecurityGroupId: Match.anyValue() });
     template.hasResourceProperties('AWS::EC2::SecurityGroup', { SecurityGroupIngress: [Match.objectLike({ IpProtocol: '-1' })] });
   });
 

@@ -2,6 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_PEER_PORT } from '../../common/intake-contract';
 import { NatBeatProvider } from '../../infra/lib/index';
 
 const ZONES = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
@@ -30,6 +31,15 @@ describe('Construct: NatBeatProvider', { timeout: 90_000 }, () => {
     expect(provider.natBeat.availabilityZones).toEqual(ZONES);
     expect(provider.configuredGateways).toEqual([]);
     expect(provider.connections.securityGroups).toEqual([provider.natBeat.securityGroup]);
+    // The peer witness's probes between the NATs: UDP 4799 from the NATs' own group.
+    const [groupId] = Object.keys(template.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('natbeat NAT') } }));
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      IpProtocol: 'udp',
+      FromPort: DEFAULT_PEER_PORT,
+      ToPort: DEFAULT_PEER_PORT,
+      GroupId: { 'Fn::GetAtt': [groupId, 'GroupId'] },
+      SourceSecurityGroupId: { 'Fn::GetAtt': [groupId, 'GroupId'] },
+    });
   });
 
   it('warns when the VPC places fewer NATs than it has zones', () => {

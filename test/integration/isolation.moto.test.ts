@@ -13,7 +13,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { controllerEnvironment } from '../../infra/lib/controller';
 import { resolveSettings } from '../../infra/lib/settings';
-import { DEFAULT_CONFIG, loadConfig } from '../../lambdas/core/config';
+import { DEFAULT_CONFIG, ENV, loadConfig } from '../../lambdas/core/config';
 import { createReconcileHandler } from '../../lambdas/reconcile/handler';
 import { MUTATING_COMMANDS } from '../support/fake-aws';
 import { recordCommands } from '../support/aws-mock';
@@ -49,7 +49,8 @@ describe.skipIf(skip !== undefined)('Integration: two deployments in one VPC of 
     const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: network.vpcId, availabilityZones: [...ZONES] });
     const deploy = async (name: string, zone: MotoWorld['zones'][number]) => {
       const settings = resolveSettings(stack, { vpc, groupName: name });
-      const config = loadConfig(controllerEnvironment(settings, false));
+      // The construct passes its report table's name as a deploy-time token: each deployment has its own.
+      const config = loadConfig({ ...controllerEnvironment(settings, false), [ENV.reportTable]: `${name}-reports` });
       // As the construct does: its tag on its private table, its group of NATs tagged as managed.
       await setup.ec2.send(new CreateTagsCommand({ Resources: [zone.routeTableId], Tags: [{ Key: settings.routeTableTag.key, Value: settings.routeTableTag.value }] }));
       await setup.autoScaling.send(
@@ -73,7 +74,7 @@ describe.skipIf(skip !== undefined)('Integration: two deployments in one VPC of 
     const a = await deploy(`${prefix}-a`, zoneA);
     const b = await deploy(`${prefix}-b`, zoneB);
     expect(a.config.routeTableTag).not.toEqual(b.config.routeTableTag);
-    expect(a.config.namespace).not.toBe(b.config.namespace);
+    expect(a.config.reportTable).not.toBe(b.config.reportTable);
 
     const everyTable: MotoWorld = { vpcId: network.vpcId, launchTemplateName, zones: [zoneA, zoneB, foreign].map((z) => ({ ...z, groupName: '' })) };
     const routes = async () => {
@@ -91,7 +92,7 @@ describe.skipIf(skip !== undefined)('Integration: two deployments in one VPC of 
       await createReconcileHandler(t.runtime)(scheduled, lambdaContext);
       return d.commands.filter((c) => MUTATING_COMMANDS.has(c));
     };
-    const beat = (d: typeof a, from: Date, to: Date) => putHeartbeats(setup, [d.nat], from, to, 1, d.config.namespace);
+    const beat = (d: typeof a, from: Date, to: Date) => putHeartbeats(setup, [d.nat], from, to, 1, d.config.reportTable);
 
     // Both NATs healthy for the last minute.
     const now = wholeSecond(Date.now());

@@ -99,14 +99,14 @@ export async function listNats(clients: AwsClients, world: MotoWorld): Promise<M
 }
 
 /** Healthy heartbeats every 10 s over [from, to], as the agent publishes them (high resolution). */
-export async function putHeartbeats(clients: AwsClients, nats: MotoNat[], from: Date, to: Date, value = 1, namespace?: string): Promise<void> {
+export async function putHeartbeats(clients: AwsClients, nats: MotoNat[], from: Date, to: Date, value = 1, table?: string): Promise<void> {
   const beats: Beat[] = [];
   for (const nat of nats) {
     for (let t = to.getTime(); t >= from.getTime(); t -= DEFAULT_CONFIG.heartbeatPeriodSeconds * 1000) {
       beats.push({ groupName: nat.groupName, instanceId: nat.instanceId, at: new Date(t), value });
     }
   }
-  await putBeats(clients, beats, namespace);
+  await putBeats(clients, beats, table);
 }
 
 /** The ENI each private table's 0.0.0.0/0 route points at (undefined: no default route). */

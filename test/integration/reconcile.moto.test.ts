@@ -11,7 +11,12 @@ import { createReconcileHandler } from '../../lambdas/reconcile/handler';
 import { MUTATING_COMMANDS } from '../support/fake-aws';
 import { recordCommands } from '../support/aws-mock';
 import { motoClients, motoSkipReason, startMoto, type MotoServer } from '../support/moto';
-import { lambdaContext, testRuntime } from '../support/runtime';
+import { lambdaContext, TEST_REPORT_TABLE, testRuntime } from '../support/runtime';
+import { putReportItems } from '../support/report-log';
+import { witnessItem } from '../../common/report-store';
+import { DEFAULT_CONFIG } from '../../lambdas/core/config';
+import { decide } from '../../lambdas/core/decide';
+import { observe } from '../../lambdas/core/observe';
 import { buildWorld, defaultRoutes, listNats, putHeartbeats, wholeSecond, type MotoNat, type MotoWorld } from './moto-world';
 import scheduled from '../fixtures/events/scheduled.json';
 
@@ -74,7 +79,7 @@ describe.skipIf(skip !== undefined)('Integration: reconcile handler against moto
     const again = await reconcileAt(new Date(now.getTime() + 1000));
     expect(again.response).toEqual({ status: 'reconciled', actions: [] });
     expect(again.mutations).toEqual([]);
-    expect(again.commands).toEqual(expect.arrayContaining(['DescribeAutoScalingGroupsCommand', 'DescribeRouteTablesCommand', 'GetMetricDataCommand']));
+    expect(again.commands).toEqual(expect.arrayContaining(['DescribeAutoScalingGroupsCommand', 'DescribeRouteTablesCommand', 'QueryCommand']));
     expect(await defaultRoutes(clients, world)).toEqual(routes);
   });
 
@@ -104,5 +109,41 @@ describe.skipIf(skip !== undefined)('Integration: reconcile handler against moto
     expect(routes[zoneB.routeTableId]).toBe(alive[0].networkInterfaceId);
     expect(routes[zoneC.routeTableId]).toBe(alive[1].networkInterfaceId);
     expect(run.text()).toMatch(new RegExp(`NAT silent.*${dead.instanceId}`));
+  });
+
+  it('reads the report log as the intake writes it: beats, a failing self-report and witness items, each moving only what it may', async () => {
+    // Routes set a minute ago; every NAT beats every 10 s until 2 s ago, except as below.
+    const now = wholeSecond(Date.now());
+    const before = new Date(now.getTime() - 60_000);
+    await putHeartbeats(clients, nats, new Date(before.getTime() - 60_000), new Date(before.getTime() - 2_000));
+    expect((await reconcileAt(before)).mutations.filter((m) => m === 'CreateRouteCommand')).toHaveLength(3);
+    const [a, b, c] = nats as [MotoNat, MotoNat, MotoNat];
+    // a: its last beat is not overdue yet (a period and the slack not passed) and c names it: still healthy.
+    // b: overdue by 1 s, and a named it since: unreachable, its table moves.
+    // c: reported its own failure 1 s ago (a `0`): failing, its table moves.
+    const overdueMs = (DEFAULT_CONFIG.heartbeatPeriodSeconds + DEFAULT_CONFIG.heartbeatSlackSeconds) * 1000;
+    await putHeartbeats(clients, [a], new Date(before.getTime() + 8_000), new Date(now.getTime() - overdueMs + 4_000));
+    await putHeartbeats(clients, [b], new Date(before.getTime() + 8_000), new Date(now.getTime() - overdueMs - 1_000));
+    await putHeartbeats(clients, [c], new Date(before.getTime() + 8_000), new Date(now.getTime() - 2_000));
+    await putHeartbeats(clients, [c], new Date(now.getTime() - 1_000), new Date(now.getTime() - 1_000), 0);
+    await putReportItems(clients.dynamoDb, TEST_REPORT_TABLE, [witnessItem(a.instanceId, c.instanceId, now.getTime() - 3_000), witnessItem(b.instanceId, a.instanceId, now.getTime() - 5_000)]);
+
+    const snapshot = await observe(clients, { ...DEFAULT_CONFIG, reportTable: TEST_REPORT_TABLE }, now);
+    expect(snapshot.heartbeatsObserved).toBe(true);
+    expect(snapshot.heartbeats.get(c.instanceId)?.at(-1)).toEqual({ at: new Date(now.getTime() - 1_000), value: 0 });
+    expect(snapshot.heartbeats.get(b.instanceId)?.at(-1)).toEqual({ at: new Date(now.getTime() - overdueMs - 1_000), value: 1 });
+    // Witness items are read for the overdue NAT only: what is said of a NAT on time changes nothing.
+    expect(Object.fromEntries(snapshot.witnesses ?? [])).toEqual({ [b.instanceId]: [{ witnessId: a.instanceId, at: new Date(now.getTime() - 5_000) }] });
+
+    const run = await reconcileAt(now);
+    expect(run.mutations).toEqual(['ReplaceRouteCommand', 'ReplaceRouteCommand']);
+    const verdicts = Object.fromEntries(decide(snapshot, { ...DEFAULT_CONFIG, graceSeconds: 0 }, now).nats.map((n) => [n.instanceId, n.verdict]));
+    expect(verdicts).toEqual({ [a.instanceId]: 'healthy', [b.instanceId]: 'unreachable', [c.instanceId]: 'failing' });
+    const routes = await defaultRoutes(clients, world);
+    const [zoneA, zoneB, zoneC] = world.zones as [MotoWorld['zones'][number], MotoWorld['zones'][number], MotoWorld['zones'][number]];
+    expect(routes[zoneA.routeTableId]).toBe(a.networkInterfaceId);
+    // b's table avoids its witness a where it can: but c is failing, so a is the only NAT left.
+    expect(routes[zoneB.routeTableId]).toBe(a.networkInterfaceId);
+    expect(routes[zoneC.routeTableId]).toBe(a.networkInterfaceId);
   });
 });

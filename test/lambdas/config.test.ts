@@ -4,12 +4,32 @@ import { DEFAULT_CONFIG, ENV, loadConfig } from '../../lambdas/core/config';
 import { ConfigError } from '../../lambdas/core/errors';
 
 describe('Function: loadConfig', () => {
-  it('takes every default when nothing is set', () => {
-    expect(loadConfig({})).toEqual(DEFAULT_CONFIG);
+  const TABLE = { [ENV.reportTable]: 'natbeat-reports-nat-a' };
+
+  it('takes every default when nothing but the report table is set', () => {
+    expect(loadConfig(TABLE)).toEqual({ ...DEFAULT_CONFIG, reportTable: 'natbeat-reports-nat-a' });
+  });
+
+  it('requires the report table, naming its variable', () => {
+    expect(() => loadConfig({})).toThrow(ConfigError);
+    expect(() => loadConfig({})).toThrow(/NATBEAT_REPORT_TABLE="": must be set to the name of the deployment's report table/);
+    expect(() => loadConfig({ [ENV.reportTable]: 'arn:aws:dynamodb:us-east-1:1:table/x' })).toThrow(/NATBEAT_REPORT_TABLE=.*must be a DynamoDB table name/);
+  });
+
+  it('defaults the heartbeat slack to 3 s and accepts 1 to 60 s below the silence window', () => {
+    expect(DEFAULT_CONFIG.heartbeatSlackSeconds).toBe(3);
+    expect(loadConfig({ ...TABLE, [ENV.heartbeatSlackSeconds]: '7' }).heartbeatSlackSeconds).toBe(7);
+    expect(() => loadConfig({ ...TABLE, [ENV.heartbeatSlackSeconds]: '0' })).toThrow(/NATBEAT_HEARTBEAT_SLACK_SECONDS="0": must be a whole number from 1 to 60/);
+    // Period 10 + slack 15 = the silence window 25: a beat would never be overdue before the NAT is silent.
+    expect(() => loadConfig({ ...TABLE, [ENV.heartbeatSlackSeconds]: '15' })).toThrow(
+      /NATBEAT_HEARTBEAT_SLACK_SECONDS="15": with NATBEAT_HEARTBEAT_PERIOD_SECONDS \(10\) must stay below NATBEAT_SILENCE_SECONDS \(25\)/,
+    );
+    expect(loadConfig({ ...TABLE, [ENV.heartbeatSlackSeconds]: '14' }).heartbeatSlackSeconds).toBe(14);
   });
 
   it('reads every setting from its environment variable', () => {
     const config = loadConfig({
+      ...TABLE,
       [ENV.groupTagKey]: 'team:nat',
       [ENV.groupNames]: ' a , b,,c ',
       [ENV.routeTableTag]: 'tier=private-egress',
@@ -49,18 +69,18 @@ describe('Function: loadConfig', () => {
     [ENV.elasticIps, 'us-east-1a:eip-1', /NATBEAT_ELASTIC_IPS=.*must look like \[group\/\]us-east-1a=eipalloc-/],
     [ENV.launchProofTimeoutSeconds, '10', /NATBEAT_LAUNCH_PROOF_TIMEOUT_SECONDS="10": must be a whole number from 30 to 7200/],
   ])('rejects %s=%s naming the variable and its allowed range', (variable, value, message) => {
-    expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
-    expect(() => loadConfig({ [variable]: value })).toThrow(message);
+    expect(() => loadConfig({ ...TABLE, [variable]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...TABLE, [variable]: value })).toThrow(message);
   });
 
   it('rejects a silence window no longer than the heartbeat period', () => {
-    expect(() => loadConfig({ [ENV.heartbeatPeriodSeconds]: '30', [ENV.silenceSeconds]: '30' })).toThrow(
+    expect(() => loadConfig({ ...TABLE, [ENV.heartbeatPeriodSeconds]: '30', [ENV.silenceSeconds]: '30' })).toThrow(
       /NATBEAT_SILENCE_SECONDS="30": must be greater than NATBEAT_HEARTBEAT_PERIOD_SECONDS \(30\)/,
     );
   });
 
   it("rejects the controller's own namespace as the heartbeat namespace (the NATs could then fake its metrics)", () => {
-    expect(() => loadConfig({ [ENV.namespace]: CONTROLLER_NAMESPACE })).toThrow(
+    expect(() => loadConfig({ ...TABLE, [ENV.namespace]: CONTROLLER_NAMESPACE })).toThrow(
       /NATBEAT_NAMESPACE="NatBeat\/Controller": must not be the controller's own namespace/,
     );
   });
@@ -68,7 +88,7 @@ describe('Function: loadConfig', () => {
   it('reports every bad setting at once', () => {
     const error = (() => {
       try {
-        loadConfig({ [ENV.graceSeconds]: '-1', [ENV.maxAttempts]: '50' });
+        loadConfig({ ...TABLE, [ENV.graceSeconds]: '-1', [ENV.maxAttempts]: '50' });
       } catch (e) {
         return e as ConfigError;
       }

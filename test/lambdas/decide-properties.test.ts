@@ -6,8 +6,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../lambdas/core/decide';
-import type { Action, HeartbeatSample, ManagedGroup, NatInstance, Plan, PrivateRouteTable, Snapshot } from '../../lambdas/core/types';
-import { CONFIG, NOW, at } from './decide-world';
+import type { Action, HeartbeatSample, ManagedGroup, NatInstance, Plan, PrivateRouteTable, Snapshot, WitnessReport } from '../../lambdas/core/types';
+import { CONFIG, NOW, at, beats, healthyThreeAz, world } from './decide-world';
 
 const RUNS = Number(process.env.NATBEAT_PROPERTY_RUNS ?? 400);
 const ZONES = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
@@ -256,6 +256,93 @@ describe('Properties of decide()', () => {
         expect(plan.actions.filter((a) => a.kind === 'SetUnhealthy').length).toBe(expected ? 0 : toMark);
         // The valve holds back marks only: routes move either way.
         expect(setRoutes(plan)).toEqual(setRoutes(open));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  // Witness reports: any NAT may name any other (itself included), at any time in the window; the
+  // first few NATs are named most, so that several reports about one NAT are common.
+  const witnessedArb = fc
+    .tuple(worldArb, fc.array(fc.record({ subject: fc.nat(2), witness: fc.nat(9), ago: fc.integer({ min: 0, max: 20 }) }), { maxLength: 12 }))
+    .map(([snapshot, said]) => {
+      const ids = instancesOf(snapshot).map((i) => i.instanceId);
+      const witnesses = new Map<string, WitnessReport[]>();
+      if (ids.length > 0) {
+        for (const r of said) {
+          const subject = ids[r.subject % ids.length]!;
+          witnesses.set(subject, [...(witnesses.get(subject) ?? []), { witnessId: ids[r.witness % ids.length]!, at: at(-r.ago) }]);
+        }
+      }
+      return { without: snapshot, with: { ...snapshot, witnesses } };
+    });
+  const overdueMs = (CONFIG.heartbeatPeriodSeconds + CONFIG.heartbeatSlackSeconds) * 1000;
+
+  it('witness reports never cause SetUnhealthy: the marks are those of the NATs’ own beats', () => {
+    fc.assert(
+      fc.property(witnessedArb, (world) => {
+        const marks = (plan: Plan) => plan.actions.filter((a) => a.kind === 'SetUnhealthy');
+        const plan = decide(world.with, CONFIG, NOW);
+        expect(marks(plan)).toEqual(marks(decide(world.without, CONFIG, NOW)));
+        for (const n of plan.nats.filter((x) => x.verdict === 'unreachable')) expect(marks(plan).map((a) => a.instanceId)).not.toContain(n.instanceId);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('a NAT with a fresh beat never loses its own-AZ tables because of witnesses', () => {
+    fc.assert(
+      fc.property(witnessedArb, (world) => {
+        const plan = decide(world.with, CONFIG, NOW);
+        const alone = new Set(setRoutes(decide(world.without, CONFIG, NOW)).map((r) => r.routeTableId));
+        for (const { route, table } of routesWithTables(world.with, plan)) {
+          const previous = instancesOf(world.with).find((i) => i.instanceId === route.previousInstanceId);
+          const latest = previous && world.with.heartbeats.get(previous.instanceId)?.at(-1);
+          if (!previous || !latest || NOW.getTime() - latest.at.getTime() > overdueMs) continue;
+          if (!table.availabilityZones.includes(previous.availabilityZone)) continue;
+          // Moved with the reports only if it moves without them too (a failure or flapping of its own).
+          expect(alone).toContain(route.routeTableId);
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('with witness reports too, changes no route when run again on the world its plan made', () => {
+    fc.assert(
+      fc.property(witnessedArb, (world) => {
+        const next = apply(world.with, decide(world.with, CONFIG, NOW));
+        const again = decide({ ...next, witnesses: world.with.witnesses }, CONFIG, NOW);
+        expect(again.actions.filter((a) => a.kind === 'SetRoute')).toEqual([]);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  // Denser: three zones, one NAT and one table each, every NAT past grace; only the beat ages and the
+  // reports vary, so fresh-but-named NATs (the partition) and overdue ones come up in most cases.
+  const threeZoneArb = fc
+    .tuple(fc.array(fc.integer({ min: 0, max: 30 }), { minLength: 3, maxLength: 3 }), fc.array(fc.record({ subject: fc.nat(2), witness: fc.nat(2), ago: fc.integer({ min: 0, max: 16 }) }), { maxLength: 6 }))
+    .map(([ages, said]) => {
+      const { nats, tables } = healthyThreeAz({ a: { samples: beats(6, ages[0]) }, b: { samples: beats(6, ages[1]) }, c: { samples: beats(6, ages[2]) } });
+      const ids = nats.map((n) => n.id);
+      const witnesses = new Map<string, WitnessReport[]>();
+      for (const r of said) witnesses.set(ids[r.subject]!, [...(witnesses.get(ids[r.subject]!) ?? []), { witnessId: ids[r.witness]!, at: at(-r.ago) }]);
+      return { ages, ids, snapshot: world(nats, tables, { witnesses }) };
+    });
+
+  it('three zones, any beats, any reports: a NAT whose beat is on time keeps its table, and no report marks', () => {
+    fc.assert(
+      fc.property(threeZoneArb, ({ ages, ids, snapshot }) => {
+        const plan = decide(snapshot, CONFIG, NOW);
+        const moved = new Set(setRoutes(plan).map((r) => r.routeTableId));
+        ids.forEach((id, k) => {
+          if (ages[k]! * 1000 <= overdueMs) expect(moved).not.toContain(`rtb-${id.slice(2, 3)}`);
+        });
+        // Marked: exactly the NATs silent for a whole window (none when the valve holds them all back).
+        const silent = ids.filter((_, k) => ages[k]! > CONFIG.silenceSeconds);
+        const valve = silent.length > 1 && silent.length > CONFIG.maxUnhealthyShare * ids.length;
+        expect(plan.actions.filter((a) => a.kind === 'SetUnhealthy').map((a) => (a as { instanceId: string }).instanceId)).toEqual(valve ? [] : silent);
       }),
       { numRuns: RUNS },
     );

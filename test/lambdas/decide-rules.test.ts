@@ -63,16 +63,19 @@ describe('Rule: failback needs failbackHeartbeats healthy beats in a row', () =>
   it.each([
     { name: 'back from a silence with 2 beats: stays', samples: beats(2, 2), back: false },
     { name: 'back from a silence with 3 beats: fails back', samples: beats(3, 2), back: true },
-    { name: 'beats 25 s apart are no silence (no failure at all): fails back with 2', samples: [{ at: at(-40), value: 1 }, { at: at(-15), value: 1 }], back: true },
-    { name: 'beats 25.001 s apart are a silence: stays with 2', samples: [{ at: at(-40.002), value: 1 }, { at: at(-15.001), value: 1 }], back: false },
+    // A gap longer than a period and its slack (10 + 3 s here) is a failure episode: the NAT was
+    // overdue, and may have lost its tables on a witness's word; it proves itself again first.
+    { name: 'beats 13 s apart are no gap: no failure at all, fails back', samples: [-62, -52, -42, -32, -19, -6].map((t) => ({ at: at(t), value: 1 })), back: true },
+    { name: 'a gap of 13.001 s between beats is an episode: 2 beats since, stays', samples: [-62, -52, -42, -32, -18.999, -5.998].map((t) => ({ at: at(t), value: 1 })), back: false },
+    { name: 'a gap of 20 s, then 3 beats: fails back', samples: [-62, -52, -42, -22, -12, -2].map((t) => ({ at: at(t), value: 1 })), back: true },
     {
-      name: 'a failure, then 3 beats 25 s apart: a run of 3, fails back',
-      samples: [{ at: at(-62), value: 0 }, { at: at(-52), value: 1 }, { at: at(-27), value: 1 }, { at: at(-2), value: 1 }],
+      name: 'a failure, then 3 beats 13 s apart: a run of 3, fails back',
+      samples: [{ at: at(-41), value: 0 }, { at: at(-28), value: 1 }, { at: at(-15), value: 1 }, { at: at(-2), value: 1 }],
       back: true,
     },
     {
-      name: 'a failure, then 3 beats with a gap over 25 s: no run of 3, stays',
-      samples: [{ at: at(-62), value: 0 }, { at: at(-52.002), value: 1 }, { at: at(-27.001), value: 1 }, { at: at(-2), value: 1 }],
+      name: 'a failure, then 3 beats with a gap over 13 s: no run of 3, stays',
+      samples: [{ at: at(-41.002), value: 0 }, { at: at(-28.002), value: 1 }, { at: at(-15.001), value: 1 }, { at: at(-2), value: 1 }],
       back: false,
     },
   ])('$name', ({ samples, back }) => {

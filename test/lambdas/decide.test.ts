@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decide, heartbeatLookbackSeconds } from '../../lambdas/core/decide';
+import { heartbeatLookbackSeconds } from '../../lambdas/core/assess';
+import { decide } from '../../lambdas/core/decide';
 import type { Action } from '../../lambdas/core/types';
 import { CONFIG, NOW, at, beats, eni, healthyThreeAz, kinds, marked, routesSet, verdictOf, world, type NatSpec, type TableSpec } from './decide-world';
 

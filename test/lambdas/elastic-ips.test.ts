@@ -102,8 +102,8 @@ describe('Function: loadConfig — pinned Elastic IPs', () => {
   });
 
   it('accepts a pin without a group for one managed group, and distinct addresses per group and zone', () => {
-    expect(loadConfig({ [ENV.groupNames]: 'one', [ENV.elasticIps]: 'us-east-1a=eipalloc-0a1b' }).elasticIps).toEqual({ '*/us-east-1a': 'eipalloc-0a1b' });
-    expect(loadConfig({ [ENV.groupNames]: 'one,two', [ENV.elasticIps]: 'one/us-east-1a=eipalloc-01,two/us-east-1a=eipalloc-02' }).elasticIps).toEqual({
+    expect(loadConfig({ [ENV.reportTable]: 'natbeat-reports', [ENV.groupNames]: 'one', [ENV.elasticIps]: 'us-east-1a=eipalloc-0a1b' }).elasticIps).toEqual({ '*/us-east-1a': 'eipalloc-0a1b' });
+    expect(loadConfig({ [ENV.reportTable]: 'natbeat-reports', [ENV.groupNames]: 'one,two', [ENV.elasticIps]: 'one/us-east-1a=eipalloc-01,two/us-east-1a=eipalloc-02' }).elasticIps).toEqual({
       'one/us-east-1a': 'eipalloc-01',
       'two/us-east-1a': 'eipalloc-02',
     });

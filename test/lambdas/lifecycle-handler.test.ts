@@ -228,11 +228,11 @@ describe('Function: reconcile handler, lifecycle actions (mocked AWS)', () => {
 
     it.each([
       ['the Auto Scaling test notification', testNotification, /^test notification$/],
-      ['an unknown detail-type', unknownDetailType, /^not a schedule, alarm, lifecycle action, verified self-report or reconcile request: /],
-      ['an instance id that is not one', badInstanceId, /^not a schedule, alarm, lifecycle action, verified self-report or reconcile request: .*must be an instance id/],
-      ['a lifecycle event without detail', noDetail, /^not a schedule, alarm, lifecycle action, verified self-report or reconcile request: /],
+      ['an unknown detail-type', unknownDetailType, /^not a schedule, alarm, lifecycle action, verified self-report or witness report, or reconcile request: /],
+      ['an instance id that is not one', badInstanceId, /^not a schedule, alarm, lifecycle action, verified self-report or witness report, or reconcile request: .*must be an instance id/],
+      ['a lifecycle event without detail', noDetail, /^not a schedule, alarm, lifecycle action, verified self-report or witness report, or reconcile request: /],
       ['a foreign hook name', { ...launch, detail: { ...launch.detail, LifecycleHookName: 'someone-elses-hook' } }, /^hook someone-elses-hook is not natbeat's launch hook \(natbeat-launch\)$/],
-      ['null', null, /^not a schedule, alarm, lifecycle action, verified self-report or reconcile request: /],
+      ['null', null, /^not a schedule, alarm, lifecycle action, verified self-report or witness report, or reconcile request: /],
     ])('%s: ignored with a reason, no AWS call', async (_name, event, reason) => {
       const fleet = deployment();
       const { handler, logs } = handlerFor(fleet);

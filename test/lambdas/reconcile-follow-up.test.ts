@@ -1,5 +1,5 @@
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand, SetInstanceHealthCommand } from '@aws-sdk/client-auto-scaling';
-import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import {
   DescribeInstancesCommand,
   DescribeRouteTablesCommand,
@@ -17,11 +17,24 @@ import { createRuntime } from '../../lambdas/core/runtime';
 import { createReconcileHandler } from '../../lambdas/reconcile/handler';
 import { reconcile } from '../../lambdas/core/reconcile';
 import { silentLog } from '../../lambdas/core/log';
+import { answerReportQuery, type ReportLogContents } from '../support/report-log';
 
 const ec2 = mockClient(EC2Client);
 const autoScaling = mockClient(AutoScalingClient);
-const cloudWatch = mockClient(CloudWatchClient);
+const dynamoDb = mockClient(DynamoDBClient);
 const T0 = Date.parse('2026-06-01T12:00:00Z');
+
+/** The report log: `beats(id)` answers the Query for a NAT's beats at the moment it is sent. */
+function logHolds(clock: { now: number }, beats: ReportLogContents['beats'], witnesses?: ReportLogContents['witnesses']) {
+  dynamoDb.on(QueryCommand).callsFake((input: QueryCommandInput) => answerReportQuery(input, { beats, witnesses }));
+}
+
+/** Healthy beats every 10 s, the newest 2 s before the clock. */
+function everyTenSeconds(clock: { now: number }) {
+  const live: { at: Date; value: number }[] = [];
+  for (let t = clock.now - 2_000; t > clock.now - 60_000; t -= 10_000) live.unshift({ at: new Date(t), value: 1 });
+  return live;
+}
 
 /** Two NATs; i-a1 beat last at T0 - 14 s and never again, i-b1 beats every 10 s. */
 function world(clock: { now: number }) {
@@ -76,16 +89,9 @@ function world(clock: { now: number }) {
       },
     ],
   });
-  cloudWatch.on(GetMetricDataCommand).callsFake(() => {
-    const deadA = [T0 - 44_000, T0 - 34_000, T0 - 24_000, T0 - 14_000].map((t) => new Date(t));
-    const liveB: Date[] = [];
-    for (let t = clock.now - 2_000; t > clock.now - 60_000; t -= 10_000) liveB.unshift(new Date(t));
-    return {
-      MetricDataResults: [
-        { Id: 'q0', Timestamps: deadA, Values: deadA.map(() => 1), StatusCode: 'Complete' },
-        { Id: 'q1', Timestamps: liveB, Values: liveB.map(() => 1), StatusCode: 'Complete' },
-      ],
-    };
+  logHolds(clock, (id) => {
+    if (id === 'i-a1') return [T0 - 44_000, T0 - 34_000, T0 - 24_000, T0 - 14_000].map((t) => ({ at: new Date(t), value: 1 }));
+    return everyTenSeconds(clock);
   });
   ec2.on(ReplaceRouteCommand).resolves({});
   autoScaling.on(SetInstanceHealthCommand).resolves({});
@@ -93,8 +99,8 @@ function world(clock: { now: number }) {
 
 function handlerAt(clock: { now: number }, sleeps: number[]) {
   const runtime = createRuntime({
-    config: { ...DEFAULT_CONFIG, graceSeconds: 0 },
-    clients: () => ({ ec2: new EC2Client({}), autoScaling: new AutoScalingClient({}), cloudWatch: new CloudWatchClient({}) }),
+    config: { ...DEFAULT_CONFIG, graceSeconds: 0, reportTable: 'natbeat-test-reports' },
+    clients: () => ({ ec2: new EC2Client({}), autoScaling: new AutoScalingClient({}), dynamoDb: new DynamoDBClient({}) }),
     logger: new Logger({ logLevel: 'SILENT' }),
     metrics: new Metrics({ namespace: 'test', singleMetric: false }),
     now: () => new Date(clock.now),
@@ -118,7 +124,7 @@ describe('Function: reconcile handler follow-up', () => {
     vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true'); // EMF lines would only clutter the output
     ec2.reset();
     autoScaling.reset();
-    cloudWatch.reset();
+    dynamoDb.reset();
   });
 
   it('waits for an overdue NAT’s silence window after an ALARM and then fails its zone over', async () => {
@@ -158,7 +164,7 @@ describe('Function: reconcile handler, verified self-report (from the intake)', 
     vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
     ec2.reset();
     autoScaling.reset();
-    cloudWatch.reset();
+    dynamoDb.reset();
   });
 
   const report = (instanceId: string) => ({
@@ -168,50 +174,44 @@ describe('Function: reconcile handler, verified self-report (from the intake)', 
     detail: { instanceId, groupName: 'nat', availabilityZone: 'us-east-1a', failedProbes: ['forward-path'], callerArn: `arn:aws:sts::123456789012:assumed-role/nat-role/${instanceId}` },
   });
 
-  /** Both NATs beat every 10 s; i-a1 publishes a 0 at T0, visible in CloudWatch from T0 + visibleAfterMs. */
-  function reportingWorld(clock: { now: number }, visibleAfterMs: number) {
+  /** Both NATs beat every 10 s; the intake recorded i-a1's `0` at T0 (before it woke the run). */
+  function reportingWorld(clock: { now: number }) {
     world(clock);
-    cloudWatch.on(GetMetricDataCommand).callsFake(() => {
-      const live: Date[] = [];
-      for (let t = clock.now - 2_000; t > clock.now - 60_000; t -= 10_000) live.unshift(new Date(t));
-      const a = live.filter((t) => t.getTime() < T0).map((at) => ({ at, value: 1 }));
-      if (clock.now >= T0 + visibleAfterMs) a.push({ at: new Date(T0), value: 0 });
-      return {
-        MetricDataResults: [
-          { Id: 'q0', Timestamps: a.map((x) => x.at), Values: a.map((x) => x.value), StatusCode: 'Complete' },
-          { Id: 'q1', Timestamps: live, Values: live.map(() => 1), StatusCode: 'Complete' },
-        ],
-      };
+    logHolds(clock, (id) => {
+      const live = everyTenSeconds(clock);
+      if (id !== 'i-a1') return live;
+      return [...live.filter((b) => b.at.getTime() < T0), { at: new Date(T0), value: 0 }];
     });
   }
 
-  it('looks again until CloudWatch shows the reported failure, then fails the zone over', async () => {
+  it('moves the reporting NAT’s tables in the very run it wakes, without looking again', async () => {
     const clock = { now: T0 + 500 };
     const sleeps: number[] = [];
-    reportingWorld(clock, 5_000);
+    reportingWorld(clock);
     const response = await handlerAt(clock, sleeps)(report('i-a1'), context);
-    expect(sleeps).toEqual([2_000, 2_000, 2_000]);
+    expect(sleeps).toEqual([]);
     expect(response.status).toBe('reconciled');
+    expect(autoScaling).toHaveReceivedCommandTimes(DescribeAutoScalingGroupsCommand, 1);
     expect(ec2).toHaveReceivedCommandWith(ReplaceRouteCommand, { RouteTableId: 'rtb-a', NetworkInterfaceId: 'eni-b1' });
     // A single explicit failure moves routes; replacement waits for a whole silence window.
     expect(autoScaling).not.toHaveReceivedCommand(SetInstanceHealthCommand);
   });
 
-  it('gives up after a bounded wait when the failure never shows', async () => {
+  it('reads the report log strongly consistently, so the intake’s write before the wake is seen', async () => {
     const clock = { now: T0 + 500 };
-    const sleeps: number[] = [];
-    reportingWorld(clock, Number.POSITIVE_INFINITY);
-    await handlerAt(clock, sleeps)(report('i-a1'), context);
-    expect(sleeps.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(20_000);
-    expect(sleeps.length).toBeGreaterThan(0);
-    expect(ec2).not.toHaveReceivedCommand(ReplaceRouteCommand);
+    reportingWorld(clock);
+    await handlerAt(clock, [])(report('i-a1'), context);
+    const queries = dynamoDb.commandCalls(QueryCommand).map((c) => c.args[0].input);
+    expect(queries.length).toBeGreaterThan(0);
+    expect(queries.every((q) => q.ConsistentRead === true && q.TableName === 'natbeat-test-reports')).toBe(true);
   });
 
-  it('does not wait for an instance it does not manage', async () => {
+  it('moves nothing when the reporting NAT’s log shows it healthy (a report is only a wake-up)', async () => {
     const clock = { now: T0 + 500 };
     const sleeps: number[] = [];
-    reportingWorld(clock, Number.POSITIVE_INFINITY);
-    const response = await handlerAt(clock, sleeps)(report('i-0ffff'), context);
+    world(clock);
+    logHolds(clock, () => everyTenSeconds(clock));
+    const response = await handlerAt(clock, sleeps)(report('i-a1'), context);
     expect(response.status).toBe('reconciled');
     expect(sleeps).toEqual([]);
     expect(ec2).not.toHaveReceivedCommand(ReplaceRouteCommand);
@@ -219,7 +219,7 @@ describe('Function: reconcile handler, verified self-report (from the intake)', 
 
   it('acts on at most one report in ten seconds, however many arrive', async () => {
     const clock = { now: T0 + 500 };
-    reportingWorld(clock, 0);
+    reportingWorld(clock);
     const handler = handlerAt(clock, []);
     expect((await handler(report('i-a1'), context)).status).toBe('reconciled');
     clock.now += 5_000;
@@ -241,11 +241,11 @@ describe('Function: reconcile metrics', () => {
   beforeEach(() => {
     ec2.reset();
     autoScaling.reset();
-    cloudWatch.reset();
+    dynamoDb.reset();
   });
 
   it('sends ReconcileRuns on every run and the other counts only when they are not zero', async () => {
-    const clients = () => ({ ec2: new EC2Client({}), autoScaling: new AutoScalingClient({}), cloudWatch: new CloudWatchClient({}) });
+    const clients = () => ({ ec2: new EC2Client({}), autoScaling: new AutoScalingClient({}), dynamoDb: new DynamoDBClient({}) });
     const sent: Record<string, number>[] = [];
     for (const now of [T0, T0 + 12_000]) {
       const clock = { now };

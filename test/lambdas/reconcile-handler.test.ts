@@ -1,5 +1,4 @@
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
-import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeInstancesCommand, DescribeRouteTablesCommand } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createAwsClients } from '../../lambdas/core/clients';
@@ -29,12 +28,11 @@ function handlerFor(fleet: Fleet, config: TestRuntimeOptions['config'] = {}) {
 }
 
 const mutating = (fake: FakeAws) => fake.mutatingCalls().map((c) => c.command);
-const idsQueried = (fake: FakeAws) =>
+/** Instances whose beats were read (one Query each; witness Queries are counted apart). */
+const idsQueried = (fake: FakeAws, prefix = 'beat#') =>
   fake.calls
-    .filter((c) => c.command === 'GetMetricDataCommand')
-    .flatMap((c) => c.input.MetricDataQueries.map((q: { MetricStat: { Metric: { Dimensions: { Name: string; Value: string }[] } } }) =>
-      q.MetricStat.Metric.Dimensions.find((d) => d.Name === 'InstanceId')?.Value,
-    ));
+    .filter((c) => c.command === 'QueryCommand' && String(c.input.ExpressionAttributeValues[':from'].S).startsWith(prefix))
+    .map((c) => c.input.ExpressionAttributeValues[':pk'].S as string);
 const failWhen =
   (command: string, test: (input: FakeCall['input']) => boolean, error: () => Error) =>
   (call: FakeCall) =>
@@ -72,10 +70,10 @@ describe('Function: reconcile handler (mocked AWS)', () => {
     expect(metrics).toEqual(expect.arrayContaining([{ name: 'UnhealthyMarks', value: 1 }, { name: 'RouteChanges', value: 1 }]));
   });
 
-  it('reads > 100 groups and > 500 NATs page by page, with ≤ 500 heartbeat queries per GetMetricData call', async () => {
-    // 120 groups of 4–5 NATs in 3 AZs: 2 pages of groups, 4 pages of route tables, 2 metric calls.
+  it('reads > 100 groups and > 500 NATs page by page, each NAT’s beats once and witnesses only of overdue NATs', async () => {
+    // 120 groups of 4–5 NATs in 3 AZs: 2 pages of groups, 4 pages of route tables.
     const fleet = buildFleet({ now: NOW, groups: 120, nats: 540, silent: 4 });
-    const { handler, autoScaling, ec2, cloudWatch } = handlerFor(fleet);
+    const { handler, autoScaling, ec2 } = handlerFor(fleet);
     const response = await handler(scheduled, lambdaContext);
     expect(response.status).toBe('reconciled');
 
@@ -85,10 +83,11 @@ describe('Function: reconcile handler (mocked AWS)', () => {
     expect(inputsOf('DescribeAutoScalingGroupsCommand').map((p) => [p.NextToken, p.MaxRecords])).toEqual([[undefined, 100], ['100', 100]]);
     expect(ec2.commandCalls(DescribeRouteTablesCommand)).toHaveLength(4);
     expect(inputsOf('DescribeRouteTablesCommand').map((p) => p.NextToken)).toEqual([undefined, '100', '200', '300']);
-    const queriesPerCall = cloudWatch.commandCalls(GetMetricDataCommand).map((c) => c.args[0].input.MetricDataQueries?.length);
-    expect(queriesPerCall.sort()).toEqual([40, 500]);
     expect(new Set(idsQueried(fleet.fake))).toEqual(new Set(fleet.natIds));
     expect(idsQueried(fleet.fake)).toHaveLength(540);
+    expect(idsQueried(fleet.fake, 'witness#').sort()).toEqual([...fleet.silentIds].sort());
+    // Strongly consistent: an item the intake wrote before it woke the run is in it.
+    expect(fleet.fake.calls.filter((c) => c.command === 'QueryCommand').every((c) => c.input.ConsistentRead === true)).toBe(true);
     // The silent NATs are spread over both pages of groups; every one is acted on.
     const marked = fleet.fake.calls.filter((c) => c.command === 'SetInstanceHealthCommand').map((c) => c.input.InstanceId);
     expect(marked.sort()).toEqual([...fleet.silentIds].sort());
@@ -118,7 +117,7 @@ describe('Function: reconcile handler (mocked AWS)', () => {
         if (call.command === 'DescribeRouteTablesCommand' || call.command === 'ReplaceRouteCommand') {
           return awsError('RequestLimitExceeded', 'Request limit exceeded.', { throttling: true, status: 503 });
         }
-        if (call.command === 'GetMetricDataCommand') return awsError('ThrottlingException', 'Rate exceeded', { throttling: true });
+        if (call.command === 'QueryCommand') return awsError('ThrottlingException', 'Rate exceeded', { throttling: true });
         return undefined;
       });
       const { handler } = throttledRuntime(fleet, 3);
@@ -126,7 +125,8 @@ describe('Function: reconcile handler (mocked AWS)', () => {
       expect(response.status).toBe('reconciled');
       const count = (command: string) => fleet.fake.commands((c) => c === command).length;
       expect(count('DescribeRouteTablesCommand')).toBe(2);
-      expect(count('GetMetricDataCommand')).toBe(2);
+      // The first Query is throttled once and retried; the other NATs' Queries pass at once.
+      expect(count('QueryCommand')).toBe(3 + 1 + 1);
       expect(count('ReplaceRouteCommand')).toBe(2);
       expect(count('DescribeAutoScalingGroupsCommand')).toBe(1);
       expect(response.actions?.map((a) => `${a.kind}:${a.status}`)).toEqual(['SetRoute:done', 'SetUnhealthy:done']);
@@ -134,11 +134,12 @@ describe('Function: reconcile handler (mocked AWS)', () => {
 
     it('gives up after the configured attempts: heartbeats unknown, so nothing is changed', async () => {
       const fleet = buildFleet({ now: NOW, groups: 1, nats: 3, silent: 1 });
-      fleet.fake.faults.push(failWhen('GetMetricDataCommand', () => true, () => awsError('ThrottlingException', 'Rate exceeded', { throttling: true })));
+      fleet.fake.faults.push(failWhen('QueryCommand', () => true, () => awsError('ThrottlingException', 'Rate exceeded', { throttling: true })));
       const { handler, text } = throttledRuntime(fleet, 2);
       const response = await handler(scheduled, lambdaContext);
       expect(response).toEqual({ status: 'reconciled', actions: [] });
-      expect(fleet.fake.commands((c) => c === 'GetMetricDataCommand')).toHaveLength(2);
+      // Every NAT's Query tried twice (maxAttempts 2), then the whole read is given up.
+      expect(fleet.fake.commands((c) => c === 'QueryCommand')).toHaveLength(3 * 2);
       expect(mutating(fleet.fake)).toEqual([]);
       expect(text()).toMatch(/observation failed.*heartbeats.*ThrottlingException/);
     });
@@ -228,7 +229,7 @@ describe('Function: reconcile handler (mocked AWS)', () => {
       const { handler, logs } = handlerFor(fleet);
       const response = await handler(event, lambdaContext);
       expect(response.status).toBe('ignored');
-      expect(response.message).toMatch(/^not a schedule, alarm, lifecycle action, verified self-report or reconcile request: .+/);
+      expect(response.message).toMatch(/^not a schedule, alarm, lifecycle action, verified self-report or witness report, or reconcile request: .+/);
       expect(logs.filter((l) => l.level === 'warn')).toEqual([
         { level: 'warn', message: 'event ignored', extra: { reason: response.message } },
       ]);

@@ -162,9 +162,16 @@ describe('the npm package, installed into a fresh CDK app', { timeout: 600_000 }
     }
     const assets = readdirSync(path.join(app, 'cdk.out')).filter((f) => f.startsWith('asset.'));
     const contents = assets.map((a) => readdirSync(path.join(app, 'cdk.out', a)).sort().join(' '));
-    expect(contents).toEqual(
-      expect.arrayContaining(['index.mjs index.mjs.map', 'install.sh natbeat-agent.mjs natbeat-agent.service']),
-    );
+    expect(contents).toEqual(expect.arrayContaining(['install.sh natbeat-agent.mjs natbeat-agent.service']));
+    // A Lambda asset is a handler with the chunks it loads on demand: it must import on its own.
+    const lambdaAssets = assets.filter((a) => existsSync(path.join(app, 'cdk.out', a, 'index.mjs')));
+    expect(lambdaAssets.length).toBeGreaterThanOrEqual(2);
+    for (const asset of lambdaAssets) {
+      const dir = path.join(app, 'cdk.out', asset);
+      expect(readdirSync(dir).filter((f) => f.endsWith('.mjs') && !readdirSync(dir).includes(`${f}.map`))).toEqual([]);
+      const check = "const m = await import('./index.mjs'); if (typeof m.handler !== 'function') throw new Error('no handler');";
+      expect(run(process.execPath, ['--input-type=module', '-e', check], dir, { AWS_REGION: 'us-east-1' })).toMatchObject({ status: 0 });
+    }
   });
 
   it('uses the construct on the app\'s own VPC with the props it was given', () => {

@@ -1,6 +1,6 @@
 /**
  * Plugging a FakeAws into SDK clients, two ways:
- *  - mockFakeAws: aws-sdk-client-mock stubs `send` of every EC2, Auto Scaling and CloudWatch client
+ *  - mockFakeAws: aws-sdk-client-mock stubs `send` of every EC2, Auto Scaling and DynamoDB client
  *    and answers from the fake. Fast, and the mocks' matchers work; the SDK's middleware (retries
  *    included) is bypassed, as with any `send` stub.
  *  - installFakeTransport: a middleware just below the SDK's retry and signing layers answers
@@ -14,7 +14,7 @@ import {
   DescribeAutoScalingInstancesCommand,
   SetInstanceHealthCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import {
   AssociateAddressCommand,
   CreateRouteCommand,
@@ -48,27 +48,27 @@ const AUTO_SCALING_COMMANDS = [
   SetInstanceHealthCommand,
   CompleteLifecycleActionCommand,
 ];
-const CLOUDWATCH_COMMANDS = [GetMetricDataCommand];
+const DYNAMODB_COMMANDS = [QueryCommand];
 
 /** Mocks every client of the three classes until `restore()` (which a test's afterEach must call). */
 export function mockFakeAws(fake: FakeAws) {
   const ec2 = mockClient(EC2Client);
   const autoScaling = mockClient(AutoScalingClient);
-  const cloudWatch = mockClient(CloudWatchClient);
+  const dynamoDb = mockClient(DynamoDBClient);
   const wire = (stub: any, commands: any[]) => {
     for (const command of commands) stub.on(command).callsFake((input: unknown) => fake.handle(command.name, input));
   };
   wire(ec2, EC2_COMMANDS);
   wire(autoScaling, AUTO_SCALING_COMMANDS);
-  wire(cloudWatch, CLOUDWATCH_COMMANDS);
-  const restore = () => [ec2, autoScaling, cloudWatch].forEach((stub) => stub.restore());
-  return { ec2, autoScaling, cloudWatch, restore };
+  wire(dynamoDb, DYNAMODB_COMMANDS);
+  const restore = () => [ec2, autoScaling, dynamoDb].forEach((stub) => stub.restore());
+  return { ec2, autoScaling, dynamoDb, restore };
 }
 
 /** Plain clients (their `send` is what mockFakeAws stubs). */
 export function plainClients(): AwsClients {
   const common = { region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
-  return { ec2: new EC2Client(common), autoScaling: new AutoScalingClient(common), cloudWatch: new CloudWatchClient(common) };
+  return { ec2: new EC2Client(common), autoScaling: new AutoScalingClient(common), dynamoDb: new DynamoDBClient(common) };
 }
 
 export interface TransportOptions {
@@ -81,7 +81,7 @@ export interface TransportOptions {
  * and a thrown error goes through the SDK's retry strategy exactly like a service error.
  */
 export function installFakeTransport(clients: AwsClients, fake: FakeAws, options: TransportOptions = {}): void {
-  for (const client of [clients.ec2, clients.autoScaling, clients.cloudWatch] as { middlewareStack: any }[]) {
+  for (const client of [clients.ec2, clients.autoScaling, clients.dynamoDb] as { middlewareStack: any }[]) {
     client.middlewareStack.add(
       (_next: unknown, context: { commandName?: string }) => async (args: { input: unknown }) => {
         if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
@@ -96,7 +96,7 @@ export function installFakeTransport(clients: AwsClients, fake: FakeAws, options
 /** Records the name of every command the clients send (each once, however often it is retried). */
 export function recordCommands(clients: AwsClients): string[] {
   const names: string[] = [];
-  for (const client of [clients.ec2, clients.autoScaling, clients.cloudWatch] as { middlewareStack: any }[]) {
+  for (const client of [clients.ec2, clients.autoScaling, clients.dynamoDb] as { middlewareStack: any }[]) {
     client.middlewareStack.add(
       (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => (args: unknown) => {
         names.push(context.commandName ?? 'unknown');

@@ -4,7 +4,7 @@
  * with aws-sdk-client-mock (`mockFakeAws`, test/support/aws-mock.ts) or below the SDK's retry layer
  * (`installFakeTransport`), the benchmark with injected latency. Every call is recorded in order.
  */
-import { HEARTBEAT_METRIC } from '../../common/heartbeat';
+import { answerReportQuery } from './report-log';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- inputs arrive as the SDK's untyped command inputs */
 
@@ -84,16 +84,15 @@ export const MUTATING_COMMANDS = new Set([
   'CompleteLifecycleActionCommand',
 ]);
 
-/** GetMetricData's hard limit (API_GetMetricData). */
-const MAX_METRIC_QUERIES = 500;
-
 export class FakeAws {
   readonly groups = new Map<string, FakeGroup>();
   readonly nats = new Map<string, FakeNat>();
   readonly tables = new Map<string, FakeTable>();
   readonly subnets = new Map<string, FakeSubnet>();
-  /** Heartbeat samples by instance id (any order). */
+  /** Heartbeat samples by instance id (any order): the report log's beat items. */
   readonly heartbeats = new Map<string, { at: Date; value: number }[]>();
+  /** Witness reports by the instance they name (any order): the report log's witness items. */
+  readonly witnesses = new Map<string, { witnessId: string; at: Date }[]>();
   /** Elastic IP allocations and what they are associated with. */
   readonly addresses = new Map<string, { instanceId?: string; networkInterfaceId?: string }>();
   readonly calls: FakeCall[] = [];
@@ -132,6 +131,13 @@ export class FakeAws {
     const series = this.heartbeats.get(instanceId) ?? [];
     series.push({ at, value });
     this.heartbeats.set(instanceId, series);
+  }
+
+  /** `witnessId` tells the intake it cannot reach `subjectId`. */
+  witness(subjectId: string, witnessId: string, at: Date): void {
+    const list = this.witnesses.get(subjectId) ?? [];
+    list.push({ witnessId, at });
+    this.witnesses.set(subjectId, list);
   }
 
   private readonly answers: Record<string, (input: any) => object> = {
@@ -247,27 +253,10 @@ export class FakeAws {
       table.defaultRoute = this.routeTo(input.NetworkInterfaceId);
       return {};
     },
-    GetMetricDataCommand: (input) => {
-      const queries: any[] = input.MetricDataQueries ?? [];
-      if (queries.length > MAX_METRIC_QUERIES) {
-        throw awsError('ValidationError', `The collection MetricDataQueries must not have a size greater than ${MAX_METRIC_QUERIES}.`);
-      }
-      const start = new Date(input.StartTime).getTime();
-      const end = new Date(input.EndTime).getTime();
-      return {
-        MetricDataResults: queries.map((q) => {
-          const metric = q.MetricStat?.Metric;
-          const instanceId = metric?.Dimensions?.find((d: any) => d.Name === 'InstanceId')?.Value;
-          const samples =
-            metric?.MetricName === HEARTBEAT_METRIC
-              ? (this.heartbeats.get(instanceId) ?? [])
-                  .filter((s) => s.at.getTime() >= start && s.at.getTime() < end)
-                  .sort((a, b) => a.at.getTime() - b.at.getTime())
-              : [];
-          return { Id: q.Id, Label: HEARTBEAT_METRIC, StatusCode: 'Complete', Timestamps: samples.map((s) => s.at), Values: samples.map((s) => s.value) };
-        }),
-      };
-    },
+    // The report log: answers the controller's Query (pk = instance, sk BETWEEN) with the items
+    // the intake would have written (common/report-store.ts), in sort-key order, one page.
+    QueryCommand: (input) =>
+      answerReportQuery(input, { beats: (id) => this.heartbeats.get(id) ?? [], witnesses: (id) => this.witnesses.get(id) ?? [] }),
   };
 
   private describeGroup(g: FakeGroup) {

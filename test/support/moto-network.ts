@@ -1,9 +1,8 @@
 /**
  * Building blocks of the moto test worlds: the network of a natbeat deployment (a VPC with a public
  * and a private subnet per AZ, a private route table per AZ tagged network=private), the NATs'
- * launch template, and heartbeats as the agent publishes them.
+ * launch template, and heartbeats as the intake records them.
  */
-import { PutMetricDataCommand, type MetricDatum } from '@aws-sdk/client-cloudwatch';
 import {
   AssociateRouteTableCommand,
   AttachInternetGatewayCommand,
@@ -15,14 +14,9 @@ import {
   CreateVpcCommand,
   DescribeImagesCommand,
 } from '@aws-sdk/client-ec2';
-import {
-  HEARTBEAT_METRIC,
-  DEFAULT_HEARTBEAT_NAMESPACE,
-  HEARTBEAT_STORAGE_RESOLUTION,
-  instanceDimensions,
-  zoneDimensions,
-} from '../../common/heartbeat';
+import { beatItem } from '../../common/report-store';
 import type { AwsClients } from '../../lambdas/core/clients';
+import { createReportTable, putReportItems } from './report-log';
 
 export interface ZoneNetwork {
   az: string;
@@ -77,28 +71,22 @@ export async function createNatLaunchTemplate(clients: AwsClients, name: string,
 export interface Beat {
   groupName: string;
   instanceId: string;
-  /** Also publish the per-zone datum the alarms read, as the agent does. */
   availabilityZone?: string;
+  /** The intake's receive time. */
   at: Date;
   value: number;
 }
 
-/** Heartbeats as the agent publishes them (high resolution), in requests of at most 1000 datums. */
-export async function putBeats(clients: AwsClients, beats: Beat[], namespace = DEFAULT_HEARTBEAT_NAMESPACE): Promise<void> {
-  const data = beats.flatMap((beat) => {
-    const dimensions = [instanceDimensions(beat.groupName, beat.instanceId)];
-    if (beat.availabilityZone) dimensions.push(zoneDimensions(beat.groupName, beat.availabilityZone));
-    return dimensions.map(
-      (Dimensions): MetricDatum => ({
-        MetricName: HEARTBEAT_METRIC,
-        Dimensions,
-        Timestamp: beat.at,
-        Value: beat.value,
-        StorageResolution: HEARTBEAT_STORAGE_RESOLUTION,
-      }),
-    );
+/** The report table the moto worlds use unless a test names its own. */
+export const MOTO_REPORT_TABLE = 'natbeat-reports';
+
+/** Heartbeats as the intake records them in the report log (the table is created on first use). */
+export async function putBeats(clients: AwsClients, beats: Beat[], table = MOTO_REPORT_TABLE): Promise<void> {
+  await createReportTable(clients.dynamoDb, table).catch((error: unknown) => {
+    if ((error as { name?: string }).name !== 'ResourceInUseException') throw error;
   });
-  for (let i = 0; i < data.length; i += 1000) {
-    await clients.cloudWatch.send(new PutMetricDataCommand({ Namespace: namespace, MetricData: data.slice(i, i + 1000) }));
-  }
+  const items = beats.map((beat) =>
+    beatItem(beat.instanceId, beat.at.getTime(), beat.value >= 1 ? 1 : 0, { groupName: beat.groupName, availabilityZone: beat.availabilityZone ?? 'unknown' }),
+  );
+  await putReportItems(clients.dynamoDb, table, items);
 }

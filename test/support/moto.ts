@@ -15,7 +15,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import type { AwsClients } from '../../lambdas/core/clients';
 
@@ -129,7 +129,6 @@ export function motoClients(endpoint: string): AwsClients {
   return {
     ec2: new EC2Client(common),
     autoScaling: new AutoScalingClient(common),
-    // moto cannot read a gzip-compressed PutMetricData body.
-    cloudWatch: new CloudWatchClient({ ...common, disableRequestCompression: true }),
+    dynamoDb: new DynamoDBClient(common),
   };
 }

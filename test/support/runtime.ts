@@ -10,6 +10,9 @@ import type { AwsClients } from '../../lambdas/core/clients';
 import { DEFAULT_CONFIG, type ControllerConfig } from '../../lambdas/core/config';
 import { createRuntime, type Runtime } from '../../lambdas/core/runtime';
 
+/** The report table tests use unless they name their own (the moto worlds create it on first write). */
+export const TEST_REPORT_TABLE = 'natbeat-reports';
+
 export interface LogLine {
   level: 'debug' | 'info' | 'warn' | 'error';
   message: string;
@@ -27,7 +30,7 @@ export interface TestRuntime {
 export interface TestRuntimeOptions {
   clients: () => AwsClients;
   now: Date | (() => Date);
-  /** Settings (default: DEFAULT_CONFIG with these overrides); ignored when `env` is given. */
+  /** Settings (default: DEFAULT_CONFIG and TEST_REPORT_TABLE, with these overrides); ignored when `env` is given. */
   config?: Partial<ControllerConfig>;
   /** Environment to load the settings from, as a cold start would. */
   env?: Record<string, string | undefined>;
@@ -50,7 +53,7 @@ export function testRuntime(options: TestRuntimeOptions): TestRuntime {
   }) as never);
   const now = options.now;
   const runtime = createRuntime({
-    ...(options.env ? { env: options.env } : { config: { ...DEFAULT_CONFIG, ...options.config } }),
+    ...(options.env ? { env: options.env } : { config: { ...DEFAULT_CONFIG, reportTable: TEST_REPORT_TABLE, ...options.config } }),
     clients: options.clients,
     logger,
     metrics: metricsStore,

@@ -108,7 +108,8 @@ export async function runHandoverScenario(options: ScenarioOptions): Promise<Sce
   try {
     await topology.create();
     const agent = async (ns: string, args: string[]) => {
-      const result = await topology.run(ns, [process.execPath, options.bundle, ...args, '--egress-interface', 'eth0', '--vpc-cidr', HANDOVER_VPC_CIDR]);
+      const flags = ['--egress-interface', 'eth0', '--vpc-cidr', HANDOVER_VPC_CIDR, '--subnet-cidr', topology.subnets[ns] as string];
+      const result = await topology.run(ns, [process.execPath, options.bundle, ...args, ...flags]);
       if (result.code !== 0) throw new Error(`natbeat-agent ${args.join(' ')} in ${ns} exited ${result.code}: ${result.stderr}`);
       return result.stderr;
     };
@@ -233,10 +234,10 @@ async function startAgentRun(topology: HandoverTopology, bundle: string, tagFile
     topology.new,
     [
       process.execPath, bundle, 'run',
-      '--egress-interface', 'eth0', '--vpc-cidr', HANDOVER_VPC_CIDR,
+      '--egress-interface', 'eth0', '--vpc-cidr', HANDOVER_VPC_CIDR, '--subnet-cidr', topology.subnets[topology.new] as string,
       '--probe-namespace', topology.probes.new, '--probe-target', `${FLOW_SERVER_IP}:${FLOW_SERVER_PORT}`,
       '--instance-id', 'i-0feed0001', '--availability-zone', 'us-east-1a', '--group-name', 'nbh-group', '--region', 'us-east-1',
-      '--imds-endpoint', `http://127.0.0.1:${IMDS_PORT}`,
+      '--imds-endpoint', `http://127.0.0.1:${IMDS_PORT}`, '--no-peer-probe',
     ],
     { ...process.env, AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
   );

@@ -16,6 +16,9 @@ import { NamespaceSet, sh, waitForLine } from './topology';
 export const HANDOVER_VPC_CIDR = '10.77.0.0/16';
 export const SUBNET_A_ROUTER = '10.77.0.1';
 export const SUBNET_B_ROUTER = '10.77.2.1';
+/** The NATs' subnets (`--subnet-cidr` of their agents). */
+export const SUBNET_A = '10.77.0.0/24';
+export const SUBNET_B = '10.77.2.0/24';
 export const PRIVATE_ROUTER = '10.77.1.1';
 export const OLD_NAT_IP = '10.77.0.10';
 export const NEW_NAT_SAME_SUBNET_IP = '10.77.0.20';
@@ -44,10 +47,13 @@ export class HandoverTopology extends NamespaceSet {
   /** The agents' probe namespaces (made by `setup` inside each NAT). */
   readonly probes = { old: this.name('pold', 'nbh'), new: this.name('pnew', 'nbh') };
   readonly newAddress: string;
+  /** The subnet of each NAT, by namespace. */
+  readonly subnets: Record<string, string>;
 
   constructor(readonly variant: HandoverVariant) {
     super();
     this.newAddress = variant === 'same-subnet' ? NEW_NAT_SAME_SUBNET_IP : NEW_NAT_OTHER_SUBNET_IP;
+    this.subnets = { [this.old]: SUBNET_A, [this.new]: variant === 'same-subnet' ? SUBNET_A : SUBNET_B };
   }
 
   private sysctl(ns: string, settings: Record<string, string>): Promise<string> {

@@ -12,6 +12,9 @@ const execFileAsync = promisify(execFile);
 export const VPC_CIDR = '10.77.0.0/16';
 export const PRIVATE_HOST_IP = '10.77.1.2';
 export const NAT_PRIVATE_IP = '10.77.1.1';
+/** The NAT's subnet (`--subnet-cidr`): the probe sends from its reserved network+3, PROBE_SOURCE. */
+export const NAT_SUBNET = '10.77.1.0/24';
+export const PROBE_SOURCE = '10.77.1.3';
 export const NAT_PUBLIC_IP = '198.51.100.1';
 export const INTERNET_GATEWAY_IP = '198.51.100.254';
 /** The "internet" server lives on a separate address, so reaching it needs the NAT's default route. */
