@@ -40,7 +40,7 @@ export interface AgentConfig {
   metricNamespace: string;
   imdsEndpoint: string;
   imdsTimeoutSeconds: number;
-  /** The intake's Function URL (AWS_IAM auth) the failure report is POSTed to, signed; none: no report. */
+  /** The intake's Function URL (AWS_IAM auth) every heartbeat is POSTed to, signed; required by run. */
   reportUrl: string | undefined;
   /** Handover on (setup: the tunnel device; run: follow the handover tag). */
   handover: boolean;
@@ -80,7 +80,7 @@ interface FlagSpec {
 export const FLAGS = {
   json: { env: 'NATBEAT_JSON', value: '', boolean: true, help: 'check: print the report as JSON ({"healthy", "probes": [...]})' },
   interval: { env: 'NATBEAT_INTERVAL', value: 'SECONDS', help: `seconds between probe cycles (default ${DEFAULT_PROBE_INTERVAL_SECONDS}, 0.2–3600)` },
-  'heartbeat-period': { env: 'NATBEAT_HEARTBEAT_PERIOD', value: 'SECONDS', help: `least seconds between two published heartbeats of the same value (default ${DEFAULT_HEARTBEAT_PERIOD_SECONDS}, 1–3600)` },
+  'heartbeat-period': { env: 'NATBEAT_HEARTBEAT_PERIOD', value: 'SECONDS', help: `seconds between two heartbeats when nothing changes (default ${DEFAULT_HEARTBEAT_PERIOD_SECONDS}, 1–3600)` },
   'probe-timeout': { env: 'NATBEAT_PROBE_TIMEOUT', value: 'SECONDS', help: `time limit of each probe, below the interval (default min(${MAX_DEFAULT_PROBE_TIMEOUT_SECONDS}, interval/2))` },
   'probe-target': { env: 'NATBEAT_PROBE_TARGET', value: 'HOST:PORT', multiple: true, help: 'TCP target of the forward-path probe, IPv4 or host name; repeat (env: comma-separated); any one reaching counts. Required by check and run' },
   'vpc-cidr': { env: 'NATBEAT_VPC_CIDR', value: 'CIDR', multiple: true, help: 'VPC IPv4 range to masquerade; repeat (env: comma-separated). Default: all ranges of the VPC from instance metadata' },
@@ -94,7 +94,7 @@ export const FLAGS = {
   },
   'instance-id': { env: 'NATBEAT_INSTANCE_ID', value: 'ID', help: 'EC2 instance id (default: instance metadata)' },
   'availability-zone': { env: 'NATBEAT_AVAILABILITY_ZONE', value: 'AZ', help: 'Availability Zone (default: instance metadata)' },
-  region: { env: 'NATBEAT_REGION', value: 'REGION', help: 'AWS Region of the CloudWatch client (default: AWS_REGION, else instance metadata)' },
+  region: { env: 'NATBEAT_REGION', value: 'REGION', help: "AWS Region to sign the intake requests for when the URL does not say (default: the URL's, else AWS_REGION, else instance metadata)" },
   'group-name': { env: 'NATBEAT_GROUP_NAME', value: 'NAME', help: 'Auto Scaling group name (default: instance metadata tag aws:autoscaling:groupName)' },
   namespace: { env: 'NATBEAT_NAMESPACE', value: 'NAMESPACE', help: `CloudWatch namespace of the heartbeat (default ${DEFAULT_HEARTBEAT_NAMESPACE})` },
   'imds-endpoint': { env: 'NATBEAT_IMDS_ENDPOINT', value: 'URL', help: `instance metadata base URL (default ${DEFAULT_IMDS_ENDPOINT})` },
@@ -102,7 +102,7 @@ export const FLAGS = {
   'report-url': {
     env: 'NATBEAT_REPORT_URL',
     value: 'URL',
-    help: "run: the controller's intake (a Lambda Function URL with AWS_IAM auth); on the first failing cycle of each failure episode the agent POSTs its failed probes there, signed with the instance role (default: no report)",
+    help: "run: the controller's intake (a Lambda Function URL with AWS_IAM auth); every heartbeat is POSTed there, signed with the instance role: each period, and at once on a failure, a recovery or a newly unreachable peer. Required by run",
   },
   'no-handover': {
     env: 'NATBEAT_NO_HANDOVER',
@@ -132,7 +132,7 @@ export function usage(): string {
     '',
     '  setup   configure this host as a NAT (forwarding, masquerade, conntrack timeouts, probe namespace); idempotent',
     '  check   run every probe once; exit 0 when healthy, 1 when not',
-    '  run     probe every interval and publish the routing heartbeat to CloudWatch; follow the handover tag',
+    '  run     probe every interval and send the routing heartbeat to the intake (--report-url); follow the handover tag',
     '  handover  hand mid-stream TCP flows to the NAT a route moved from (--handover-from ADDRESS), or --stop; idempotent',
     '',
     'Flags (environment twin in brackets; a flag wins over its twin):',
@@ -320,6 +320,9 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   };
   if (config.command === 'handover' && (config.handoverFrom === undefined) === !config.handoverStop) {
     throw new ConfigError('handover needs either --handover-from ADDRESS or --stop');
+  }
+  if (config.command === 'run' && config.reportUrl === undefined) {
+    throw new ConfigError("run needs --report-url URL (or NATBEAT_REPORT_URL): the intake's Function URL, where every heartbeat goes");
   }
   if ((config.command === 'check' || config.command === 'run') && config.probeTargets.length === 0) {
     throw new ConfigError(`${config.command} needs at least one --probe-target HOST:PORT (or NATBEAT_PROBE_TARGET) for the forward-path probe`);

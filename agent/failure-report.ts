@@ -1,4 +1,8 @@
 /**
+ * The first release's failure report, kept for the simulator's agent model until it sends
+ * heartbeats through agent/heartbeat-loop.ts; the agent itself sends every word as a heartbeat
+ * body (agent/intake-client.ts), which covers this report.
+ *
  * The agent's failure report (the second fast path): on the first failing cycle of a failure
  * episode the agent POSTs its failed probes to the controller's intake, a Lambda Function URL
  * with AuthType AWS_IAM. The request is signed (SigV4) with the instance role's credentials, so
@@ -10,8 +14,6 @@
  * `FailureReportRule` is the pure "report now?" rule. Signing uses @smithy/signature-v4 with the
  * heartbeat client's own credential provider and hash, so the agent loads no other SDK client.
  */
-import type { AwsCredentialIdentityProvider, ChecksumConstructor, HashConstructor } from '@smithy/types';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { retryPolicy, withBoundedRetries, type AttemptOutcome, type RetryOptions, type RetryPolicy } from './bounded-retry';
 
 /** The intake reads at most this many probe names of at most this length. */
@@ -56,60 +58,14 @@ export type ReportOutcome = AttemptOutcome;
 
 /** Delivers one report; throws on failure, with `$metadata.httpStatusCode` when there was an answer. */
 export interface ReportSender {
-  send(report: FailureReport, signal: AbortSignal): Promise<void>;
+  send(report: FailureReport, signal: AbortSignal): Promise<unknown>;
 }
 
 export const DEFAULT_REPORT_ATTEMPTS = 3;
 
-/** The region of a Function URL (`https://<id>.lambda-url.<region>.on.aws/`). */
-export function regionOfUrl(url: string): string | undefined {
-  return /^https:\/\/[^.]+\.lambda-url\.([a-z0-9-]+)\.on\.aws\/?$/.exec(url)?.[1];
-}
-
-export interface SigningOptions {
-  region: string;
-  credentials: AwsCredentialIdentityProvider;
-  sha256: ChecksumConstructor | HashConstructor;
-  fetch?: typeof fetch;
-}
-
-/** POSTs the report to a Function URL with AWS_IAM auth, signed for the `lambda` service. */
-export class SignedUrlSender implements ReportSender {
-  private readonly signer: SignatureV4;
-  private readonly fetch: typeof fetch;
-
-  constructor(
-    readonly url: string,
-    options: SigningOptions,
-  ) {
-    this.signer = new SignatureV4({ service: 'lambda', region: options.region, credentials: options.credentials, sha256: options.sha256 });
-    this.fetch = options.fetch ?? fetch;
-  }
-
-  async send(report: FailureReport, signal: AbortSignal): Promise<void> {
-    const target = new URL(this.url);
-    const body = JSON.stringify(report);
-    const signed = await this.signer.sign({
-      method: 'POST',
-      protocol: target.protocol,
-      hostname: target.hostname,
-      ...(target.port ? { port: Number(target.port) } : {}),
-      path: target.pathname || '/',
-      query: {},
-      headers: { host: target.host, 'content-type': 'application/json' },
-      body,
-    });
-    // fetch sets Host itself, to the same value that was signed.
-    const headers = Object.fromEntries(Object.entries(signed.headers).filter(([name]) => name.toLowerCase() !== 'host'));
-    const response = await this.fetch(target, { method: 'POST', headers, body, signal });
-    if (response.status === 200 || response.status === 202) return;
-    const text = (await response.text().catch(() => '')).slice(0, 300);
-    throw Object.assign(new Error(`intake answered ${response.status}: ${text}`), {
-      name: response.status === 429 ? 'TooManyRequests' : `Http${response.status}`,
-      $metadata: { httpStatusCode: response.status },
-    });
-  }
-}
+// The signed sender and the URL's region live with the heartbeat client; re-exported for callers
+// of the failure-report API.
+export { regionOfUrl, SignedUrlSender, type SigningOptions } from './intake-client';
 
 export class FailureReporter {
   readonly rule = new FailureReportRule();
@@ -133,6 +89,6 @@ export class FailureReporter {
    */
   async report(failedProbes: readonly string[], at: Date, signal: AbortSignal): Promise<ReportOutcome> {
     const report = failureReport(failedProbes, at);
-    return withBoundedRetries(this.retry, signal, () => this.sender.send(report, signal));
+    return withBoundedRetries(this.retry, signal, async () => void (await this.sender.send(report, signal)));
   }
 }

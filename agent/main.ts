@@ -1,12 +1,13 @@
 /**
  * natbeat-agent: proves this NAT instance routes, then heartbeats.
- *   setup   configure NAT (idempotent)   check   probe once   run   probe + publish forever
+ *   setup   configure NAT (idempotent)   check   probe once   run   probe + heartbeat to the intake forever
  * Exit codes: 0 ok/healthy, 1 unhealthy or runtime failure, 2 bad flags.
  */
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { Hash } from '@smithy/hash-node';
 import { formatCidr, type Ipv4Cidr } from './cidr';
 import { describeConfig, parseCli, usage, type AgentConfig } from './config';
 import { ConfigError, errorMessage } from './errors';
-import { FailureReporter, regionOfUrl, SignedUrlSender } from './failure-report';
 import { ensureHandover, removeHandover } from './handover';
 import { HANDOVER_TAG_PATH, HandoverWatcher, watchHandover } from './handover-watch';
 import { ImdsClient, primaryPrivateAddress, resolveIdentity, subnetCidrFromMetadata, vpcCidrsFromMetadata } from './identity';
@@ -21,8 +22,10 @@ import { forwardPathProbe, cachedIpv4Resolver } from './probes/forward-path';
 import { forwardingProbe } from './probes/forwarding';
 import { natRuleProbe } from './probes/nat-rule';
 import type { Probe } from './probes/types';
-import { createCloudWatchClient, HeartbeatPublisher, HeartbeatSchedule } from './publisher';
-import { runLoop, systemClock } from './run-loop';
+import { BeatSchedule } from './beat-schedule';
+import { systemClock } from './clock';
+import { heartbeatLoop } from './heartbeat-loop';
+import { IntakeClient, regionOfUrl, SignedUrlSender } from './intake-client';
 import { ensureProbeNamespace, resolveEgressInterface, setupNat } from './setup';
 import { realSystem, type System } from './system';
 
@@ -131,22 +134,19 @@ async function runCommand(config: AgentConfig, system: System, log: Logger, env:
   process.once('SIGTERM', () => onSignal('SIGTERM'));
   process.once('SIGINT', () => onSignal('SIGINT'));
   log('info', 'natbeat agent running', { identity, config: describeConfig(config) });
-  const cloudWatch = createCloudWatchClient(identity.region);
-  const publisher = new HeartbeatPublisher(cloudWatch, { namespace: config.metricNamespace, ...identity });
   const intervalMs = config.intervalSeconds * 1000;
-  // Signed with the heartbeat client's own credentials (the instance role), so the intake knows
-  // the caller; created once, here, so a failing cycle spends its time on the request.
-  const reporter = config.reportUrl
-    ? new FailureReporter(
-        // AWS_ENDPOINT_URL_LAMBDA / AWS_ENDPOINT_URL move the request elsewhere, as they do every SDK call (tests, emulators).
-        new SignedUrlSender(env.AWS_ENDPOINT_URL_LAMBDA || env.AWS_ENDPOINT_URL || config.reportUrl, {
-          region: regionOfUrl(config.reportUrl) ?? identity.region,
-          credentials: cloudWatch.config.credentials,
-          sha256: cloudWatch.config.sha256,
-        }),
-      )
-    : undefined;
-  if (!reporter) log('info', 'no --report-url: failures are reported by the heartbeat only');
+  // parseCli requires it for run.
+  const reportUrl = config.reportUrl as string;
+  // Signed with the instance role's credentials (the standard chain: instance metadata on EC2), so
+  // the intake knows the caller. AWS_ENDPOINT_URL_LAMBDA / AWS_ENDPOINT_URL move the request
+  // elsewhere, as they do every SDK call (tests, emulators).
+  const client = new IntakeClient(
+    new SignedUrlSender(env.AWS_ENDPOINT_URL_LAMBDA || env.AWS_ENDPOINT_URL || reportUrl, {
+      region: regionOfUrl(reportUrl) ?? identity.region,
+      credentials: defaultProvider(),
+      sha256: Hash.bind(null, 'sha256'),
+    }),
+  );
   const witness = await startWitness(config, log);
   let handover: Promise<void> = Promise.resolve();
   if (config.handover) {
@@ -162,15 +162,15 @@ async function runCommand(config: AgentConfig, system: System, log: Logger, env:
     handover = watchHandover(watcher, systemClock.sleep, stop.signal);
   }
   try {
-    await runLoop({
+    await heartbeatLoop({
       probe: () => runProbes(probes, config.probeTimeoutSeconds * 1000),
-      publisher,
-      schedule: new HeartbeatSchedule(config.heartbeatPeriodSeconds * 1000, intervalMs / 2),
+      client,
+      schedule: new BeatSchedule(config.heartbeatPeriodSeconds * 1000, intervalMs / 2),
       intervalMs,
       clock: systemClock,
       log,
       signal: stop.signal,
-      ...(reporter ? { reporter } : {}),
+      ...(witness ? { witness: witness.source } : {}),
     });
   } finally {
     stop.abort();

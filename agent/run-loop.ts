@@ -4,31 +4,12 @@
  */
 import { HEARTBEAT_FAILING } from '../common/heartbeat';
 import type { FailureReporter } from './failure-report';
+import type { Clock } from './clock';
 import type { Logger } from './log';
 import { failingProbes, type ProbeReport } from './probe-runner';
 import type { HeartbeatPublisher, HeartbeatSchedule } from './publisher';
 
-export interface Clock {
-  /** Wall-clock milliseconds (heartbeat timestamps come from it). */
-  now(): number;
-  /** Resolves after `ms`, or early when `signal` aborts. */
-  sleep(ms: number, signal: AbortSignal): Promise<void>;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve) => {
-      if (signal.aborted || ms <= 0) return resolve();
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-    }),
-};
+export { systemClock, type Clock } from './clock';
 
 export interface RunLoopOptions {
   probe: (signal: AbortSignal) => Promise<ProbeReport>;

@@ -4,19 +4,17 @@
  *   bundle size; steady-state RSS of the agent and of its probe helper; CPU per cycle (agent +
  *   helper + every ip/nft it spawned, from /proc/<pid>/stat) and the share of a core that makes at a
  *   10 s interval; time from a fault (FORWARD drop policy) to the last healthy and first failing
- *   heartbeat, read back from moto (1 s buckets) and from the agent's own log (ms); time from the
+ *   heartbeat body, as the local intake received it and from the agent's own log (ms); time from the
  *   fault to the signed failure report reaching a local HTTP server posing as the intake (the
  *   agent runs with --report-url, so the request signer is in the RSS figures).
  * Then the peer witness's own cost (bench/peer-witness.ts): CPU and datagrams per second of one of
  * BENCH_PEER_FLEET stand-in NATs (default 3) probing each other, over BENCH_PEER_SECONDS (default 30).
  * Environment: BENCH_CYCLES (default 30), BENCH_INTERVAL seconds (default 1; every cycle publishes).
  */
-import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HEARTBEAT_METRIC, DEFAULT_HEARTBEAT_NAMESPACE, instanceDimensions } from '../common/heartbeat';
 import { buildAgentBundle } from '../test/agent/helpers/build-agent';
 import { FakeIntake } from '../test/agent/helpers/fake-intake';
 import { startMoto, type MotoServer } from '../test/support/moto';
@@ -128,50 +126,21 @@ async function main(): Promise<void> {
     const helperRssKiB = helpers.reduce((sum, helper) => sum + rssKiB(helper), 0);
 
     progress('injecting a FORWARD drop policy');
-    const cloudWatch = new CloudWatchClient({
-      endpoint: moto.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-      disableRequestCompression: true,
-    });
     const faultAt = Date.now();
     await topology.in(topology.nat, ['nft', '-f', '-'], { input: 'table inet nbbench_fault {\n chain forward {\n  type filter hook forward priority 0; policy drop;\n }\n}\n' });
-    const metric = { Namespace: DEFAULT_HEARTBEAT_NAMESPACE, MetricName: HEARTBEAT_METRIC, Dimensions: instanceDimensions(GROUP, INSTANCE) };
-    let lastHealthy = NaN;
-    let firstFailing = NaN;
-    for (let attempt = 0; attempt < 40 && Number.isNaN(firstFailing); attempt++) {
-      await sleep(250);
-      const response = await cloudWatch.send(
-        new GetMetricDataCommand({
-          StartTime: new Date(faultAt - 30_000),
-          EndTime: new Date(Date.now() + 60_000),
-          MetricDataQueries: [
-            { Id: 'high', MetricStat: { Metric: metric, Period: 1, Stat: 'Maximum' } },
-            { Id: 'low', MetricStat: { Metric: metric, Period: 1, Stat: 'Minimum' } },
-          ],
-        }),
-      );
-      const series = (id: string) => {
-        const result = response.MetricDataResults?.find((r) => r.Id === id);
-        return (result?.Timestamps ?? []).map((t, i) => ({ at: t.getTime(), value: result?.Values?.[i] }));
-      };
-      lastHealthy = Math.max(...series('high').filter((p) => p.value === 1).map((p) => p.at));
-      const zeros = series('low').filter((p) => p.value === 0 && p.at >= Math.floor(faultAt / 1000) * 1000);
-      if (zeros.length > 0) firstFailing = Math.min(...zeros.map((p) => p.at));
-    }
+    const statusOf = (report: { body: unknown }) => (report.body as { status?: string }).status;
+    for (let attempt = 0; attempt < 40 && !intake.reports.some((r) => r.at >= faultAt && statusOf(r) === 'failing'); attempt++) await sleep(250);
+    // When the fake intake received them (ms).
+    const firstFailing = Math.min(...intake.reports.filter((r) => r.at >= faultAt && statusOf(r) === 'failing').map((r) => r.at));
+    const lastHealthy = Math.max(...intake.reports.filter((r) => r.at < firstFailing && statusOf(r) === 'ok').map((r) => r.at));
     const logged = log
       .split('\n')
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as { time: string; message: string })
       .map((entry) => ({ at: Date.parse(entry.time), message: entry.message }));
-    const failingLoggedAt = Math.min(...logged.filter((e) => e.message.startsWith('published failing heartbeat') && e.at >= faultAt).map((e) => e.at));
-    const healthyLoggedAt = Math.max(...logged.filter((e) => e.message === 'published healthy heartbeat (1)' && e.at < failingLoggedAt).map((e) => e.at));
-    cloudWatch.destroy();
-    for (let attempt = 0; attempt < 20 && intake.reports.length === 0; attempt++) await sleep(100);
-    const reportAt = intake.reports.find((report) => report.at >= faultAt)?.at ?? NaN;
-    // One report per episode: later failing cycles must not send more.
-    await sleep(2 * INTERVAL_S * 1000);
-    const reports = intake.reports.length;
+    const failingLoggedAt = Math.min(...logged.filter((e) => e.message.startsWith('sent failing heartbeat') && e.at >= faultAt).map((e) => e.at));
+    const healthyLoggedAt = Math.max(...logged.filter((e) => e.message === 'sent healthy heartbeat' && e.at < failingLoggedAt).map((e) => e.at));
+    const bodies = intake.reports.length;
 
     agent.kill('SIGTERM');
     const stopStarted = Date.now();
@@ -191,14 +160,13 @@ async function main(): Promise<void> {
       cpuPercentOfCoreAt10sInterval: +((cpuPerCycleMs / 10_000) * 100).toFixed(3),
       cpuPercentOfCoreAtMeasuredInterval: +((cpuPerCycleMs / (INTERVAL_S * 1000)) * 100).toFixed(2),
       fault: 'FORWARD chain policy drop in another nftables table',
-      // From the agent's log (ms): when the publish call returned.
+      // From the agent's log (ms): when the intake's answer came back.
       faultToLastHealthyPublishMs: healthyLoggedAt - faultAt,
       faultToFirstFailingPublishMs: failingLoggedAt - faultAt,
-      // When the fake intake accepted the signed failure report (ms), and how many arrived.
-      faultToFailureReportMs: reportAt - faultAt,
-      failureReportsInEpisode: reports,
-      // Read back from moto: datapoint timestamps (cycle start) in 1 s buckets, so ±1000 ms.
-      moto: { faultToLastHealthyDatapointMs: lastHealthy - faultAt, faultToFirstFailingDatapointMs: firstFailing - faultAt, bucketMs: 1000 },
+      // When the fake intake received the signed bodies (ms), and how many arrived in the run.
+      faultToLastHealthyBodyMs: lastHealthy - faultAt,
+      faultToFirstFailingBodyMs: firstFailing - faultAt,
+      bodiesReceived: bodies,
       unitEnvironment: unitEnv,
       sigtermExit: { code: exitCode, ms: Date.now() - stopStarted },
       peerWitness,
@@ -208,7 +176,7 @@ async function main(): Promise<void> {
     progress(
       `agent RSS ${result.agentRssMiB.median} MiB (+ helper ${result.helperRssMiB} MiB), ${result.cpuMsPerCycle} ms CPU per cycle ` +
         `(${result.cpuPercentOfCoreAt10sInterval} % of a core at a 10 s interval); failing heartbeat ${result.faultToFirstFailingPublishMs} ms ` +
-        `and failure report ${result.faultToFailureReportMs} ms after the fault; peer witness (${peerWitness.fleet} NATs) ` +
+        `(received ${result.faultToFirstFailingBodyMs} ms) after the fault; peer witness (${peerWitness.fleet} NATs) ` +
         `${peerWitness.cpuMsPerSecond} ms CPU/s, ${peerWitness.packetsPerSecond.sent} datagrams/s out, ${peerWitness.packetsPerSecond.received} in`,
     );
   } finally {

@@ -38,12 +38,15 @@ export const SELF_REPORT_WAKE_INTERVAL_MS = MIN_RUN_INTERVAL_MS['self-report'];
 /** One witness wake per witness per this interval. */
 export const WITNESS_WAKE_INTERVAL_MS = MIN_RUN_INTERVAL_MS.witness;
 
-/** Settings, clients (each a client or a factory, called when first needed), logger and clock. */
-export interface IntakeDeps extends IntakeClients {
+/**
+ * Settings, logger, clock, and the clients: each a client or a factory called when first needed,
+ * given either flat or as `clients`.
+ */
+export type IntakeDeps = {
   settings: IntakeSettings | Error;
   logger: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
   now: () => Date;
-}
+} & (IntakeClients | { clients: IntakeClients });
 
 export interface FunctionUrlResponse {
   statusCode: number;
@@ -61,6 +64,7 @@ const describeError = (error: unknown) => `${awsErrorCode(error)}: ${errorMessag
 
 export function createIntakeHandler(deps: IntakeDeps): (event: unknown) => Promise<FunctionUrlResponse> {
   const { settings, logger } = deps;
+  const clients: IntakeClients = 'clients' in deps ? deps.clients : deps;
   if (settings instanceof Error) {
     return async () => {
       logger.error(settings.message);
@@ -72,10 +76,10 @@ export function createIntakeHandler(deps: IntakeDeps): (event: unknown) => Promi
   const selfReportWakes = new IntervalLimiter(SELF_REPORT_WAKE_INTERVAL_MS);
   const witnessWakes = new IntervalLimiter(WITNESS_WAKE_INTERVAL_MS);
   const namedPeers = new NamedPeers();
-  const membership = new MembershipCache(deps.autoScaling);
-  const peers = new PeerDirectory(deps, settings.groupNames);
-  const log = new ReportLogWriter(deps.dynamoDb, settings.reportTable);
-  const waker = new ReconcileWaker(deps.lambda, settings.reconcileFunction);
+  const membership = new MembershipCache(clients.autoScaling);
+  const peers = new PeerDirectory(clients, settings.groupNames);
+  const log = new ReportLogWriter(clients.dynamoDb, settings.reportTable);
+  const waker = new ReconcileWaker(clients.lambda, settings.reconcileFunction);
 
   return async (event: unknown): Promise<FunctionUrlResponse> => {
     const caller = verifyCaller(event, settings.identity);

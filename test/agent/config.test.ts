@@ -13,10 +13,13 @@ function config(argv: string[], env: Record<string, string> = {}): AgentConfig {
 }
 
 const TARGET = ['--probe-target', '192.0.2.1:443'];
+const INTAKE_URL = 'https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.eu-west-1.on.aws/';
+/** run needs the intake's URL. */
+const INTAKE = ['--report-url', INTAKE_URL];
 
 describe('Function: parseCli', () => {
   it('applies the shared defaults', () => {
-    const parsed = config(['run', ...TARGET]);
+    const parsed = config(['run', ...TARGET, ...INTAKE]);
     expect(parsed).toMatchObject({
       command: 'run',
       json: false,
@@ -37,6 +40,7 @@ describe('Function: parseCli', () => {
 
   it('reads every environment twin, comma-separated lists included', () => {
     const parsed = config(['run'], {
+      NATBEAT_REPORT_URL: INTAKE_URL,
       NATBEAT_INTERVAL: '5',
       NATBEAT_HEARTBEAT_PERIOD: '20',
       NATBEAT_PROBE_TARGET: '192.0.2.1:80, example.com:443',
@@ -82,7 +86,7 @@ describe('Function: parseCli', () => {
   });
 
   it('defaults the probe timeout to half a short interval', () => {
-    expect(config(['run', '--interval', '1', ...TARGET]).probeTimeoutSeconds).toBe(0.5);
+    expect(config(['run', '--interval', '1', ...TARGET, ...INTAKE]).probeTimeoutSeconds).toBe(0.5);
   });
 
   it('lets setup run without a probe target', () => {
@@ -90,9 +94,9 @@ describe('Function: parseCli', () => {
   });
 
   it('hands over by default; handover takes an address or --stop, without a probe target', () => {
-    expect(config(['run', ...TARGET]).handover).toBe(true);
+    expect(config(['run', ...TARGET, ...INTAKE]).handover).toBe(true);
     expect(config(['setup', '--no-handover']).handover).toBe(false);
-    expect(config(['run', ...TARGET], { NATBEAT_NO_HANDOVER: 'true' }).handover).toBe(false);
+    expect(config(['run', ...TARGET, ...INTAKE], { NATBEAT_NO_HANDOVER: 'true' }).handover).toBe(false);
     expect(config(['handover', '--handover-from', '10.0.1.9'])).toMatchObject({ command: 'handover', handoverFrom: '10.0.1.9', handoverStop: false });
     expect(config(['handover', '--stop'])).toMatchObject({ command: 'handover', handoverFrom: undefined, handoverStop: true });
   });
@@ -106,8 +110,9 @@ describe('Function: parseCli', () => {
   });
 
   const URL = 'https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.eu-west-1.on.aws/';
-  it('sends no failure report unless the intake URL is given; the flag wins over its twin', () => {
-    expect(config(['run', ...TARGET]).reportUrl).toBeUndefined();
+  it('needs the intake URL to run (heartbeats go nowhere else); the flag wins over its twin', () => {
+    expect(() => config(['run', ...TARGET])).toThrow("run needs --report-url URL (or NATBEAT_REPORT_URL): the intake's Function URL");
+    expect(config(['check', ...TARGET]).reportUrl).toBeUndefined();
     expect(config(['run', ...TARGET], { NATBEAT_REPORT_URL: URL }).reportUrl).toBe(URL);
     const other = URL.replace('eu-west-1', 'us-gov-west-1');
     expect(config(['run', '--report-url', other, ...TARGET], { NATBEAT_REPORT_URL: URL }).reportUrl).toBe(other);
@@ -115,11 +120,11 @@ describe('Function: parseCli', () => {
   });
 
   it('probes peers by default on UDP 4799 every second, 3 misses, from the metadata address; every setting has a twin', () => {
-    expect(config(['run', ...TARGET])).toMatchObject({ peerProbe: true, peerAddress: undefined, peerPort: DEFAULT_PEER_PORT, peerProbeIntervalSeconds: 1, peerMisses: 3 });
+    expect(config(['run', ...TARGET, ...INTAKE])).toMatchObject({ peerProbe: true, peerAddress: undefined, peerPort: DEFAULT_PEER_PORT, peerProbeIntervalSeconds: 1, peerMisses: 3 });
     expect(
-      config(['run', ...TARGET], { NATBEAT_NO_PEER_PROBE: 'yes', NATBEAT_PEER_ADDRESS: '10.0.1.5', NATBEAT_PEER_PORT: '5000', NATBEAT_PEER_PROBE_INTERVAL: '0.5', NATBEAT_PEER_MISSES: '5' }),
+      config(['run', ...TARGET, ...INTAKE], { NATBEAT_NO_PEER_PROBE: 'yes', NATBEAT_PEER_ADDRESS: '10.0.1.5', NATBEAT_PEER_PORT: '5000', NATBEAT_PEER_PROBE_INTERVAL: '0.5', NATBEAT_PEER_MISSES: '5' }),
     ).toMatchObject({ peerProbe: false, peerAddress: '10.0.1.5', peerPort: 5000, peerProbeIntervalSeconds: 0.5, peerMisses: 5 });
-    expect(config(['run', '--no-peer-probe', '--peer-port', '6000', ...TARGET], { NATBEAT_PEER_PORT: '5000' })).toMatchObject({ peerProbe: false, peerPort: 6000 });
+    expect(config(['run', '--no-peer-probe', '--peer-port', '6000', ...TARGET, ...INTAKE], { NATBEAT_PEER_PORT: '5000' })).toMatchObject({ peerProbe: false, peerPort: 6000 });
   });
 
   it.each([
@@ -141,13 +146,14 @@ describe('Function: parseCli', () => {
   it.each([
     [[], 'missing command'],
     [['start'], 'unknown command "start"'],
-    [['run', 'extra', ...TARGET], 'unexpected argument "extra"'],
-    [['run', '--bogus', ...TARGET], "Unknown option '--bogus'"],
-    [['run', '--interval', 'fast', ...TARGET], '--interval must be a number of seconds'],
-    [['run', '--interval', '0', ...TARGET], '--interval must be between 0.2 and 3600 seconds'],
-    [['run', '--heartbeat-period', '99999', ...TARGET], '--heartbeat-period must be between 1 and 3600 seconds'],
-    [['run', '--interval', '2', '--probe-timeout', '2', ...TARGET], '--probe-timeout must be shorter than --interval'],
-    [['run'], 'run needs at least one --probe-target'],
+    [['run', 'extra', ...TARGET, ...INTAKE], 'unexpected argument "extra"'],
+    [['run', '--bogus', ...TARGET, ...INTAKE], "Unknown option '--bogus'"],
+    [['run', '--interval', 'fast', ...TARGET, ...INTAKE], '--interval must be a number of seconds'],
+    [['run', '--interval', '0', ...TARGET, ...INTAKE], '--interval must be between 0.2 and 3600 seconds'],
+    [['run', '--heartbeat-period', '99999', ...TARGET, ...INTAKE], '--heartbeat-period must be between 1 and 3600 seconds'],
+    [['run', '--interval', '2', '--probe-timeout', '2', ...TARGET, ...INTAKE], '--probe-timeout must be shorter than --interval'],
+    [['run'], 'run needs --report-url'],
+    [['run', ...INTAKE], 'run needs at least one --probe-target'],
     [['check', '--probe-target', 'example.com'], '--probe-target "example.com" must be HOST:PORT'],
     [['check', '--probe-target', '[::1]:80'], 'must be HOST:PORT'],
     [['check', '--probe-target', 'a:70000'], 'port 1–65535'],
@@ -156,8 +162,8 @@ describe('Function: parseCli', () => {
     [['setup', '--subnet-cidr', '10.0.1.3/24'], '--subnet-cidr "10.0.1.3/24" is not an IPv4 CIDR block'],
     [['setup', '--egress-interface', 'a-very-long-interface-name'], '--egress-interface must be an interface name'],
     [['setup', '--probe-namespace', 'bad name'], '--probe-namespace must be'],
-    [['run', '--instance-id', 'abc', ...TARGET], '--instance-id must be an instance id'],
-    [['run', '--imds-endpoint', 'not a url', ...TARGET], '--imds-endpoint must be a URL'],
+    [['run', '--instance-id', 'abc', ...TARGET, ...INTAKE], '--instance-id must be an instance id'],
+    [['run', '--imds-endpoint', 'not a url', ...TARGET, ...INTAKE], '--imds-endpoint must be a URL'],
     [['run', '--report-url', 'natbeat-reconcile', ...TARGET], '--report-url must be a Lambda Function URL'],
     [['run', '--report-url', 'http://abc.lambda-url.eu-west-1.on.aws/', ...TARGET], '--report-url must be'],
     [['run', '--report-url', 'https://evil.example.com/abc.lambda-url.eu-west-1.on.aws/', ...TARGET], '--report-url must be'],
@@ -168,7 +174,7 @@ describe('Function: parseCli', () => {
   });
 
   it('rejects a bad environment value naming the flag', () => {
-    expect(() => parseCli(['run', ...TARGET], { NATBEAT_INTERVAL: 'soon' })).toThrow('--interval must be a number of seconds');
+    expect(() => parseCli(['run', ...TARGET, ...INTAKE], { NATBEAT_INTERVAL: 'soon' })).toThrow('--interval must be a number of seconds');
   });
 
   it('documents every flag with its environment twin', () => {

@@ -26,6 +26,8 @@ export class FakeIntake {
   readonly refused: string[] = [];
   /** HTTP status of the next answers to well-signed requests (202: accepted). */
   status = 202;
+  /** What an accepted request is answered with. */
+  accepted: Record<string, unknown> = { status: 'accepted' };
 
   private constructor(
     private readonly server: Server,
@@ -44,7 +46,7 @@ export class FakeIntake {
           else if (fake.status === 202) fake.reports.push({ body: JSON.parse(body), accessKeyId: TEST_CREDENTIALS.accessKeyId, at: Date.now() });
           const status = problem ? 403 : fake.status;
           response.writeHead(status, { 'content-type': 'application/json' });
-          response.end(JSON.stringify(problem ? { Message: problem } : { status: 'accepted' }));
+          response.end(JSON.stringify(problem ? { Message: problem } : fake.status === 202 ? fake.accepted : { message: `answered ${fake.status}` }));
         });
       });
     });
