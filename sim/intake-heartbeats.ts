@@ -35,6 +35,8 @@ export class IntakeHeartbeats {
 
   private send(status: IntakeReportBody['status'], signal: AbortSignal): Promise<AttemptOutcome> {
     const body: IntakeReportBody = { status, unreachablePeers: this.witness?.unreachable() ?? [] };
-    return withBoundedRetries(this.retry, signal, () => this.sender.send(body as unknown as FailureReport, signal));
+    return withBoundedRetries(this.retry, signal, async () => {
+      await this.sender.send(body as unknown as FailureReport, signal);
+    });
   }
 }
