@@ -39,8 +39,8 @@ export const DIMENSION_ZONE = 'AvailabilityZone';
  */
 export const HEARTBEAT_STORAGE_RESOLUTION = 1;
 
-/** Seconds between two healthy heartbeats the agent publishes (cost driver: ≈ $2.63 per NAT-month of 730 h at 10 s). */
-export const DEFAULT_HEARTBEAT_PERIOD_SECONDS = 10;
+/** Seconds between two heartbeats the agent sends to the intake when nothing changes: one intake request and one report-log write each (≈ $0.54 per NAT-month at 5 s; see docs/cost.md). Period + slack bounds how soon a silent NAT that a peer reports can lose its tables. */
+export const DEFAULT_HEARTBEAT_PERIOD_SECONDS = 5;
 
 /**
  * Heartbeat periods the controller accepts (NATBEAT_HEARTBEAT_PERIOD_SECONDS): whole seconds in
