@@ -4,7 +4,7 @@ import type { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONTROLLER_NAMESPACE, ControllerMetric, controllerServiceName } from '../../common/controller-metrics';
-import { HEARTBEAT_METRIC, heartbeatNamespace } from '../../common/heartbeat';
+import { DEFAULT_HEARTBEAT_PERIOD_SECONDS, HEARTBEAT_METRIC, heartbeatNamespace } from '../../common/heartbeat';
 import { DEFAULT_PEER_PORT } from '../../common/intake-contract';
 import { REPORT_KEY, REPORT_TABLE_ENV, REPORT_TTL_ATTRIBUTE } from '../../common/report-store';
 import { DEFAULT_CONFIG, ENV } from '../../lambdas/core/config';
@@ -119,7 +119,7 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
     expect(userData).toMatch(/aws s3 cp 's3:\/\//);
     expect(userData).toMatch(/bash \/opt\/natbeat\/package\/install\.sh \/opt\/natbeat\/package\/natbeat-agent\.mjs/);
     expect(userData).toContain(`'NATBEAT_GROUP_NAME=${GROUP}'`);
-    expect(userData).toContain("'NATBEAT_HEARTBEAT_PERIOD=10'");
+    expect(userData).toContain(`'NATBEAT_HEARTBEAT_PERIOD=${DEFAULT_HEARTBEAT_PERIOD_SECONDS}'`);
     expect(userData).toContain('NATBEAT_VPC_CIDR=');
     expect(userData).toContain('NATBEAT_PROBE_TARGET=');
   });
@@ -170,7 +170,7 @@ describe('Construct: NatBeat in the example stack', { timeout: 90_000 }, () => {
         [ENV.launchHookName]: DEFAULT_CONFIG.launchHookName,
         [ENV.terminateHookName]: DEFAULT_CONFIG.terminateHookName,
         [ENV.launchProofTimeoutSeconds]: String(DEFAULT_CONFIG.launchProofTimeoutSeconds),
-        [ENV.heartbeatPeriodSeconds]: '10',
+        [ENV.heartbeatPeriodSeconds]: String(DEFAULT_HEARTBEAT_PERIOD_SECONDS),
         [ENV.dryRun]: 'false',
         [ENV.handoverDrainSeconds]: '300',
         POWERTOOLS_SERVICE_NAME: controllerServiceName(GROUP),
