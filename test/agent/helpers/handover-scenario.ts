@@ -238,6 +238,8 @@ async function startAgentRun(topology: HandoverTopology, bundle: string, tagFile
       '--probe-namespace', topology.probes.new, '--probe-target', `${FLOW_SERVER_IP}:${FLOW_SERVER_PORT}`,
       '--instance-id', 'i-0feed0001', '--availability-zone', 'us-east-1a', '--group-name', 'nbh-group', '--region', 'us-east-1',
       '--imds-endpoint', `http://127.0.0.1:${IMDS_PORT}`, '--no-peer-probe',
+      // Required by run; AWS_ENDPOINT_URL below sends every body to a closed port: only the tag matters here.
+      '--report-url', 'https://handover.lambda-url.us-east-1.on.aws/',
     ],
     { ...process.env, AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
   );
