@@ -145,6 +145,7 @@ async function main(): Promise<void> {
     agent.kill('SIGTERM');
     const stopStarted = Date.now();
     const exitCode = await waitForExit(agent, 5000);
+    const stopMs = Date.now() - stopStarted;
 
     if (exitCode !== 0 || Number.isNaN(failingLoggedAt)) progress(`agent exited ${exitCode}; log tail:\n${log.slice(-3000)}`);
     const peerWitness = await measurePeerWitness({ fleet: Number(process.env.BENCH_PEER_FLEET ?? 3), seconds: Number(process.env.BENCH_PEER_SECONDS ?? 30), log: progress });
@@ -168,7 +169,7 @@ async function main(): Promise<void> {
       faultToFirstFailingBodyMs: firstFailing - faultAt,
       bodiesReceived: bodies,
       unitEnvironment: unitEnv,
-      sigtermExit: { code: exitCode, ms: Date.now() - stopStarted },
+      sigtermExit: { code: exitCode, ms: stopMs },
       peerWitness,
       targets: { rssMiB: 70, cpuPercentAt10sInterval: 1 },
     };

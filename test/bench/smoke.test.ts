@@ -68,7 +68,7 @@ describe('Benchmarks (smoke runs)', { timeout: 600_000 }, () => {
   it.skipIf(Boolean(agentReason) && !requireNetns)('bench:agent (root)', async () => {
     const r = await bench('bench:agent', [], { BENCH_CYCLES: '2', BENCH_INTERVAL: '1' });
     expect(exitOk(r)).toBe('exit 0');
-    expect(expectOneJsonObject(r.stdout)).toMatchObject({ cyclesMeasured: 2, failureReportsInEpisode: expect.any(Number) as number });
+    expect(expectOneJsonObject(r.stdout)).toMatchObject({ cyclesMeasured: 2, faultToFirstFailingBodyMs: expect.any(Number) as number, sigtermExit: { code: 0 } });
     expect(r.stderr).toMatch(/^bench: agent RSS [\d.]+ MiB/m);
   });
 });
