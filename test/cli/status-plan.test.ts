@@ -73,15 +73,16 @@ describe('Command: natbeat status', () => {
   });
 
   it('shows a failed-over zone: the table served cross-AZ, the silent NAT, exit 1', async () => {
-    const silentA = { ...A, beatsAgo: [95, 85, 75, 65] };
+    // Inside the lookback the controller reads (silence 25 s + 4 periods of 5 s), older than the silence window.
+    const silentA = { ...A, beatsAgo: [42, 38, 34, 30] };
     world = mockWorld([silentA, B], [{ id: 'rtb-0a', az: 'us-east-1a', to: B.id }, HEALTHY_TABLES[1]!]);
     const { code, view } = await statusJson();
     expect(code).toBe(1);
     const zoneA = view.groups[0]!.zones.find((z) => z.availabilityZone === 'us-east-1a')!;
-    expect(zoneA.nats[0]).toMatchObject({ instanceId: 'i-0aaa', verdict: 'silent', lastBeat: { ageSeconds: 65, value: 1 }, routeTableIds: [] });
+    expect(zoneA.nats[0]).toMatchObject({ instanceId: 'i-0aaa', verdict: 'silent', lastBeat: { ageSeconds: 30, value: 1 }, routeTableIds: [] });
     expect(zoneA.routeTables[0]).toMatchObject({ routeTableId: 'rtb-0a', target: 'i-0bbb', via: 'cross-az', natInstanceId: 'i-0bbb' });
     expect(view.alerts.map((a) => a.kind).sort()).toEqual(['NatSilent', 'TableWithoutSameAzNat']);
-    expect(view.alerts.find((a) => a.kind === 'NatSilent')!.message).toContain('no heartbeat for 65 s');
+    expect(view.alerts.find((a) => a.kind === 'NatSilent')!.message).toContain('no heartbeat for 30 s');
     // The controller would mark the silent NAT: one pending change.
     expect(view.pendingActions).toBe(1);
     expectNothingChanged(world);

@@ -110,7 +110,7 @@ describe.skipIf(skip !== undefined)('Integration: lifecycle handler against moto
     const lifecycleAt = (seconds: number) => createReconcileHandler(runtimeAt(seconds).runtime)(event, lambdaContext);
 
     // t=130, no heartbeat yet: prepared, but no route and the hook stays open.
-    await putHeartbeats(clients, [natB, natC], at(128), at(128));
+    await putHeartbeats(clients, [natB, natC], at(123), at(128));
     const early = await lifecycleAt(130);
     expect(early.status).toBe('waiting');
     const instance = (await clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: [fresh.instanceId] }))).Reservations![0]!.Instances![0]!;
@@ -121,7 +121,8 @@ describe.skipIf(skip !== undefined)('Integration: lifecycle handler against moto
     expect(hook.completions).toEqual([]);
 
     // t=140, its first healthy heartbeat: the zone's route moves to it, then the hook completes.
-    await putHeartbeats(clients, [natB, natC, fresh], at(138), at(138));
+    await putHeartbeats(clients, [natB, natC], at(133), at(138));
+    await putHeartbeats(clients, [fresh], at(138), at(138));
     commands.length = 0;
     const proved = await lifecycleAt(140);
     expect(proved.status).toBe('handled');

@@ -21,10 +21,10 @@ describe('Function: loadConfig', () => {
     expect(loadConfig({ ...TABLE, [ENV.heartbeatSlackSeconds]: '7' }).heartbeatSlackSeconds).toBe(7);
     expect(() => loadConfig({ ...TABLE, [ENV.heartbeatSlackSeconds]: '0' })).toThrow(/NATBEAT_HEARTBEAT_SLACK_SECONDS="0": must be a whole number from 1 to 60/);
     // Period 10 + slack 15 = the silence window 25: a beat would never be overdue before the NAT is silent.
-    expect(() => loadConfig({ ...TABLE, [ENV.heartbeatSlackSeconds]: '15' })).toThrow(
+    expect(() => loadConfig({ ...TABLE, [ENV.heartbeatPeriodSeconds]: '10', [ENV.heartbeatSlackSeconds]: '15' })).toThrow(
       /NATBEAT_HEARTBEAT_SLACK_SECONDS="15": with NATBEAT_HEARTBEAT_PERIOD_SECONDS \(10\) must stay below NATBEAT_SILENCE_SECONDS \(25\)/,
     );
-    expect(loadConfig({ ...TABLE, [ENV.heartbeatSlackSeconds]: '14' }).heartbeatSlackSeconds).toBe(14);
+    expect(loadConfig({ ...TABLE, [ENV.heartbeatPeriodSeconds]: '10', [ENV.heartbeatSlackSeconds]: '14' }).heartbeatSlackSeconds).toBe(14);
   });
 
   it('reads every setting from its environment variable', () => {
