@@ -5,7 +5,7 @@
  * timeout. Agents reach it through `fetch`, signing with their instance's credentials.
  */
 import { Hash } from '@smithy/hash-node';
-import { SignedUrlSender } from '../agent/failure-report';
+import { SignedUrlSender } from '../agent/intake-client';
 import { INTAKE_ENV, createIntakeHandler, intakeSettings } from '../lambdas/intake/handler';
 import { InstanceCredentials, SimSyncFunction, functionUrlFetch, type UrlRequestRecord } from './function-url';
 import { quietLogger } from './powertools';

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../../lambdas/core/config';
-import { HEARTBEATS_THROUGH_INTAKE } from '../../sim/nat';
 import { PROFILES } from '../../sim/params';
 import { runScenario } from '../../sim/run';
 import { loadScenario } from '../../sim/scenario';
@@ -13,7 +12,6 @@ const p = PROFILES.pessimistic;
 const SLOW_PATH_SECONDS = DEFAULT_CONFIG.silenceSeconds + p.schedulePeriodSeconds + p.scheduleJitterSeconds + p.eventDeliverySeconds.max + 5;
 
 // Printed, so the gap shows in every run until the agent's heartbeats go through the intake.
-if (!HEARTBEATS_THROUGH_INTAKE) console.warn('trust clauses (a)–(c) skipped: the agent still publishes heartbeats with PutMetricData (the NAT role may forge any NAT\'s datapoints)');
 
 describe('Trust rule in the simulator: one compromised NAT', () => {
   it('a partition between zones moves no route and marks no NAT (the cut-off NAT still routes and still reaches the intake)', async () => {
@@ -33,7 +31,7 @@ describe('Trust rule in the simulator: one compromised NAT', () => {
     expect(log.every(([k]) => k === 'log AccessDeniedException 400')).toBe(true);
   });
 
-  it.skipIf(!HEARTBEATS_THROUGH_INTAKE)('(a) no healthy peer is marked Unhealthy, over many seeds; its datapoints and log items are refused', async () => {
+  it('(a) no healthy peer is marked Unhealthy, over many seeds; its datapoints and log items are refused', async () => {
     for (const seed of SEEDS) {
       const run = await runScenario(loadScenario('compromised-accuses-peers'), 'natbeat', { seed, timeline: false });
       expect(run.trust.healthyPeersMarked).toBe(0);
@@ -42,7 +40,7 @@ describe('Trust rule in the simulator: one compromised NAT', () => {
     }
   });
 
-  it.skipIf(!HEARTBEATS_THROUGH_INTAKE)('(b) no healthy zone\'s table moves, to the compromised NAT or at all, over many seeds', async () => {
+  it('(b) no healthy zone\'s table moves, to the compromised NAT or at all, over many seeds', async () => {
     for (const seed of SEEDS) {
       const run = await runScenario(loadScenario('compromised-accuses-peers'), 'natbeat', { seed, timeline: false });
       expect(run.trust.tablesAttracted).toBe(0);
@@ -50,7 +48,7 @@ describe('Trust rule in the simulator: one compromised NAT', () => {
     }
   });
 
-  it.skipIf(!HEARTBEATS_THROUGH_INTAKE)(`(c) a dead NAT whose only witness is compromised has its table moved within the slow path (${SLOW_PATH_SECONDS} s), over many seeds`, async () => {
+  it(`(c) a dead NAT whose only witness is compromised has its table moved within the slow path (${SLOW_PATH_SECONDS} s), over many seeds`, async () => {
     for (const seed of SEEDS) {
       const run = await runScenario(loadScenario('compromised-shields-dead-peer'), 'natbeat', { seed, timeline: false });
       expect(run.unrepaired).toBe(false);
