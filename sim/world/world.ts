@@ -133,7 +133,7 @@ export class SimWorld implements WorldApi {
     this.config = { ...DEFAULT_CONFIG, ...reportLog, heartbeatPeriodSeconds: options.params.heartbeatPeriodSeconds, ...options.controller };
     const natbeat = options.mode === 'natbeat';
     this.peerNetwork = new PeerNetwork(this.ctx, (id) => this.nats.get(id)?.agentRunning ?? false);
-    if (natbeat) this.intake = new SimIntake(this, { reconcileFunction: RECONCILE_FUNCTION, groupNames: [GROUP_NAME], reportTable: REPORT_TABLE });
+    if (natbeat) this.intake = new SimIntake(this, { reconcileFunction: RECONCILE_FUNCTION, groupNames: [GROUP_NAME], reportTable: REPORT_TABLE, zoneCount: options.zones.length });
 
     const vpcId = ids.next('vpc');
     const publicSubnets: string[] = [];
