@@ -7,6 +7,8 @@ import { loadScenario } from '../../sim/scenario';
 // The trust rule, in the simulated world with natbeat's real handlers and agent: one compromised
 // NAT (its own role's credentials, nothing else) forges what it can about its peers.
 const SEEDS = [1, 2, 3, 4, 5, 6];
+/** Six whole runs in one test: room for a loaded machine. */
+const SEED_LOOP_TIMEOUT_MS = 180_000;
 const p = PROFILES.pessimistic;
 /** Clause (c)'s bound: the silence window, the schedule (its period and lateness, then delivery), and 5 s for the run's own calls. */
 const SLOW_PATH_SECONDS = DEFAULT_CONFIG.silenceSeconds + p.schedulePeriodSeconds + p.scheduleJitterSeconds + p.eventDeliverySeconds.max + 5;
@@ -38,7 +40,7 @@ describe('Trust rule in the simulator: one compromised NAT', () => {
       expect(run.trust.forgeries['metrics accepted'] ?? 0).toBe(0);
       expect(run.trust.forgeries['log accepted'] ?? 0).toBe(0);
     }
-  });
+  }, SEED_LOOP_TIMEOUT_MS);
 
   it('(b) no healthy zone\'s table moves, to the compromised NAT or at all, over many seeds', async () => {
     for (const seed of SEEDS) {
@@ -46,7 +48,7 @@ describe('Trust rule in the simulator: one compromised NAT', () => {
       expect(run.trust.tablesAttracted).toBe(0);
       expect(run.trust.healthyZoneMoves).toBe(0);
     }
-  });
+  }, SEED_LOOP_TIMEOUT_MS);
 
   it(`(c) a dead NAT whose only witness is compromised has its table moved within the slow path (${SLOW_PATH_SECONDS} s), over many seeds`, async () => {
     for (const seed of SEEDS) {
@@ -56,5 +58,5 @@ describe('Trust rule in the simulator: one compromised NAT', () => {
       expect(run.routeWrittenSeconds).toBeLessThanOrEqual(SLOW_PATH_SECONDS);
       // (With 2 AZs the compromised NAT is the only one left that routes: the table may go to it.)
     }
-  });
+  }, SEED_LOOP_TIMEOUT_MS);
 });
