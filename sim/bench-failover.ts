@@ -72,7 +72,6 @@ async function main(): Promise<void> {
   const quietFleetPartitioned = await quiet(profile, quietRuns, rng, {}, [{ kind: 'partition', at: 0, zone: 'a', until: 1800 }]);
   const trust = await trustTrials(profile, Math.max(4, Math.round(count / 4)), rng);
   progress('quiet fleets and trust scenarios done', started);
-  const withoutReports = await trials(profile, 'routing-failure', 'natbeat', sweepTrials, rng, { world: { agentFailureReports: false } });
 
   /** One row per value of a world parameter, natbeat's trials of the given classes in each. */
   const sweep = async (param: 'alarmEvaluationRangePeriods' | 'routePropagationSeconds', label: string, values: number[], runs: [key: string, name: string, trials: number][]) => {
@@ -130,7 +129,6 @@ async function main(): Promise<void> {
     quietFleet,
     quietFleetPartitioned,
     trust,
-    routingFailureWithoutAgentReports: withoutReports,
     sweeps: { evaluationRange, routePropagation, ...extra },
     cost: {
       azs: 3,

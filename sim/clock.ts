@@ -3,6 +3,8 @@
  * latency, Lambda runs, the agent's sleeps) waits on it, so an hour of AWS runs in well under a
  * second and every run with the same seed is the same.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
 export interface Timer {
   cancel(): void;
 }
@@ -18,6 +20,9 @@ export class VirtualClock {
   private time: number;
   private seq = 0;
   private readonly heap: Entry[] = [];
+  /** Handlers in flight whose code may wait on real (not virtual) time between virtual waits. */
+  private readonly realWork = new Set<RealWork>();
+  private readonly realWorkStorage = new AsyncLocalStorage<RealWork>();
   /** Called after every event has settled (the egress tracker hooks in here). */
   onSettled: (() => void) | undefined;
 
@@ -46,10 +51,13 @@ export class VirtualClock {
 
   /** Resolves after `ms` of virtual time, or at once when `signal` aborts. */
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    const work = this.realWorkStorage.getStore();
     return new Promise((resolve) => {
       if (signal?.aborted) return resolve();
       const timer = this.after(ms, done);
+      if (work) work.sleeping++;
       function done() {
+        if (work) work.sleeping--;
         timer.cancel();
         signal?.removeEventListener('abort', done);
         resolve();
@@ -79,6 +87,28 @@ export class VirtualClock {
   }
 
   /**
+   * Runs `work` as code that may wait on the real event loop between its virtual waits: a
+   * handler's lazy `await import()` resolves only after a few turns of it, even once loaded. One
+   * turn per event would let virtual time run on meanwhile (seconds, in a sparse queue), a delay
+   * no Lambda has. So after each event the clock lets the real event loop turn until every such
+   * work in flight waits on the virtual clock again (a `sleep` in its async context) or is done.
+   */
+  async withRealWork<T>(work: () => Promise<T>): Promise<T> {
+    const entry: RealWork = { sleeping: 0 };
+    this.realWork.add(entry);
+    try {
+      return await this.realWorkStorage.run(entry, work);
+    } finally {
+      this.realWork.delete(entry);
+    }
+  }
+
+  private realWorkRunning(): boolean {
+    for (const entry of this.realWork) if (entry.sleeping === 0) return true;
+    return false;
+  }
+
+  /**
    * Runs events up to `untilMs`. After each event, pending promise chains (SDK middleware, the
    * handlers, the agent) run to their next virtual wait before the next event is taken.
    */
@@ -91,6 +121,7 @@ export class VirtualClock {
       this.time = next.at;
       next.fn();
       await settle();
+      for (let turn = 0; turn < MAX_REAL_WORK_TURNS && this.realWorkRunning(); turn++) await settle();
       this.onSettled?.();
     }
     this.time = Math.max(this.time, untilMs);
@@ -129,6 +160,17 @@ export class VirtualClock {
 
 function before(a: Entry, b: Entry): boolean {
   return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+}
+
+/**
+ * A bound on the turns per event (a loaded module's `import()` takes 2–8 here): work that waits on
+ * another invocation's promise rather than the clock must not stall the run.
+ */
+const MAX_REAL_WORK_TURNS = 1_000;
+
+interface RealWork {
+  /** Its virtual sleeps pending: while any is, it waits on the clock. */
+  sleeping: number;
 }
 
 // setImmediate runs after every queued microtask, so all promise chains have moved on.

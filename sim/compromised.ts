@@ -8,9 +8,8 @@
  * What the world does with each attempt (accepted, refused, ignored) is recorded; the witness
  * lies or silence are the agent's prober's `behaviour` (sim/peers/prober.ts).
  */
-import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { createCloudWatchClient } from '../agent/publisher';
 import { DEFAULT_HEARTBEAT_NAMESPACE, HEARTBEAT_METRIC, instanceDimensions, zoneDimensions } from '../common/heartbeat';
 import { beatItem } from '../common/report-store';
 import type { SimIntake } from './intake';
@@ -40,7 +39,8 @@ export function startForging(
 ): void {
   const { clock } = world.ctx;
   const me = natPrincipal(self.instanceId);
-  const cloudWatch = connect(createCloudWatchClient('us-east-1'), 'cloudwatch', world, me);
+  // The agent loads no CloudWatch client; the attacker brings its own (the NAT role denies it).
+  const cloudWatch = connect(new CloudWatchClient({ region: 'us-east-1', maxAttempts: 1 }), 'cloudwatch', world, me);
   const dynamo = dynamoDbClient(world, me, 1);
   const sender = world.intake?.senderFor(self.instanceId);
   const attempt = async (victim: SimInstance, kind: Forgery, claim: 'failing' | 'ok') => {

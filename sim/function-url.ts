@@ -66,7 +66,7 @@ export class SimSyncFunction {
     let timer: { cancel(): void } | undefined;
     const timedOut = new Promise<'timed out'>((resolve) => (timer = clock.at(deadline, () => resolve('timed out'))));
     const result = await Promise.race([
-      invocationStorage.run(new Invocation(undefined, this.name), () => this.handler(event, context)).catch((error: unknown) => ({ threw: String(error) })),
+      clock.withRealWork(() => invocationStorage.run(new Invocation(undefined, this.name), () => this.handler(event, context))).catch((error: unknown) => ({ threw: String(error) })),
       timedOut,
     ]);
     timer?.cancel();

@@ -5,7 +5,7 @@
  * timeout. Agents reach it through `fetch`, signing with their instance's credentials.
  */
 import { Hash } from '@smithy/hash-node';
-import { SignedUrlSender } from '../agent/failure-report';
+import { SignedUrlSender } from '../agent/intake-client';
 import { INTAKE_ENV, createIntakeHandler, intakeSettings } from '../lambdas/intake/handler';
 import { InstanceCredentials, SimSyncFunction, functionUrlFetch, type UrlRequestRecord } from './function-url';
 import { quietLogger } from './powertools';
@@ -14,9 +14,22 @@ import { INTAKE, NAT_ROLE_ARN } from './world/iam';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { LambdaHandler } from './lambda';
+// The intake imports its SDK commands lazily (a lean cold start). Loading them takes real time
+// the virtual clock cannot see, so they are loaded here once, with the simulator; the cold start
+// they cost in AWS is `intakeColdStartMs`.
+import '../lambdas/intake/sdk/auto-scaling';
+import '../lambdas/intake/sdk/dynamodb';
+import '../lambdas/intake/sdk/ec2';
+import '../lambdas/intake/sdk/lambda';
 
-/** infra/lib/intake.ts: reserved concurrency and timeout. */
-export const INTAKE_RESERVED_CONCURRENCY = 2;
+/**
+ * infra/lib/intake.ts `intakeConcurrency(maxNats(zones))`, mirrored (importing the construct would
+ * load aws-cdk-lib into every trial): one slot per NAT the group can hold, two per zone
+ * (infra/lib/nat-group.ts `maxNats`), at least 2.
+ */
+export function intakeReservedConcurrency(zoneCount: number): number {
+  return Math.max(2, zoneCount * 2);
+}
 const INTAKE_TIMEOUT_MS = 10_000;
 export const INTAKE_URL = 'https://simintake.lambda-url.us-east-1.on.aws/';
 
@@ -24,6 +37,8 @@ export interface IntakeSetup {
   reconcileFunction: string;
   groupNames: string[];
   reportTable: string;
+  /** The deployment's zones: the construct sizes the intake's concurrency from them. */
+  zoneCount: number;
   reservedConcurrency?: number;
 }
 
@@ -58,7 +73,7 @@ export class SimIntake {
       now: () => ctx.clock.date(),
     };
     const handler = createIntakeHandler(deps) as LambdaHandler;
-    this.fn = new SimSyncFunction(ctx, 'natbeat-intake', handler, setup.reservedConcurrency ?? INTAKE_RESERVED_CONCURRENCY, INTAKE_TIMEOUT_MS, () => ctx.params.intakeColdStartMs);
+    this.fn = new SimSyncFunction(ctx, 'natbeat-intake', handler, setup.reservedConcurrency ?? intakeReservedConcurrency(setup.zoneCount), INTAKE_TIMEOUT_MS, () => ctx.params.intakeColdStartMs);
     this.fetch = functionUrlFetch(ctx, this.fn, this.credentials, ctx.params.intakeRequestLatencyMs, this.requests);
   }
 

@@ -1,20 +1,18 @@
 /**
  * A NAT instance's life on the virtual clock: it boots, then does what its control scheme's
- * boot does, and (natbeat) runs the real agent loop: agent/run-loop.ts with the agent's own
- * HeartbeatSchedule, HeartbeatPublisher and FailureReporter, publishing through a real
- * CloudWatchClient and reporting failures through the real SignedUrlSender to the real intake
- * behind a simulated Function URL (sim/intake.ts), all answered by the world. The simulated part is only the probe: it passes when the world says this NAT forwards.
+ * boot does, and (natbeat) runs the real agent loop as agent/main.ts wires it: heartbeatLoop with
+ * the agent's BeatSchedule and IntakeClient over the real SignedUrlSender, POSTing every body to
+ * the real intake behind a simulated Function URL (sim/intake.ts), answered by the world; the
+ * intake's answer hands the peer prober its peers. The simulated parts are the probe (it passes
+ * when the world says this NAT forwards) and the peer probes' network (sim/peers/).
  */
 import { CreateRouteCommand, DescribeRouteTablesCommand, ModifyInstanceAttributeCommand, ReplaceRouteCommand } from '@aws-sdk/client-ec2';
-import { FailureReporter } from '../agent/failure-report';
-import type { SimIntake } from './intake';
-import { IntakeHeartbeats } from './intake-heartbeats';
-import { createCloudWatchClient, HeartbeatPublisher, HeartbeatSchedule } from '../agent/publisher';
-import { runLoop } from '../agent/run-loop';
+import { BeatSchedule } from '../agent/beat-schedule';
+import { heartbeatLoop } from '../agent/heartbeat-loop';
+import { IntakeClient } from '../agent/intake-client';
 import type { Logger as AgentLogger } from '../agent/log';
-import { DEFAULT_HEARTBEAT_NAMESPACE } from '../common/heartbeat';
-import { connect, ec2Client, type WorldApi } from './sdk-bridge';
-import type { IntakePeer } from '../common/intake-contract';
+import type { SimIntake } from './intake';
+import { ec2Client, type WorldApi } from './sdk-bridge';
 import type { PeerNetwork } from './peers/network';
 import { SimPeerProber, type WitnessBehaviour } from './peers/prober';
 import type { Ec2World, SimInstance } from './world/ec2';
@@ -35,19 +33,8 @@ export interface NatEnvironment {
   staticEniOf: (zone: string) => string | undefined;
   /** natbeat: the peer probe's network. */
   peerNetwork?: PeerNetwork;
-  /**
-   * The deployment's other NATs, as the intake's answer lists them. Stand-in until the agent
-   * hands the intake's answer to its WitnessSource itself.
-   */
-  peersOf?: (instanceId: string) => IntakePeer[];
   instanceOf?: (instanceId: string) => SimInstance | undefined;
 }
-
-/**
- * Does the agent send its heartbeats to the intake (the report log) rather than PutMetricData?
- * Decides the NAT role's policy in the world (no PutMetricData once it does, as infra deploys it).
- */
-export const HEARTBEATS_THROUGH_INTAKE = true;
 
 /** agent/systemd/natbeat-agent.service: Restart=always, RestartSec=2. */
 const AGENT_RESTART_SECONDS = 2;
@@ -160,9 +147,10 @@ export class NatHost {
 
   /** The agent's peer prober runs with the agent process and dies with it. */
   private startWitness(signal: AbortSignal): void {
-    const { peerNetwork, peersOf, instanceOf } = this.env;
-    if (!peerNetwork || !peersOf || !instanceOf) return;
-    const prober = new SimPeerProber(this.ctx, this.instance, peerNetwork, instanceOf, () => peersOf(this.instance.instanceId));
+    const { peerNetwork, instanceOf } = this.env;
+    if (!peerNetwork || !instanceOf) return;
+    // Its peers come from the intake's answers, as the agent's do.
+    const prober = new SimPeerProber(this.ctx, this.instance, peerNetwork, instanceOf);
     prober.behaviour = this.witnessBehaviour;
     this.witness = prober;
     prober.start();
@@ -176,33 +164,24 @@ export class NatHost {
     this.agent = stop;
     const i = this.instance;
     this.startWitness(stop.signal);
-    // The agent's own client (maxAttempts 1, compression off), answered by the world.
-    const client = connect(createCloudWatchClient('us-east-1'), 'cloudwatch', this.env.world, natPrincipal(i.instanceId));
-    const publisher = new HeartbeatPublisher(
-      client,
-      { namespace: DEFAULT_HEARTBEAT_NAMESPACE, groupName: this.env.groupName, instanceId: i.instanceId, availabilityZone: i.availabilityZone },
-      { sleep: (ms, signal) => clock.sleep(ms, signal) },
-    );
-    // The agent's failure report: the real SignedUrlSender, signing with this instance's role
-    // credentials, POSTs to the intake's Function URL (the world's fetch), where the real intake
-    // handler verifies the caller and wakes reconcile.
+    // The agent's client: the real SignedUrlSender, signing with this instance's role credentials,
+    // POSTs to the intake's Function URL (the world's fetch), where the real intake handler
+    // verifies the caller, writes the report log and wakes reconcile. No intake: no words at all.
     const intake = this.env.intake;
-    const sender = intake?.senderFor(i.instanceId);
-    const reporter = sender && params.agentFailureReports ? new FailureReporter(sender, { sleep: (ms, signal) => clock.sleep(ms, signal) }) : undefined;
+    if (!intake) return;
+    const client = new IntakeClient(intake.senderFor(i.instanceId), { sleep: (ms, signal) => clock.sleep(ms, signal) });
     const intervalMs = params.probeIntervalSeconds * 1000;
     const log: AgentLogger = (_level, message) => {
-      if (message.startsWith('routing unhealthy') || message.startsWith('published failing') || message.startsWith('heartbeat') || message.startsWith('failure report')) {
+      if (message.startsWith('routing unhealthy') || message.startsWith('sent failing') || message.includes('heartbeat not sent')) {
         timeline.record('heartbeat', `${i.instanceId} agent: ${message}`, i.availabilityZone);
-      } else if (message.startsWith('published healthy') && !this.firstBeatSeen) {
+      } else if (message.startsWith('sent healthy') && !this.firstBeatSeen) {
         this.firstBeatSeen = true;
         timeline.record('heartbeat', `${i.instanceId} agent: first healthy heartbeat (proof it routes)`, i.availabilityZone);
       } else if (message.startsWith('routing healthy') && this.firstBeatSeen) {
         timeline.record('heartbeat', `${i.instanceId} agent: ${message}`, i.availabilityZone);
       }
     };
-    // Heartbeats: bodies to the intake (the report log), or datapoints (PutMetricData).
-    const beats = intake && HEARTBEATS_THROUGH_INTAKE ? new IntakeHeartbeats(intake.senderFor(i.instanceId), this.witness, clock) : publisher;
-    runLoop({
+    heartbeatLoop({
       probe: async (signal) => {
         if (!this.alive()) {
           stop.abort(); // nothing runs on a hung, impaired or terminated instance
@@ -213,14 +192,14 @@ export class NatHost {
         await clock.sleep(ok ? HEALTHY_PROBE_MS : params.probeTimeoutSeconds * 1000, signal);
         return { healthy: ok, probes: [{ name: 'forward-path', ok, detail: ok ? 'reached the target through the FORWARD path' : 'timed out', ms: ok ? HEALTHY_PROBE_MS : params.probeTimeoutSeconds * 1000 }] };
       },
-      publisher: beats,
-      schedule: new HeartbeatSchedule(params.heartbeatPeriodSeconds * 1000, intervalMs / 2),
+      client,
+      schedule: new BeatSchedule(params.heartbeatPeriodSeconds * 1000, intervalMs / 2),
       intervalMs,
       // Whole milliseconds, as Date.now() gives the real agent.
       clock: { now: () => Math.floor(clock.now()), sleep: (ms, signal) => clock.sleep(ms, signal) },
       log,
       signal: stop.signal,
-      reporter,
+      ...(this.witness ? { witness: this.witness } : {}),
     }).catch((error: unknown) => {
       // The agent process died: systemd restarts it (Restart=always, RestartSec=2).
       this.agentCrashes++;

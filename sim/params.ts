@@ -111,11 +111,6 @@ export interface WorldParams {
   natbeatReplacementOrder: 'launch-first' | 'terminate-first';
   /** Baselines (fck-nat, the seed's script) have no maintenance policy: terminate, then launch. */
   baselineReplacementOrder: 'launch-first' | 'terminate-first';
-  /**
-   * Agent: on the first failing cycle of an episode it invokes reconcile asynchronously with a
-   * failure report (agent/failure-report.ts; the agent's --reconcile-function). Off = alarms only.
-   */
-  agentFailureReports: boolean;
   /** Agent: seconds between probe cycles (common/heartbeat.ts). */
   probeIntervalSeconds: number;
   /** Agent: seconds between two heartbeats of the same value (common/heartbeat.ts). */
@@ -170,7 +165,6 @@ export const OPTIMISTIC_WORLD_PARAMS: WorldParams = {
   healthCheckGraceSeconds: 300,
   natbeatReplacementOrder: 'launch-first',
   baselineReplacementOrder: 'terminate-first',
-  agentFailureReports: true,
   probeIntervalSeconds: DEFAULT_PROBE_INTERVAL_SECONDS,
   heartbeatPeriodSeconds: DEFAULT_HEARTBEAT_PERIOD_SECONDS,
   probeTimeoutSeconds: Math.min(1, DEFAULT_PROBE_INTERVAL_SECONDS / 2),

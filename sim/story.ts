@@ -8,7 +8,7 @@ export interface Milestone {
 }
 
 const PATTERNS: { label: string; test: (message: string, kind: string) => boolean }[] = [
-  { label: 'detection', test: (m, k) => (k === 'heartbeat' && m.includes('published failing')) || (k === 'alarm' && m.endsWith('→ ALARM')) },
+  { label: 'detection', test: (m, k) => (k === 'heartbeat' && m.includes('sent failing heartbeat')) || (k === 'alarm' && m.endsWith('→ ALARM')) },
   { label: 'failover', test: (m, k) => k === 'route' },
   { label: 'unhealthy mark', test: (m) => /Unhealthy/.test(m) && m.startsWith('SetInstanceHealth') },
   { label: 'replacement launched', test: (m, k) => k === 'asg' && m.startsWith('launching') },

@@ -8,11 +8,11 @@
  * hears; `withhold` never names anyone. What it says goes through the intake like any body.
  */
 import type { IntakePeer } from '../../common/intake-contract';
+import { PeerReachability } from '../../agent/peers/reachability';
 import type { WitnessSource } from '../../agent/witness-source';
 import type { WorldContext } from '../world/context';
 import type { SimInstance } from '../world/ec2';
 import type { PeerNetwork } from './network';
-import { PeerReachability } from './tracker';
 
 export type WitnessBehaviour = 'honest' | 'lie' | 'withhold';
 
@@ -28,8 +28,6 @@ export class SimPeerProber implements WitnessSource {
     private readonly self: SimInstance,
     private readonly network: PeerNetwork,
     private readonly instanceOf: (instanceId: string) => SimInstance | undefined,
-    /** Stand-in for the intake's answer until the agent passes it on (refreshed every round). */
-    private readonly refreshPeers?: () => IntakePeer[],
   ) {
     this.tracker = new PeerReachability({ now: () => ctx.clock.now() });
     // A lying witness tells nobody when it changes its story; a withholding one tells nothing.
@@ -81,7 +79,6 @@ export class SimPeerProber implements WitnessSource {
     const timeoutMs = params.peerProbeTimeoutSeconds * 1000;
     const folded = timeoutMs === params.peerProbeIntervalSeconds * 1000;
     if (folded) this.applyMisses();
-    if (this.refreshPeers) this.setPeers(this.refreshPeers());
     for (const peer of this.tracker.peers()) {
       const target = this.instanceOf(peer.instanceId);
       const rtt = target ? this.network.probe(this.self, target) : undefined;

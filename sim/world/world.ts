@@ -17,9 +17,8 @@ import { FlowLedger } from '../flows';
 import { invocationStorage, SimLambda } from '../lambda';
 import type { ForgeryAttempt } from '../compromised';
 import { SimIntake } from '../intake';
-import { HEARTBEATS_THROUGH_INTAKE, NatHost, type ControlMode } from '../nat';
+import { NatHost, type ControlMode } from '../nat';
 import { PeerNetwork } from '../peers/network';
-import type { IntakePeer } from '../../common/intake-contract';
 import type { WorldParams } from '../params';
 import { CapturingMetrics, quietLogger } from '../powertools';
 import { draw, Random } from '../random';
@@ -124,7 +123,7 @@ export class SimWorld implements WorldApi {
     this.dynamo = new DynamoWorld(this.ctx);
     this.dynamo.createTable(REPORT_TABLE, REPORT_KEY.partition, REPORT_KEY.sort);
     this.iam = new Iam(
-      { natMayPutMetricData: !HEARTBEATS_THROUGH_INTAKE, natMayInvokeReconcile: false, natMayWriteRoutes: options.mode === 'takeoverAtBoot' },
+      { natMayPutMetricData: false, natMayInvokeReconcile: false, natMayWriteRoutes: options.mode === 'takeoverAtBoot' },
       () => clock.now(),
     );
     this.events = new EventBus(this.ctx);
@@ -134,7 +133,7 @@ export class SimWorld implements WorldApi {
     this.config = { ...DEFAULT_CONFIG, ...reportLog, heartbeatPeriodSeconds: options.params.heartbeatPeriodSeconds, ...options.controller };
     const natbeat = options.mode === 'natbeat';
     this.peerNetwork = new PeerNetwork(this.ctx, (id) => this.nats.get(id)?.agentRunning ?? false);
-    if (natbeat) this.intake = new SimIntake(this, { reconcileFunction: RECONCILE_FUNCTION, groupNames: [GROUP_NAME], reportTable: REPORT_TABLE });
+    if (natbeat) this.intake = new SimIntake(this, { reconcileFunction: RECONCILE_FUNCTION, groupNames: [GROUP_NAME], reportTable: REPORT_TABLE, zoneCount: options.zones.length });
 
     const vpcId = ids.next('vpc');
     const publicSubnets: string[] = [];
@@ -245,7 +244,7 @@ export class SimWorld implements WorldApi {
           mode: this.options.mode,
           groupName: GROUP_NAME,
           intake: this.intake,
-          ...(this.options.mode === 'natbeat' ? { peerNetwork: this.peerNetwork, peersOf: (id: string) => this.peersOf(id), instanceOf: (id: string) => this.ec2.instances.get(id) } : {}),
+          ...(this.options.mode === 'natbeat' ? { peerNetwork: this.peerNetwork, instanceOf: (id: string) => this.ec2.instances.get(id) } : {}),
           privateSubnetOf: (zone) => this.privateSubnets.get(zone)!,
           staticEniOf: (zone) => this.staticEnis.get(zone),
         },
@@ -393,16 +392,6 @@ export class SimWorld implements WorldApi {
     this.reports.push({ at: this.ctx.clock.now(), instanceId, kind });
     this.ctx.clock.after(draw(this.ctx.rng, this.ctx.params.lambdaAsyncInvokeDelayMs), () => lambda.invoke(event, `${kind} from ${instanceId}`));
     return { StatusCode: 202 };
-  }
-
-  /** The group's other instances in service or launching, as the intake lists them for an agent. */
-  peersOf(instanceId: string): IntakePeer[] {
-    return this.group.instances
-      .filter((m) => m.instanceId !== instanceId && /^(InService|Pending)/.test(m.lifecycleState))
-      .flatMap((m) => {
-        const i = this.ec2.instances.get(m.instanceId);
-        return i && i.state !== 'terminated' ? [{ instanceId: i.instanceId, address: i.privateIp, availabilityZone: i.availabilityZone }] : [];
-      });
   }
 
   /** Every private table written to a working NAT, or no NAT in the VPC works at all. */

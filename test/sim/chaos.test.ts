@@ -43,10 +43,10 @@ describe('Chaos: natbeat on every built-in scenario', () => {
     expect(firstRoute!.atMs).toBeLessThan(firstAlarm?.atMs ?? Number.POSITIVE_INFINITY);
   });
 
-  it('holds the safety valve while CloudWatch ingestion is out: nothing marked, the valve trips', async () => {
+  it('rides out a CloudWatch ingestion outage: heartbeats go through the intake, so nothing is marked or moved', async () => {
     const run = await runScenario(loadScenario('cloudwatch-outage'), 'natbeat', { seed: 3 });
     expect(run.invariants.marksDuringMetricOutage).toBe(0);
-    expect(run.invariants.safetyValveTrips).toBeGreaterThan(0);
+    expect(run.invariants.falseRouteMoves).toEqual([]);
   });
 
   it('hands routes over before a planned termination: written before the NAT stops, no gap without propagation', async () => {

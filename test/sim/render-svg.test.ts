@@ -21,8 +21,9 @@ describe('Function: renderSvg', async () => {
   });
 
   it('lists the agent’s detection and report among the events', () => {
-    expect(svg).toContain('published failing heartbeat (0)');
-    expect(svg).toContain('failure report sent');
+    // The failing heartbeat is the report: the intake writes it and wakes reconcile.
+    expect(svg).toContain('routing unhealthy');
+    expect(svg).toContain('sent failing heartbeat');
   });
 
   it('keeps every event label inside the picture', () => {
