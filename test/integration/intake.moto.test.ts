@@ -4,7 +4,7 @@
  * comes back from a strongly consistent Query over the reader's key range (sortKeyRange), decoded
  * by the same module the controller uses. Only the reconcile invoke is mocked (moto runs no code).
  */
-import { CreateTableCommand, DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { readBeat, readWitness } from '../../common/report-attributes';
 import { BEAT_PREFIX, REPORT_KEY, sortKeyRange, WITNESS_PREFIX } from '../../common/report-store';
 import { createIntakeHandler, intakeSettings, INTAKE_ENV } from '../../lambdas/intake/handler';
 import { motoClients, motoSkipReason, startMoto, type MotoServer } from '../support/moto';
+import { createReportTable } from '../support/report-log';
 import { buildWorld, listNats } from './moto-world';
 import heartbeat from '../fixtures/events/function-url-iam-heartbeat.json';
 
@@ -44,20 +45,7 @@ describe.skipIf(skip !== undefined)('Integration: intake against moto (report lo
     lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
     const clients = motoClients(moto.endpoint);
     const dynamoDb = new DynamoDBClient({ endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 2 });
-    await dynamoDb.send(
-      new CreateTableCommand({
-        TableName: TABLE,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: REPORT_KEY.partition, AttributeType: 'S' },
-          { AttributeName: REPORT_KEY.sort, AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: REPORT_KEY.partition, KeyType: 'HASH' },
-          { AttributeName: REPORT_KEY.sort, KeyType: 'RANGE' },
-        ],
-      }),
-    );
+    await createReportTable(dynamoDb, TABLE);
     const world = await buildWorld(clients, { prefix: 'intake' });
     const [a, b, c] = await listNats(clients, world);
     const clock = { now: Date.parse('2026-06-01T12:00:00.250Z') };
