@@ -1,4 +1,6 @@
 /** The agent's clock: injected, so tests and the simulator run cycles in no time. */
+import { abortableSleep } from './bounded-retry';
+
 export interface Clock {
   /** Wall-clock milliseconds (heartbeat timestamps come from it). */
   now(): number;
@@ -8,15 +10,5 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve) => {
-      if (signal.aborted || ms <= 0) return resolve();
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-    }),
+  sleep: abortableSleep,
 };
